@@ -1,0 +1,131 @@
+"""Accumulators for streamed Bedrock responses.
+
+The wiring feeds every event it passes through to the application and reads
+:meth:`response` when the stream ends (or breaks). ``first_content_seen`` flips on the
+first event that carries generated content, so the wiring can time
+``gen_ai.client.operation.time_to_first_chunk``; ``chunks`` counts such events for
+``time_per_output_chunk``. Feeding never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import families, models
+from ._builder import ResponseBuilder
+from ._coerce import as_dict, as_str, dig, parse_json_object
+from .bedrock import read_converse_stop, read_converse_usage
+from .types import GenAIResponse
+
+
+def _exception_type(event: Mapping[str, Any]) -> str | None:
+    """``ThrottlingException`` for ``{"throttlingException": {...}}``, else ``None``."""
+    for key in event:
+        if isinstance(key, str) and key.endswith("Exception") and key:
+            return key[0].upper() + key[1:]
+    return None
+
+
+class _Accumulator:
+    def __init__(self, *, capture_content: bool) -> None:
+        self._b = ResponseBuilder(keep_text=capture_content)
+        self.chunks = 0
+        """Number of events that carried generated content."""
+        self.first_content_seen = False
+        """True once an event with generated content has been fed."""
+
+    @property
+    def error_type(self) -> str | None:
+        """AWS error code of an exception event in the stream (``error.type``), if any."""
+        return self._b.error_type
+
+    @property
+    def output_text(self) -> str:
+        """Text generated so far; empty unless ``capture_content`` was set."""
+        return self._b.text
+
+    @property
+    def finish_reasons(self) -> tuple[str, ...]:
+        return tuple(self._b.finish_reasons)
+
+    def response(self) -> GenAIResponse:
+        """Everything seen so far, frozen; safe to call before the stream ends."""
+        return self._b.build()
+
+    def _content(self, has_content: bool) -> None:
+        if has_content:
+            self.chunks += 1
+            self.first_content_seen = True
+
+    def _error(self, event: Mapping[str, Any]) -> bool:
+        error = _exception_type(event)
+        if error is not None:
+            self._b.error_type = error
+            return True
+        return False
+
+
+class ConverseStreamAccumulator(_Accumulator):
+    """Folds the events of ``converse_stream(...)["stream"]`` into a response.
+
+    Usage and metrics arrive in the final ``metadata`` event; the finish reason in
+    ``messageStop``; exception events (``throttlingException`` ...) set ``error_type``.
+    """
+
+    def __init__(self, *, capture_content: bool = False, guardrail_configured: bool = False) -> None:
+        super().__init__(capture_content=capture_content)
+        self._guardrail_configured = guardrail_configured
+
+    def feed(self, event: Mapping[str, Any]) -> None:
+        """Account for one event as boto3 yields it, e.g. ``{"contentBlockDelta": {...}}``."""
+        event = as_dict(event)
+        if self._error(event):
+            return
+        delta = as_dict(dig(event, "contentBlockDelta", "delta"))
+        if delta:
+            text = as_str(delta.get("text"))
+            self._b.add_text(text)
+            self._content(
+                bool(
+                    text
+                    or as_str(dig(delta, "toolUse", "input"))
+                    or as_str(dig(delta, "reasoningContent", "text"))
+                    or delta.get("citation")
+                )
+            )
+            return
+        if "messageStop" in event:
+            read_converse_stop(
+                dig(event, "messageStop", "stopReason"),
+                self._b,
+                guardrail_configured=self._guardrail_configured,
+            )
+            return
+        metadata = as_dict(event.get("metadata"))
+        if metadata:
+            read_converse_usage(metadata, self._b)
+
+
+class InvokeStreamAccumulator(_Accumulator):
+    """Folds ``invoke_model_with_response_stream`` chunks of one model into a response.
+
+    Feed the decoded JSON of each ``event["chunk"]["bytes"]`` (or the raw bytes, or the
+    whole event; all are accepted). Token counts come from the family's own chunk
+    fields where it reports them, else from the final chunk's
+    ``amazon-bedrock-invocationMetrics``.
+    """
+
+    def __init__(self, model_id: str, *, capture_content: bool = False) -> None:
+        super().__init__(capture_content=capture_content)
+        self.model_id = model_id
+        self._family = models.model_family(model_id)
+
+    def feed(self, chunk_payload: Mapping[str, Any] | bytes | str) -> None:
+        """Account for one chunk payload."""
+        payload = parse_json_object(chunk_payload)
+        if self._error(payload):
+            return
+        if "chunk" in payload and set(payload) == {"chunk"}:  # a whole stream event
+            payload = parse_json_object(dig(payload, "chunk", "bytes"))
+        self._content(families.read_chunk(self._family, payload, self._b))
