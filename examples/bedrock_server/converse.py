@@ -1,0 +1,66 @@
+"""Converse and ConverseStream response shapes (model-independent, unlike InvokeModel).
+
+The usage block follows what Bedrock returns: ``inputTokens`` excludes cached tokens,
+``totalTokens`` includes them, and cache fields appear when the request used ``cachePoint``
+(with both the current ``...Tokens`` and the older ``...TokenCount`` spellings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from examples.bedrock_server.eventstream import event_frame
+from examples.bedrock_server.generation import Completion, split_chunks
+from examples.bedrock_server.responses import StreamEvent, padding
+from examples.bedrock_server.usage import Usage
+
+JsonObject = dict[str, Any]
+
+
+def stop_reason(completion: Completion) -> str:
+    return "max_tokens" if completion.truncated else "end_turn"
+
+
+def usage_block(usage: Usage, with_cache: bool) -> JsonObject:
+    """Converse ``TokenUsage``."""
+    block: JsonObject = {
+        "inputTokens": usage.input_tokens,
+        "outputTokens": usage.output_tokens,
+        "totalTokens": usage.total_tokens,
+    }
+    if with_cache:
+        block["cacheReadInputTokens"] = usage.cache_read_input_tokens
+        block["cacheWriteInputTokens"] = usage.cache_write_input_tokens
+        block["cacheReadInputTokenCount"] = usage.cache_read_input_tokens
+        block["cacheWriteInputTokenCount"] = usage.cache_write_input_tokens
+    return block
+
+
+def converse_body(completion: Completion, latency_ms: int) -> JsonObject:
+    """The Converse response document."""
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": completion.text}]}},
+        "stopReason": stop_reason(completion),
+        "usage": usage_block(completion.usage, completion.cache_requested),
+        "metrics": {"latencyMs": latency_ms},
+    }
+
+
+def converse_stream_events(completion: Completion, elapsed_ms: Callable[[], int]) -> Iterator[StreamEvent]:
+    """ConverseStream events; the final ``metadata`` event carries usage and measured latency."""
+    events: list[tuple[str, JsonObject]] = [("messageStart", {"role": "assistant"})]
+    events += [
+        ("contentBlockDelta", {"delta": {"text": text}, "contentBlockIndex": 0})
+        for text in split_chunks(completion.text)
+    ]
+    events.append(("contentBlockStop", {"contentBlockIndex": 0}))
+    events.append(("messageStop", {"stopReason": stop_reason(completion)}))
+    for index, (event_type, payload) in enumerate(events):
+        yield StreamEvent(event_frame(event_type, {**payload, "p": padding(index)}))
+    metadata = {
+        "usage": usage_block(completion.usage, completion.cache_requested),
+        "metrics": {"latencyMs": elapsed_ms()},
+        "p": padding(len(events)),
+    }
+    yield StreamEvent(event_frame("metadata", metadata), usage=completion.usage)
