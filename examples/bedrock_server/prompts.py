@@ -123,6 +123,8 @@ def converse_prompt(body: Mapping[str, Any]) -> Prompt:
 
 def _anthropic_block_text(block: Mapping[str, Any]) -> str:
     kind = block.get("type")
+    if not isinstance(kind, str):
+        raise validation("content block type: Field required")
     if kind == "text":
         return str(block.get("text", ""))
     if kind == "tool_use":
