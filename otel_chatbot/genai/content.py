@@ -200,13 +200,19 @@ def _size(value: object) -> int:
     return len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8"))
 
 
-def _cap_strings(value: Any, limit: int) -> Any:
+# Only free-text fields are cut; roles, types, ids and names keep the structure readable.
+_CUTTABLE = frozenset({"content", "arguments", "response", "result"})
+
+
+def _cap_strings(value: Any, limit: int, cuttable: bool = False) -> Any:
     if isinstance(value, str):
-        return value if len(value) <= limit else value[:limit] + TRUNCATION_MARKER
+        if not cuttable or len(value) <= limit:
+            return value
+        return value[:limit] + TRUNCATION_MARKER
     if isinstance(value, dict):
-        return {k: _cap_strings(v, limit) for k, v in value.items()}
+        return {k: _cap_strings(v, limit, cuttable or k in _CUTTABLE) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_cap_strings(v, limit) for v in value]
+        return [_cap_strings(v, limit, cuttable) for v in value]
     return value
 
 
