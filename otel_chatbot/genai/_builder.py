@@ -21,6 +21,19 @@ INVOCATION_METRICS_KEY = "amazon-bedrock-invocationMetrics"
 GUARDRAIL_ACTION_KEY = "amazon-bedrock-guardrailAction"
 
 
+def _counts(
+    uncached_input: object, output: object, cache_read: object, cache_write: object
+) -> dict[str, int]:
+    """The readable counts among the four token fields, keyed by builder attribute name."""
+    raw = {
+        "uncached_input": uncached_input,
+        "output": output,
+        "cache_read": cache_read,
+        "cache_write": cache_write,
+    }
+    return {name: value for name, value in ((n, as_int(v)) for n, v in raw.items()) if value is not None}
+
+
 class ResponseBuilder:
     """Accumulates response facts; :meth:`build` freezes them into a ``GenAIResponse``."""
 
@@ -43,7 +56,7 @@ class ResponseBuilder:
         self.keep_text = keep_text
         self.text_parts: list[str] = []
         # Fallback counts (headers, invocation metrics) used only where the body had none.
-        self._fallback: dict[str, int | None] = {}
+        self._fallback: dict[str, int] = {}
 
     # -- body facts -------------------------------------------------------------------
 
@@ -56,15 +69,8 @@ class ResponseBuilder:
         cache_write: object = None,
     ) -> None:
         """Record exact counts from the body; later reports of a field replace earlier ones."""
-        for name, raw in (
-            ("uncached_input", uncached_input),
-            ("output", output),
-            ("cache_read", cache_read),
-            ("cache_write", cache_write),
-        ):
-            value = as_int(raw)
-            if value is not None:
-                setattr(self, name, value)
+        for name, value in _counts(uncached_input, output, cache_read, cache_write).items():
+            setattr(self, name, value)
 
     def add_finish_reason(self, reason: object) -> None:
         value = as_str(reason)
@@ -90,15 +96,7 @@ class ResponseBuilder:
     def _fallback_counts(
         self, uncached_input: object, output: object, cache_read: object, cache_write: object
     ) -> None:
-        for name, raw in (
-            ("uncached_input", uncached_input),
-            ("output", output),
-            ("cache_read", cache_read),
-            ("cache_write", cache_write),
-        ):
-            value = as_int(raw)
-            if value is not None:
-                self._fallback[name] = value
+        self._fallback.update(_counts(uncached_input, output, cache_read, cache_write))
 
     def apply_headers(self, headers: Mapping[str, object] | None) -> None:
         """Token counts and latency from InvokeModel response headers (fallback only)."""

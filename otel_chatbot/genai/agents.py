@@ -19,6 +19,7 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ge
 from . import names
 from ._builder import ResponseBuilder
 from ._coerce import as_dict, as_float, as_int, as_list, as_str, dig, first, str_tuple
+from .streams import exception_type
 from .types import Attributes, AttributeValue, GenAIRequest, GenAIResponse, TokenUsage
 
 
@@ -244,10 +245,10 @@ class AgentTraceAccumulator:
     def feed(self, event: Mapping[str, Any]) -> None:
         """Account for one ``completion`` stream event."""
         event = as_dict(event)
-        for key in event:
-            if key.endswith("Exception"):
-                self.error_type = key[0].upper() + key[1:]
-                return
+        error = exception_type(event)
+        if error is not None:
+            self.error_type = error
+            return
         if "chunk" in event:
             if dig(event, "chunk", "bytes"):
                 self.chunks += 1

@@ -19,10 +19,10 @@ from .bedrock import read_converse_stop, read_converse_usage
 from .types import GenAIResponse
 
 
-def _exception_type(event: Mapping[str, Any]) -> str | None:
+def exception_type(event: Mapping[str, Any]) -> str | None:
     """``ThrottlingException`` for ``{"throttlingException": {...}}``, else ``None``."""
     for key in event:
-        if isinstance(key, str) and key.endswith("Exception") and key:
+        if isinstance(key, str) and key.endswith("Exception"):
             return key[0].upper() + key[1:]
     return None
 
@@ -59,7 +59,7 @@ class _Accumulator:
             self.first_content_seen = True
 
     def _error(self, event: Mapping[str, Any]) -> bool:
-        error = _exception_type(event)
+        error = exception_type(event)
         if error is not None:
             self._b.error_type = error
             return True
