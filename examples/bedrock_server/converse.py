@@ -18,8 +18,41 @@ from examples.bedrock_server.usage import Usage
 JsonObject = dict[str, Any]
 
 
+TOOL_USE_PREFIX = "tooluse_"
+
+
 def stop_reason(completion: Completion) -> str:
+    if completion.tool_call is not None:
+        return "tool_use"
     return "max_tokens" if completion.truncated else "end_turn"
+
+
+def content_blocks(completion: Completion) -> list[JsonObject]:
+    """Converse / Nova message content: the text, then the tool call if the model made one."""
+    blocks: list[JsonObject] = [{"text": completion.text}]
+    call = completion.tool_call
+    if call is not None:
+        blocks.append(
+            {"toolUse": {"toolUseId": call.id(TOOL_USE_PREFIX), "name": call.name, "input": call.input}}
+        )
+    return blocks
+
+
+def stream_blocks(completion: Completion) -> list[tuple[str, JsonObject]]:
+    """Content events of a Converse-style stream: text deltas, then a streamed tool call."""
+    events: list[tuple[str, JsonObject]] = [
+        ("contentBlockDelta", {"delta": {"text": text}, "contentBlockIndex": 0})
+        for text in split_chunks(completion.text)
+    ]
+    events.append(("contentBlockStop", {"contentBlockIndex": 0}))
+    call = completion.tool_call
+    if call is not None:
+        start = {"toolUse": {"toolUseId": call.id(TOOL_USE_PREFIX), "name": call.name}}
+        events.append(("contentBlockStart", {"start": start, "contentBlockIndex": 1}))
+        delta = {"toolUse": {"input": call.input_json}}
+        events.append(("contentBlockDelta", {"delta": delta, "contentBlockIndex": 1}))
+        events.append(("contentBlockStop", {"contentBlockIndex": 1}))
+    return events
 
 
 def usage_block(usage: Usage, with_cache: bool) -> JsonObject:
@@ -40,7 +73,7 @@ def usage_block(usage: Usage, with_cache: bool) -> JsonObject:
 def converse_body(completion: Completion, latency_ms: int) -> JsonObject:
     """The Converse response document."""
     return {
-        "output": {"message": {"role": "assistant", "content": [{"text": completion.text}]}},
+        "output": {"message": {"role": "assistant", "content": content_blocks(completion)}},
         "stopReason": stop_reason(completion),
         "usage": usage_block(completion.usage, completion.cache_requested),
         "metrics": {"latencyMs": latency_ms},
@@ -50,11 +83,7 @@ def converse_body(completion: Completion, latency_ms: int) -> JsonObject:
 def converse_stream_events(completion: Completion, elapsed_ms: Callable[[], int]) -> Iterator[StreamEvent]:
     """ConverseStream events; the final ``metadata`` event carries usage and measured latency."""
     events: list[tuple[str, JsonObject]] = [("messageStart", {"role": "assistant"})]
-    events += [
-        ("contentBlockDelta", {"delta": {"text": text}, "contentBlockIndex": 0})
-        for text in split_chunks(completion.text)
-    ]
-    events.append(("contentBlockStop", {"contentBlockIndex": 0}))
+    events += stream_blocks(completion)
     events.append(("messageStop", {"stopReason": stop_reason(completion)}))
     for index, (event_type, payload) in enumerate(events):
         yield StreamEvent(event_frame(event_type, {**payload, "p": padding(index)}))

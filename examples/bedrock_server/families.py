@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from examples.bedrock_server.converse import content_blocks, stream_blocks
 from examples.bedrock_server.generation import Completion, Prompt, split_chunks
 from examples.bedrock_server.prompts import (
     anthropic_prompt,
@@ -91,6 +92,8 @@ class Family(ABC):
     reports_cache = False
 
     def stop_reason(self, completion: Completion) -> str:
+        if completion.tool_call is not None:
+            return "tool_use"  # only families whose parsers accept tools can get here
         return self.stop_reasons[1] if completion.truncated else self.stop_reasons[0]
 
     @abstractmethod
@@ -130,10 +133,19 @@ class Anthropic(Family):
             "model": call.model.short_name,
         }
 
+    def _content(self, completion: Completion) -> list[JsonObject]:
+        content: list[JsonObject] = [{"type": "text", "text": completion.text}]
+        tool = completion.tool_call
+        if tool is not None:
+            content.append(
+                {"type": "tool_use", "id": tool.id("toolu_bdrk_"), "name": tool.name, "input": tool.input}
+            )
+        return content
+
     def body(self, completion: Completion, call: CallInfo) -> JsonObject:
         return {
             **self._message(call),
-            "content": [{"type": "text", "text": completion.text}],
+            "content": self._content(completion),
             "stop_reason": self.stop_reason(completion),
             "stop_sequence": None,
             "usage": self._usage(completion.usage, completion.usage.output_tokens),
@@ -151,11 +163,22 @@ class Anthropic(Family):
             {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}
             for text in split_chunks(completion.text)
         ]
+        tool_events: list[JsonObject] = []
+        tool = completion.tool_call
+        if tool is not None:
+            block = {"type": "tool_use", "id": tool.id("toolu_bdrk_"), "name": tool.name, "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": tool.input_json}
+            tool_events = [
+                {"type": "content_block_start", "index": 1, "content_block": block},
+                {"type": "content_block_delta", "index": 1, "delta": delta},
+                {"type": "content_block_stop", "index": 1},
+            ]
         return [
             {"type": "message_start", "message": start},
             {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
             *deltas,
             {"type": "content_block_stop", "index": 0},
+            *tool_events,
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": self.stop_reason(completion), "stop_sequence": None},
@@ -184,17 +207,14 @@ class Nova(Family):
 
     def body(self, completion: Completion, call: CallInfo) -> JsonObject:
         return {
-            "output": {"message": {"content": [{"text": completion.text}], "role": "assistant"}},
+            "output": {"message": {"content": content_blocks(completion), "role": "assistant"}},
             "stopReason": self.stop_reason(completion),
             "usage": self._usage(completion.usage),
         }
 
     def chunks(self, completion: Completion, call: CallInfo) -> list[JsonObject]:
-        # Nova streams every delta as its own content block, each closed by a stop event.
         events: list[JsonObject] = [{"messageStart": {"role": "assistant"}}]
-        for index, text in enumerate(split_chunks(completion.text)):
-            events.append({"contentBlockDelta": {"delta": {"text": text}, "contentBlockIndex": index}})
-            events.append({"contentBlockStop": {"contentBlockIndex": index}})
+        events += [{name: payload} for name, payload in stream_blocks(completion)]
         events.append({"messageStop": {"stopReason": self.stop_reason(completion)}})
         events.append({"metadata": {"usage": self._usage(completion.usage), "metrics": {}, "trace": {}}})
         return events

@@ -9,14 +9,18 @@ there is no randomness here. The rules, which consumers may rely on:
   cache read or cache write tokens instead, see ``cache.PromptCache``);
 * the reply is ``REPLY_PREFIX`` followed by the last ``TAIL_WORDS`` words of the last user
   message, cut to the request's max tokens (stop reason then becomes "max tokens");
-* output tokens = words of the reply.
+* output tokens = words of the reply;
+* tool calls follow ``tools.choose_tool_call``; their output tokens are the words of the short
+  preamble text plus the words of the compact JSON arguments (``separators=(",", ":")``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from examples.bedrock_server.cache import PromptCache
+from examples.bedrock_server.tools import ToolCall, ToolSpec, choose_tool_call
 from examples.bedrock_server.usage import Usage
 
 INPUT_TOKEN_OVERHEAD = 3
@@ -56,6 +60,8 @@ class Prompt:
     cached_parts: int = 0
     cache_requested: bool = False
     max_tokens: int | None = None
+    tools: tuple[ToolSpec, ...] = ()
+    awaiting_answer: bool = True
 
 
 class PromptBuilder:
@@ -65,7 +71,24 @@ class PromptBuilder:
         self._parts: list[str] = []
         self._cached_parts = 0
         self._cache_requested = False
+        self._tools: list[ToolSpec] = []
         self.last_user_text = ""
+        # True when the conversation ends with a plain user turn (no tool results in it).
+        self.awaiting_answer = False
+
+    def user_turn(self, text: str, has_tool_result: bool) -> None:
+        """Record a user message; the last one decides the reply and whether to call a tool."""
+        self.last_user_text = text
+        self.awaiting_answer = not has_tool_result
+
+    def other_turn(self) -> None:
+        """Record a non-user message (e.g. an assistant prefill): no tool call follows it."""
+        self.awaiting_answer = False
+
+    def add_tool(self, name: str, schema: Any, spec_text: str) -> None:
+        """Offer a tool; its spec text counts as input."""
+        self.add(spec_text)
+        self._tools.append(ToolSpec(name, schema if isinstance(schema, dict) else {}))
 
     def add(self, text: str) -> None:
         """Append input text (empty strings are ignored; they have no tokens)."""
@@ -85,6 +108,8 @@ class PromptBuilder:
             cached_parts=self._cached_parts,
             cache_requested=self._cache_requested,
             max_tokens=max_tokens,
+            tools=tuple(self._tools),
+            awaiting_answer=self.awaiting_answer,
         )
 
 
@@ -97,6 +122,7 @@ class Completion:
     usage: Usage
     cache_requested: bool
     last_user_text: str
+    tool_call: ToolCall | None = None
 
 
 def complete(prompt: Prompt, cache: PromptCache, scope: str) -> Completion:
@@ -110,14 +136,25 @@ def complete(prompt: Prompt, cache: PromptCache, scope: str) -> Completion:
             cache_read = cached
         else:
             cache_write = cached
-    words = reply_text(prompt.last_user_text).split(" ")
-    truncated = prompt.max_tokens is not None and prompt.max_tokens < len(words)
-    if prompt.max_tokens is not None:
-        words = words[: max(prompt.max_tokens, 1)]
+    tool_call = None
+    if prompt.tools and prompt.awaiting_answer:
+        tool_call = choose_tool_call(prompt.tools, prompt.last_user_text)
+    if tool_call is not None:
+        words = f"I will use the {tool_call.name} tool.".split(" ")
+        output_tokens = len(words) + count_tokens(tool_call.input_json)
+        truncated = False
+    else:
+        words = reply_text(prompt.last_user_text).split(" ")
+        truncated = prompt.max_tokens is not None and prompt.max_tokens < len(words)
+        if prompt.max_tokens is not None:
+            words = words[: max(prompt.max_tokens, 1)]
+        output_tokens = len(words)
     usage = Usage(
         input_tokens=total_input - cached,
-        output_tokens=len(words),
+        output_tokens=output_tokens,
         cache_read_input_tokens=cache_read,
         cache_write_input_tokens=cache_write,
     )
-    return Completion(" ".join(words), truncated, usage, prompt.cache_requested, prompt.last_user_text)
+    return Completion(
+        " ".join(words), truncated, usage, prompt.cache_requested, prompt.last_user_text, tool_call
+    )

@@ -94,8 +94,10 @@ def converse_prompt(body: Mapping[str, Any]) -> Prompt:
     for tool in _object_list(tool_config, "tools", required=False):
         if "cachePoint" in tool:
             builder.cache_point()
-        else:
-            builder.add(_dumps(tool.get("toolSpec", tool)))
+            continue
+        spec = tool.get("toolSpec") or {}
+        schema = (spec.get("inputSchema") or {}).get("json", {})
+        builder.add_tool(str(spec.get("name", "")), schema, _dumps(spec))
     for block in _object_list(body, "system", required=False):
         if "cachePoint" in block:
             builder.cache_point()
@@ -116,7 +118,10 @@ def converse_prompt(body: Mapping[str, Any]) -> Prompt:
             builder.add(text)
             texts.append(text)
         if message.get("role") == "user":
-            builder.last_user_text = " ".join(texts)
+            has_result = any("toolResult" in block for block in content)
+            builder.user_turn(" ".join(texts), has_result)
+        else:
+            builder.other_turn()
     config = body.get("inferenceConfig") or {}
     return builder.build(optional_int(config, "maxTokens", "max_new_tokens"))
 
@@ -160,16 +165,23 @@ def anthropic_prompt(body: Mapping[str, Any]) -> Prompt:
     """Anthropic Claude Messages API bodies (``anthropic_version: bedrock-2023-05-31``)."""
     builder = PromptBuilder()
     for tool in _object_list(body, "tools", required=False):
-        builder.add(_dumps({key: value for key, value in tool.items() if key != "cache_control"}))
+        spec = {key: value for key, value in tool.items() if key != "cache_control"}
+        builder.add_tool(str(tool.get("name", "")), tool.get("input_schema", {}), _dumps(spec))
         if tool.get("cache_control"):
             builder.cache_point()
     if "system" in body:
         _anthropic_blocks(builder, body["system"])
     messages = _object_list(body, "messages", required=True)
     for message in messages:
-        texts = _anthropic_blocks(builder, message.get("content", ""))
+        content = message.get("content", "")
+        texts = _anthropic_blocks(builder, content)
         if message.get("role") == "user":
-            builder.last_user_text = " ".join(texts)
+            has_result = isinstance(content, list) and any(
+                block.get("type") == "tool_result" for block in content
+            )
+            builder.user_turn(" ".join(texts), has_result)
+        else:
+            builder.other_turn()
     max_tokens = optional_int(body, "max_tokens")
     if max_tokens is None:
         raise validation("max_tokens: field required")
@@ -184,7 +196,9 @@ def chat_prompt(body: Mapping[str, Any], *max_token_keys: str) -> Prompt:
         text = content if isinstance(content, str) else _dumps(content)
         builder.add(text)
         if message.get("role") == "user":
-            builder.last_user_text = text
+            builder.user_turn(text, has_tool_result=False)
+        else:
+            builder.other_turn()
     return builder.build(optional_int(body, *max_token_keys))
 
 
@@ -200,7 +214,7 @@ def cohere_chat_prompt(body: Mapping[str, Any]) -> Prompt:
         builder.add(_dumps(document))
     message = required_str(body, "message")
     builder.add(message)
-    builder.last_user_text = message
+    builder.user_turn(message, has_tool_result=False)
     return builder.build(optional_int(body, "max_tokens"))
 
 
@@ -219,5 +233,5 @@ def text_prompt(prompt: str, max_tokens: int | None) -> Prompt:
     """Single prompt-string bodies (Titan ``inputText``, Llama and Mistral ``prompt``)."""
     builder = PromptBuilder()
     builder.add(prompt)
-    builder.last_user_text = last_user_text_of(prompt)
+    builder.user_turn(last_user_text_of(prompt), has_tool_result=False)
     return builder.build(max_tokens)

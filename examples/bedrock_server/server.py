@@ -49,6 +49,7 @@ class _HttpServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # benchmarks open many connections at once
 
     def __init__(self, address: tuple[str, int], app: BedrockServer) -> None:
         self.app = app
@@ -83,6 +84,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.app.verbose:
             sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+    def end_headers(self) -> None:
+        """Responses the base class writes itself (e.g. 400 / 501) also get a request id."""
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        super().end_headers()
 
     def do_GET(self) -> None:
         self._dispatch("GET")

@@ -181,6 +181,84 @@ def test_inference_profiles_and_arns_are_accepted(server: BedrockServer, runtime
     assert server.ledger.entry(model_id, "Converse").calls == 1
 
 
+WEATHER_TOOL = {
+    "toolSpec": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "inputSchema": {"json": {"type": "object", "properties": {"city": {"type": "string"}}}},
+    }
+}
+
+
+def test_converse_tool_call_round_trip(server: BedrockServer, runtime: Any) -> None:
+    question = "use get_weather for Paris"
+    tool_config = {"tools": [WEATHER_TOOL]}
+    first = runtime.converse(modelId=CLAUDE, messages=user(question), toolConfig=tool_config)
+
+    assert first["stopReason"] == "tool_use"
+    text_block, tool_block = first["output"]["message"]["content"]
+    tool_use = tool_block["toolUse"]
+    assert (tool_use["name"], tool_use["input"]) == ("get_weather", {"city": question})
+    assert tool_use["toolUseId"].startswith("tooluse_")
+    assert first["usage"]["outputTokens"] == words(text_block["text"]) + words(
+        json.dumps(tool_use["input"], separators=(",", ":"))
+    )
+
+    result = {"toolResult": {"toolUseId": tool_use["toolUseId"], "content": [{"text": "sunny 21C"}]}}
+    messages = [*user(question), first["output"]["message"], {"role": "user", "content": [result]}]
+    second = runtime.converse(modelId=CLAUDE, messages=messages, toolConfig=tool_config)
+    assert second["stopReason"] == "end_turn"
+    assert second["output"]["message"]["content"][0]["text"] == expected_reply("sunny 21C")
+    entry = server.ledger.entry(CLAUDE, "Converse")
+    assert entry.output_tokens == first["usage"]["outputTokens"] + second["usage"]["outputTokens"]
+
+
+def test_converse_stream_tool_call(runtime: Any) -> None:
+    response = runtime.converse_stream(
+        modelId=NOVA, messages=user("get_weather in Rome"), toolConfig={"tools": [WEATHER_TOOL]}
+    )
+    with contextlib.closing(response["stream"]) as stream:
+        events = list(stream)
+    start = next(event["contentBlockStart"] for event in events if "contentBlockStart" in event)
+    assert start["start"]["toolUse"]["name"] == "get_weather"
+    tool_input = "".join(
+        event["contentBlockDelta"]["delta"]["toolUse"]["input"]
+        for event in events
+        if "toolUse" in event.get("contentBlockDelta", {}).get("delta", {})
+    )
+    assert json.loads(tool_input) == {"city": "get_weather in Rome"}
+    assert events[-2]["messageStop"]["stopReason"] == "tool_use"
+
+
+def test_anthropic_invoke_model_tool_use(runtime: Any) -> None:
+    tool = {
+        "name": "get_weather",
+        "input_schema": {"type": "object", "properties": {"days": {"type": "integer"}}},
+    }
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "tools": [tool],
+        "messages": [{"role": "user", "content": "call get_weather please"}],
+    }
+    response = runtime.invoke_model(modelId=CLAUDE, body=json.dumps(body))
+    with contextlib.closing(response["body"]) as stream:
+        document = json.loads(stream.read())
+    assert document["stop_reason"] == "tool_use"
+    tool_use = document["content"][1]
+    assert (tool_use["type"], tool_use["name"], tool_use["input"]) == ("tool_use", "get_weather", {"days": 1})
+    assert tool_use["id"].startswith("toolu_bdrk_")
+
+    response = runtime.invoke_model_with_response_stream(modelId=CLAUDE, body=json.dumps(body))
+    with contextlib.closing(response["body"]) as stream:
+        chunks = [json.loads(event["chunk"]["bytes"]) for event in stream]
+    partial = "".join(
+        c["delta"]["partial_json"] for c in chunks if c.get("delta", {}).get("type") == "input_json_delta"
+    )
+    assert json.loads(partial) == {"days": 1}
+    assert chunks[-2]["delta"]["stop_reason"] == "tool_use"
+
+
 # -- InvokeModel per family -------------------------------------------------------------------
 
 
