@@ -67,9 +67,13 @@ def apply_guardrail_body(body: Mapping[str, Any]) -> JsonObject:
             "regexes": [],
         }
         outputs = [{"text": _EMAIL.sub("{EMAIL}", text)} for text in texts]
+    reason = {"NONE": "No action.", "GUARDRAIL_INTERVENED": "Guardrail blocked."}[action]
+    if action != "NONE" and not blocked:
+        reason = "Guardrail masked."
     return {
         "usage": usage,
         "action": action,
+        "actionReason": reason,
         "outputs": outputs,
         "assessments": [assessment] if assessment else [],
         "guardrailCoverage": {"textCharacters": {"guarded": len(joined), "total": len(joined)}},

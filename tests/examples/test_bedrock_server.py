@@ -62,22 +62,20 @@ def _clean_server(server: BedrockServer) -> None:
     server.reset()
 
 
-@pytest.fixture(scope="module")
-def runtime(server: BedrockServer) -> Iterator[Any]:
-    client = boto3.client(
-        "bedrock-runtime", endpoint_url=server.endpoint_url, config=NO_RETRIES, **CREDENTIALS
-    )
+def _client(server: BedrockServer, service: str) -> Iterator[Any]:
+    client = boto3.client(service, endpoint_url=server.endpoint_url, config=NO_RETRIES, **CREDENTIALS)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def runtime(server: BedrockServer) -> Iterator[Any]:
+    yield from _client(server, "bedrock-runtime")
 
 
 @pytest.fixture(scope="module")
 def agents(server: BedrockServer) -> Iterator[Any]:
-    client = boto3.client(
-        "bedrock-agent-runtime", endpoint_url=server.endpoint_url, config=NO_RETRIES, **CREDENTIALS
-    )
-    yield client
-    client.close()
+    yield from _client(server, "bedrock-agent-runtime")
 
 
 def user(text: str = QUESTION) -> list[dict[str, Any]]:
