@@ -1,0 +1,11 @@
+"""otel_chatbot: an OpenTelemetry distribution for FastAPI chatbot services on AWS Bedrock.
+
+``from otel_chatbot import configure; configure(app)`` or
+``opentelemetry-instrument uvicorn app:app`` — same telemetry either way.
+"""
+
+from otel_chatbot.config import ConfigError, Settings
+from otel_chatbot.telemetry import Telemetry, configure
+from otel_chatbot.version import __version__
+
+__all__ = ["ConfigError", "Settings", "Telemetry", "__version__", "configure"]

@@ -1,0 +1,339 @@
+"""The one table of settings: name, environment variable, parser, default and doc.
+
+Everything the distro can be told lives here. ``OTEL_*`` variables are used wherever
+OpenTelemetry defines one; ``OTEL_CHATBOT_*`` names our own. The README's configuration
+table is generated from this tuple (``python -m otel_chatbot.config.docs``), and a test
+keeps the two in sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from otel_chatbot.config import parsers as p
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration parameter; ``default`` is the raw string form, parsed like input."""
+
+    name: str
+    env: str
+    parse: p.Parser
+    default: str
+    doc: str
+    type_name: str
+
+    def parse_default(self) -> Any:
+        return self.parse(self.default)
+
+
+_EXPORTERS = ("otlp", "console", "none")
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "sdk_disabled",
+        "OTEL_SDK_DISABLED",
+        p.parse_bool,
+        "false",
+        "Turn all telemetry off; the app runs untouched.",
+        "bool",
+    ),
+    Setting(
+        "service_name", "OTEL_SERVICE_NAME", p.parse_str, "chatbot", "`service.name` of every signal.", "str"
+    ),
+    Setting(
+        "service_version",
+        "OTEL_CHATBOT_SERVICE_VERSION",
+        p.parse_optional_str,
+        "",
+        "`service.version`; empty leaves it unset.",
+        "str",
+    ),
+    Setting(
+        "deployment_environment",
+        "OTEL_CHATBOT_ENVIRONMENT",
+        p.parse_optional_str,
+        "",
+        "`deployment.environment.name` (e.g. prod, staging).",
+        "str",
+    ),
+    Setting(
+        "resource_attributes",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        p.parse_key_values,
+        "",
+        "Extra resource attributes, `key=value,...` (percent-decoded).",
+        "key=value list",
+    ),
+    Setting(
+        "aws_detectors",
+        "OTEL_CHATBOT_AWS_DETECTORS",
+        p.list_of(("auto", "ec2", "ecs", "eks", "lambda", "none")),
+        "auto",
+        "AWS resource detection. `auto` reads only local signals (environment, DMI, "
+        "service-account files) so start-up never waits off AWS; `ec2` also asks the instance "
+        "metadata service.",
+        "list",
+    ),
+    Setting(
+        "traces_exporter", "OTEL_TRACES_EXPORTER", p.list_of(_EXPORTERS), "otlp", "Where spans go.", "list"
+    ),
+    Setting(
+        "metrics_exporter",
+        "OTEL_METRICS_EXPORTER",
+        p.list_of((*_EXPORTERS, "prometheus")),
+        "otlp",
+        "Where metrics go; `prometheus` serves `/metrics` in-process.",
+        "list",
+    ),
+    Setting(
+        "logs_exporter", "OTEL_LOGS_EXPORTER", p.list_of(_EXPORTERS), "otlp", "Where log records go.", "list"
+    ),
+    Setting(
+        "otlp_protocol",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        p.one_of(("http/protobuf", "grpc")),
+        "http/protobuf",
+        "OTLP transport for all signals.",
+        "enum",
+    ),
+    Setting(
+        "otlp_endpoint",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        p.parse_optional_url,
+        "",
+        "Collector base URL; empty means http://localhost:4318 (http/protobuf) or "
+        "http://localhost:4317 (grpc).",
+        "url",
+    ),
+    Setting(
+        "otlp_traces_endpoint",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        p.parse_optional_url,
+        "",
+        "Full URL for spans, overriding the base endpoint.",
+        "url",
+    ),
+    Setting(
+        "otlp_metrics_endpoint",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        p.parse_optional_url,
+        "",
+        "Full URL for metrics, overriding the base endpoint.",
+        "url",
+    ),
+    Setting(
+        "otlp_logs_endpoint",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        p.parse_optional_url,
+        "",
+        "Full URL for logs, overriding the base endpoint.",
+        "url",
+    ),
+    Setting(
+        "otlp_headers",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        p.parse_key_values,
+        "",
+        "Headers sent with every export, `key=value,...` (never logged).",
+        "key=value list",
+    ),
+    Setting(
+        "otlp_timeout_ms",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        p.int_in(1, 600_000),
+        "10000",
+        "Export timeout in milliseconds.",
+        "int",
+    ),
+    Setting(
+        "otlp_compression",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        p.one_of(("none", "gzip")),
+        "none",
+        "Compression of export requests.",
+        "enum",
+    ),
+    Setting(
+        "sampler",
+        "OTEL_TRACES_SAMPLER",
+        p.one_of(
+            (
+                "always_on",
+                "always_off",
+                "traceidratio",
+                "parentbased_always_on",
+                "parentbased_always_off",
+                "parentbased_traceidratio",
+            )
+        ),
+        "parentbased_always_on",
+        "Head sampler.",
+        "enum",
+    ),
+    Setting(
+        "sampler_arg",
+        "OTEL_TRACES_SAMPLER_ARG",
+        p.float_in(0.0, 1.0),
+        "1.0",
+        "Ratio for the `traceidratio` samplers.",
+        "float",
+    ),
+    Setting(
+        "propagators",
+        "OTEL_PROPAGATORS",
+        p.list_of(("tracecontext", "baggage", "xray", "none")),
+        "tracecontext,baggage",
+        "Context propagation formats (`xray` needs opentelemetry-propagator-aws-xray).",
+        "list",
+    ),
+    Setting(
+        "bsp_schedule_delay_ms",
+        "OTEL_BSP_SCHEDULE_DELAY",
+        p.int_in(1, 600_000),
+        "1000",
+        "Delay between span export batches.",
+        "int",
+    ),
+    Setting(
+        "bsp_max_queue_size",
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        p.int_in(1, 10_000_000),
+        "8192",
+        "Spans buffered before new ones are dropped (bounds memory while the collector is down).",
+        "int",
+    ),
+    Setting(
+        "bsp_max_export_batch_size",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        p.int_in(1, 100_000),
+        "512",
+        "Spans per export request.",
+        "int",
+    ),
+    Setting(
+        "metric_export_interval_ms",
+        "OTEL_METRIC_EXPORT_INTERVAL",
+        p.int_in(100, 3_600_000),
+        "15000",
+        "Interval between metric exports.",
+        "int",
+    ),
+    Setting(
+        "prometheus_host",
+        "OTEL_EXPORTER_PROMETHEUS_HOST",
+        p.parse_str,
+        "127.0.0.1",
+        "Bind address of the in-process `/metrics` endpoint.",
+        "str",
+    ),
+    Setting(
+        "prometheus_port",
+        "OTEL_EXPORTER_PROMETHEUS_PORT",
+        p.int_in(0, 65535),
+        "9464",
+        "Port of the in-process `/metrics` endpoint (0 picks a free one).",
+        "int",
+    ),
+    Setting(
+        "log_level",
+        "OTEL_PYTHON_LOG_LEVEL",
+        p.one_of(("debug", "info", "warning", "error", "critical")),
+        "info",
+        "Lowest level of Python log records exported over OTLP.",
+        "enum",
+    ),
+    Setting(
+        "excluded_urls",
+        "OTEL_PYTHON_EXCLUDED_URLS",
+        p.parse_regex_list,
+        "^/health$,^/healthz$,^/readyz$,^/livez$,^/metrics$",
+        "Regexes (searched in the path) of requests that get no telemetry.",
+        "regex list",
+    ),
+    Setting(
+        "disabled_instrumentations",
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS",
+        p.list_of(("fastapi", "httpx", "aiohttp-client", "botocore", "logging", "none")),
+        "none",
+        "Instrumentations to leave off.",
+        "list",
+    ),
+    Setting(
+        "semconv_opt_in",
+        "OTEL_SEMCONV_STABILITY_OPT_IN",
+        p.list_of(("http", "http/dup", "gen_ai_latest_experimental", "none")),
+        "http",
+        "HTTP attributes: `http` emits the stable names; `http/dup` adds the old ones too.",
+        "list",
+    ),
+    Setting(
+        "capture_message_content",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+        p.parse_bool,
+        "false",
+        "Record prompts and completions (redacted, bounded) as "
+        "`gen_ai.input.messages` / `gen_ai.output.messages`.",
+        "bool",
+    ),
+    Setting(
+        "content_max_bytes",
+        "OTEL_CHATBOT_CONTENT_MAX_BYTES",
+        p.int_in(64, 1_048_576),
+        "8192",
+        "Size bound of each captured message attribute.",
+        "int",
+    ),
+    Setting(
+        "redact_patterns",
+        "OTEL_CHATBOT_REDACT_PATTERNS",
+        p.parse_regex_list,
+        "",
+        "Extra regexes redacted from captured content.",
+        "regex list",
+    ),
+    Setting(
+        "request_id_header",
+        "OTEL_CHATBOT_REQUEST_ID_HEADER",
+        p.parse_str,
+        "X-Request-ID",
+        "Request id header: honoured if sent, generated if not, recorded as `http.request.id`; "
+        "empty turns it off.",
+        "str",
+    ),
+    Setting(
+        "response_headers",
+        "OTEL_CHATBOT_RESPONSE_HEADERS",
+        p.list_of(("request-id", "trace-id", "response-time", "none")),
+        "request-id,trace-id,response-time",
+        "Correlation headers added to responses: `X-Request-ID`, `X-Trace-Id`, `X-Response-Time`.",
+        "list",
+    ),
+    Setting(
+        "conversation_id_sources",
+        "OTEL_CHATBOT_CONVERSATION_ID",
+        p.parse_id_sources,
+        "header:x-conversation-id,header:x-session-id,path:session_id,path:conversation_id",
+        "Where the chat session id of a request is read, in order (`header:NAME`, `path:NAME`, "
+        "`body:NAME` for a top-level JSON field); it becomes `gen_ai.conversation.id` on spans.",
+        "source list",
+    ),
+    Setting(
+        "pricing_file",
+        "OTEL_CHATBOT_PRICING_FILE",
+        p.parse_optional_str,
+        "",
+        "JSON file that overrides or extends the shipped Bedrock price table.",
+        "path",
+    ),
+    Setting(
+        "raise_internal_errors",
+        "OTEL_CHATBOT_RAISE_INTERNAL_ERRORS",
+        p.parse_bool,
+        "false",
+        "Re-raise errors inside the distro instead of logging them (tests only).",
+        "bool",
+    ),
+)

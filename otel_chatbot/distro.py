@@ -1,0 +1,64 @@
+"""Entry points for ``opentelemetry-instrument``.
+
+``opentelemetry-instrument`` picks the *first* ``opentelemetry_distro`` and the first
+``opentelemetry_configurator`` it finds; with ``opentelemetry-distro`` installed beside
+us, which is first depends on the order of the site-packages listing. So both of our
+entry points do the same complete, idempotent setup: whichever of ours runs first
+configures the SDK, and the other finds it done. If another package's configurator ran
+first, ours still installs its instrumentation with its own providers and says so.
+``OTEL_PYTHON_DISTRO=otel_chatbot`` / ``OTEL_PYTHON_CONFIGURATOR=otel_chatbot`` pin the
+choice explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.sdk._configuration import _BaseConfigurator
+
+_log = logging.getLogger("otel_chatbot")
+
+# Instrumentors of other packages that duplicate ours; the distro skips them.
+_REPLACED = frozenset(
+    {
+        "asgi",
+        "fastapi",
+        "starlette",
+        "httpx",
+        "aiohttp-client",
+        "aiohttp_client",
+        "botocore",
+        "boto3sqs",
+        "logging",
+    }
+)
+
+
+def _configure_from_entry_point() -> None:
+    from otel_chatbot.telemetry import configure
+
+    configure(patch_all_apps=True)
+
+
+class ChatbotDistro(BaseDistro):  # type: ignore[misc]
+    """Configures the SDK and keeps upstream instrumentors off what we instrument."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        _configure_from_entry_point()
+
+    def load_instrumentor(self, entry_point: Any, **kwargs: Any) -> None:
+        if entry_point.name in _REPLACED:
+            _log.debug(
+                "otel_chatbot instruments %s itself; skipping the upstream instrumentor", entry_point.name
+            )
+            return
+        super().load_instrumentor(entry_point, **kwargs)
+
+
+class ChatbotConfigurator(_BaseConfigurator):  # type: ignore[misc]
+    """Does the same setup when another distro was picked first."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        _configure_from_entry_point()

@@ -1,0 +1,1 @@
+"""Exporter construction and the outage-aware wrappers around them."""

@@ -1,0 +1,163 @@
+"""Log a backend outage once, not once per batch.
+
+The upstream OTLP exporters log every failed batch (and every retry). During a
+collector outage that floods the app's log. :class:`OutageLog` tracks the state per
+signal: it logs when exports start failing (with the last reason the exporter gave)
+and when they recover (with how many batches failed meanwhile), and a logging filter
+keeps the exporters' per-batch messages out of the app's log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+_log = logging.getLogger("otel_chatbot.export")
+
+EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.http",
+    "opentelemetry.exporter.otlp.proto.grpc",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+)
+
+
+class ExporterMessages(logging.Filter):
+    """Swallow the OTLP exporters' per-batch warnings, remembering the latest reason."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_reason = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.CRITICAL:
+            return True
+        try:
+            self.last_reason = record.getMessage()[:300]
+        except Exception:  # a malformed record must not break logging
+            self.last_reason = str(record.msg)[:300]
+        return False
+
+
+class OutageLog:
+    """Per-signal outage state: log the first failure and the recovery, nothing between."""
+
+    def __init__(self, signal: str, destination: str, messages: ExporterMessages) -> None:
+        self.signal = signal
+        self.destination = destination
+        self._messages = messages
+        self._lock = threading.Lock()
+        self._failing_since: float | None = None
+        self.failed_batches = 0
+        self.failed_items = 0
+        self.outages = 0
+
+    def record(self, ok: bool, items: int) -> None:
+        with self._lock:
+            if ok:
+                if self._failing_since is not None:
+                    _log.warning(
+                        "otel_chatbot: %s export to %s recovered after %.1fs (%d batches, %d items lost)",
+                        self.signal,
+                        self.destination,
+                        time.monotonic() - self._failing_since,
+                        self.failed_batches,
+                        self.failed_items,
+                    )
+                    self._failing_since = None
+                return
+            self.failed_batches += 1
+            self.failed_items += items
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+                self.outages += 1
+                self.failed_batches, self.failed_items = 1, items
+                _log.warning(
+                    "otel_chatbot: %s export to %s is failing (%s); the app is unaffected, data is "
+                    "buffered up to the queue limit and then dropped; logged once until it recovers",
+                    self.signal,
+                    self.destination,
+                    self._messages.last_reason or "no reason given",
+                )
+
+
+class OutageSpanExporter(SpanExporter):
+    def __init__(self, inner: SpanExporter, outage: OutageLog) -> None:
+        self.inner = inner
+        self.outage = outage
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self.inner.export(spans)
+        except Exception:
+            result = SpanExportResult.FAILURE
+        self.outage.record(result is SpanExportResult.SUCCESS, len(spans))
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+class OutageLogExporter(LogRecordExporter):
+    def __init__(self, inner: LogRecordExporter, outage: OutageLog) -> None:
+        self.inner = inner
+        self.outage = outage
+
+    def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
+        try:
+            result = self.inner.export(batch)
+        except Exception:
+            result = LogRecordExportResult.FAILURE
+        self.outage.record(result is LogRecordExportResult.SUCCESS, len(batch))
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return bool(self.inner.force_flush(timeout_millis))
+
+
+class OutageMetricExporter(MetricExporter):
+    def __init__(self, inner: MetricExporter, outage: OutageLog) -> None:
+        super().__init__(
+            preferred_temporality=inner._preferred_temporality,
+            preferred_aggregation=inner._preferred_aggregation,
+        )
+        self.inner = inner
+        self.outage = outage
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        try:
+            result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+        except Exception:
+            result = MetricExportResult.FAILURE
+        points = sum(
+            len(metric.data.data_points)
+            for resource in metrics_data.resource_metrics
+            for scope in resource.scope_metrics
+            for metric in scope.metrics
+        )
+        self.outage.record(result is MetricExportResult.SUCCESS, points)
+        return result
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)

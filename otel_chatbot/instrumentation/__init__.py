@@ -1,0 +1,1 @@
+"""Instrumentation of the libraries a chatbot service uses: FastAPI, httpx, aiohttp, botocore."""

@@ -1,0 +1,1 @@
+"""Bedrock Runtime and Agent Runtime: GenAI spans, metrics, cost and streams."""

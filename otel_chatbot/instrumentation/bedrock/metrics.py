@@ -1,0 +1,121 @@
+"""The GenAI metric instruments and what one finished call records into them.
+
+Metric attributes are the convention's low-cardinality ones (operation, provider,
+request and response model, token type, error type); never the conversation id.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from opentelemetry.metrics import MeterProvider
+
+from otel_chatbot.genai import GenAIRequest, GenAIResponse, PriceTable, names
+from otel_chatbot.genai.pricing import Cost
+from otel_chatbot.version import __version__
+
+_log = logging.getLogger("otel_chatbot.bedrock")
+
+OPERATION = "gen_ai.operation.name"
+PROVIDER = "gen_ai.provider.name"
+REQUEST_MODEL = "gen_ai.request.model"
+RESPONSE_MODEL = "gen_ai.response.model"
+TOKEN_TYPE = "gen_ai.token.type"
+ERROR_TYPE = "error.type"
+
+
+class GenAIMetrics:
+    def __init__(self, meter_provider: MeterProvider, prices: PriceTable) -> None:
+        meter = meter_provider.get_meter("otel_chatbot.bedrock", __version__)
+        self.prices = prices
+        self.token_usage = meter.create_histogram(
+            "gen_ai.client.token.usage",
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=list(names.TOKEN_USAGE_BUCKETS),
+        )
+        self.duration = meter.create_histogram(
+            "gen_ai.client.operation.duration",
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=list(names.OPERATION_DURATION_BUCKETS),
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            "gen_ai.client.operation.time_to_first_chunk",
+            unit="s",
+            description="Time from the request to the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=list(names.TIME_TO_FIRST_CHUNK_BUCKETS),
+        )
+        self.time_per_chunk = meter.create_histogram(
+            "gen_ai.client.operation.time_per_output_chunk",
+            unit="s",
+            description="Time between chunks of a streamed response, after the first.",
+            explicit_bucket_boundaries_advisory=list(names.TIME_PER_OUTPUT_CHUNK_BUCKETS),
+        )
+        self.cost = meter.create_counter(
+            names.METRIC_GEN_AI_CLIENT_COST,
+            unit=names.METRIC_GEN_AI_CLIENT_COST_UNIT,
+            description="Estimated cost of GenAI calls from the price table, by token type.",
+        )
+        self.throttles = meter.create_counter(
+            names.METRIC_GEN_AI_CLIENT_THROTTLES,
+            unit=names.METRIC_GEN_AI_CLIENT_THROTTLES_UNIT,
+            description="GenAI calls rejected by throttling.",
+        )
+        self._unknown_lock = threading.Lock()
+        self._unknown_logged: set[str] = set()
+
+    @staticmethod
+    def base_attributes(request: GenAIRequest, response: GenAIResponse | None) -> dict[str, Any]:
+        attrs: dict[str, Any] = {OPERATION: request.operation_name, PROVIDER: names.PROVIDER_AWS_BEDROCK}
+        if request.model:
+            attrs[REQUEST_MODEL] = request.model
+        if response is not None and response.response_model:
+            attrs[RESPONSE_MODEL] = response.response_model
+        return attrs
+
+    def compute_cost(self, request: GenAIRequest, response: GenAIResponse) -> Cost | None:
+        """Cost from the price table; an unknown model is logged once and costs nothing (None)."""
+        model = request.model
+        if not model or not response.usage.known:
+            return None
+        cost = self.prices.cost(model, response.usage)
+        if cost is None and self.prices.resolve(model) is None:
+            with self._unknown_lock:
+                first = model not in self._unknown_logged
+                self._unknown_logged.add(model)
+            if first:
+                _log.warning(
+                    "otel_chatbot: no price known for Bedrock model %r; its calls get no cost. Add it with "
+                    "OTEL_CHATBOT_PRICING_FILE.",
+                    model,
+                )
+        return cost
+
+    def record(
+        self,
+        request: GenAIRequest,
+        response: GenAIResponse,
+        duration_s: float,
+        error_type: str | None,
+        cost: Cost | None,
+    ) -> None:
+        attrs = self.base_attributes(request, response)
+        if error_type:
+            self.duration.record(duration_s, {**attrs, ERROR_TYPE: error_type})
+        else:
+            self.duration.record(duration_s, attrs)
+        usage = response.usage
+        if usage.input_tokens is not None:
+            self.token_usage.record(usage.input_tokens, {**attrs, TOKEN_TYPE: "input"})
+        if usage.output_tokens is not None:
+            self.token_usage.record(usage.output_tokens, {**attrs, TOKEN_TYPE: "output"})
+        if cost is not None:
+            for token_type, usd in cost.by_type().items():
+                if usd:
+                    self.cost.add(usd, {**attrs, TOKEN_TYPE: token_type})
+
+    def record_throttle(self, request: GenAIRequest) -> None:
+        self.throttles.add(1, self.base_attributes(request, None))

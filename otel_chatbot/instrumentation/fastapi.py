@@ -1,0 +1,73 @@
+"""Put :class:`TelemetryMiddleware` around a FastAPI/Starlette app's middleware stack.
+
+Wrapping ``build_middleware_stack`` places the middleware outside Starlette's
+``ServerErrorMiddleware``, so a request that crashes is still seen with its 500 status.
+``configure(app)`` wraps one app; ``opentelemetry-instrument`` wraps the class so every
+app built later is covered. Both install the same middleware, hence the same telemetry.
+Mounted sub-applications are wrapped too but pass requests through (one span each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from otel_chatbot.instrumentation.asgi import ServerTelemetry, TelemetryMiddleware
+from otel_chatbot.instrumentation.routes import RouteResolver
+
+_MARK = "_otel_chatbot_telemetry"
+
+
+def instrument_app(app: Any, telemetry: ServerTelemetry) -> bool:
+    """Instrument one app; False when it already was (configure() is idempotent)."""
+    if getattr(app, _MARK, None) is not None:
+        return False
+    original: Callable[[], Any] = app.build_middleware_stack
+
+    def build_middleware_stack() -> Any:
+        return TelemetryMiddleware(original(), telemetry, RouteResolver(app))
+
+    app.build_middleware_stack = build_middleware_stack
+    setattr(app, _MARK, telemetry)
+    app.middleware_stack = None  # rebuilt on the next request, with us outside
+    return True
+
+
+def uninstrument_app(app: Any) -> None:
+    if getattr(app, _MARK, None) is None:
+        return
+    del app.build_middleware_stack  # the instance attribute; the class method shows through again
+    delattr(app, _MARK)
+    app.middleware_stack = None
+
+
+class ClassPatch:
+    """Instrument every Starlette app (FastAPI included) that does not opt out."""
+
+    def __init__(self, telemetry: ServerTelemetry) -> None:
+        self.telemetry = telemetry
+        self._original: Callable[..., Any] | None = None
+
+    def apply(self) -> None:
+        from starlette.applications import Starlette
+
+        if self._original is not None:
+            return
+        original = Starlette.build_middleware_stack
+        telemetry = self.telemetry
+
+        def build_middleware_stack(app: Any) -> Any:
+            stack = original(app)
+            if getattr(app, _MARK, None) is not None:  # configure(app) wrapped this one itself
+                return stack
+            return TelemetryMiddleware(stack, telemetry, RouteResolver(app))
+
+        self._original = original
+        Starlette.build_middleware_stack = build_middleware_stack  # type: ignore[method-assign]
+
+    def revert(self) -> None:
+        from starlette.applications import Starlette
+
+        if self._original is not None:
+            Starlette.build_middleware_stack = self._original  # type: ignore[method-assign]
+            self._original = None

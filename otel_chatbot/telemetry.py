@@ -1,0 +1,271 @@
+"""``configure()``: settings → resource → pipelines → instrumentations, once per process.
+
+Both entry paths end here: ``configure(app)`` in code, and the ``opentelemetry_distro`` /
+``opentelemetry_configurator`` entry points that ``opentelemetry-instrument`` loads.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.sdk._logs.export import LogRecordExporter
+from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from otel_chatbot.config import Settings, load_settings
+from otel_chatbot.guard import set_raise_internal_errors
+from otel_chatbot.pipelines import Pipelines, build_pipelines
+from otel_chatbot.resource import build_resource
+
+_log = logging.getLogger("otel_chatbot")
+
+
+class Instrumentations:
+    """The patches one configuration applied, so shutdown can revert them."""
+
+    def __init__(self, settings: Settings, pipelines: Pipelines, on_shutdown: Any) -> None:
+        from otel_chatbot.instrumentation.asgi import ServerTelemetry
+
+        self.settings = settings
+        self.pipelines = pipelines
+        self.server = ServerTelemetry(
+            settings, pipelines.tracer_provider, pipelines.meter_provider, pipelines.propagator
+        )
+        self.server.on_shutdown = on_shutdown
+        self.apps: list[Any] = []
+        self.reverts: list[Any] = []
+        self.log_handler: logging.Handler | None = None
+
+    def _available(self, name: str, module: str) -> bool:
+        return self.settings.instrumentation_enabled(name) and importlib.util.find_spec(module) is not None
+
+    def apply_libraries(self, patch_all_apps: bool) -> None:
+        from otel_chatbot.instrumentation.http_client import ClientTelemetry
+
+        p = self.pipelines
+        if patch_all_apps and self._available("fastapi", "starlette"):
+            from otel_chatbot.instrumentation.fastapi import ClassPatch
+
+            patch = ClassPatch(self.server)
+            patch.apply()
+            self.reverts.append(patch.revert)
+        if self._available("httpx", "httpx"):
+            from otel_chatbot.instrumentation.httpx_client import HttpxInstrumentation
+
+            httpx_patch = HttpxInstrumentation(
+                ClientTelemetry("httpx", p.tracer_provider, p.meter_provider, p.propagator)
+            )
+            httpx_patch.apply()
+            self.reverts.append(httpx_patch.revert)
+        if self._available("aiohttp-client", "aiohttp"):
+            from otel_chatbot.instrumentation.aiohttp_client import AiohttpInstrumentation
+
+            aiohttp_patch = AiohttpInstrumentation(
+                ClientTelemetry("aiohttp", p.tracer_provider, p.meter_provider, p.propagator)
+            )
+            aiohttp_patch.apply()
+            self.reverts.append(aiohttp_patch.revert)
+        if self._available("botocore", "botocore"):
+            self._apply_botocore()
+        if self.settings.instrumentation_enabled("logging"):
+            from otel_chatbot.logs import OtlpLogHandler
+
+            self.log_handler = OtlpLogHandler(
+                p.logger_provider, logging.getLevelName(self.settings.log_level.upper())
+            )
+            logging.getLogger().addHandler(self.log_handler)
+
+    def _apply_botocore(self) -> None:
+        from otel_chatbot.genai import PriceTable
+        from otel_chatbot.instrumentation.bedrock.extension import BedrockExtension, ContentCapture
+        from otel_chatbot.instrumentation.bedrock.metrics import GenAIMetrics
+        from otel_chatbot.instrumentation.botocore import (
+            BotocoreInstrumentation,
+            BotocoreTelemetry,
+        )
+
+        s, p = self.settings, self.pipelines
+        prices = PriceTable.from_file(s.pricing_file) if s.pricing_file else PriceTable.default()
+        capture = ContentCapture(s.capture_message_content, s.content_max_bytes, s.redact_patterns)
+        bedrock = BedrockExtension(p.tracer_provider, GenAIMetrics(p.meter_provider, prices), capture)
+        telemetry = BotocoreTelemetry(
+            p.tracer_provider, {"bedrock-runtime": bedrock, "bedrock-agent-runtime": bedrock}
+        )
+        patch = BotocoreInstrumentation(telemetry)
+        patch.apply()
+        self.reverts.append(patch.revert)
+
+    def instrument_app(self, app: Any) -> None:
+        from otel_chatbot.instrumentation.fastapi import instrument_app
+
+        if self.settings.instrumentation_enabled("fastapi") and instrument_app(app, self.server):
+            self.apps.append(app)
+
+    def revert(self) -> None:
+        from otel_chatbot.instrumentation.fastapi import uninstrument_app
+
+        for app in self.apps:
+            uninstrument_app(app)
+        for revert in reversed(self.reverts):
+            revert()
+        if self.log_handler is not None:
+            logging.getLogger().removeHandler(self.log_handler)
+        self.apps, self.reverts, self.log_handler = [], [], None
+
+
+class Telemetry:
+    """The handle ``configure()`` returns: flush and shut down what it set up."""
+
+    def __init__(self, settings: Settings, pipelines: Pipelines | None) -> None:
+        self.settings = settings
+        self.pipelines = pipelines
+        self.instrumentations: Instrumentations | None = None
+        self._lock = threading.Lock()
+        self._shut = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.pipelines is not None
+
+    @property
+    def tracer_provider(self) -> Any:
+        return self.pipelines.tracer_provider if self.pipelines else None
+
+    @property
+    def meter_provider(self) -> Any:
+        return self.pipelines.meter_provider if self.pipelines else None
+
+    @property
+    def logger_provider(self) -> Any:
+        return self.pipelines.logger_provider if self.pipelines else None
+
+    @property
+    def prometheus_port(self) -> int | None:
+        return self.pipelines.prometheus.port if self.pipelines and self.pipelines.prometheus else None
+
+    def instrument_app(self, app: Any) -> None:
+        if self.instrumentations is not None and app is not None:
+            self.instrumentations.instrument_app(app)
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        """Export everything recorded so far; True when every pipeline finished in time."""
+        if self.pipelines is None:
+            return True
+        return self.pipelines.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        """Flush, stop exporting and undo the instrumentation; safe to call twice."""
+        with self._lock:
+            if self._shut:
+                return
+            self._shut = True
+        if self.instrumentations is not None:
+            self.instrumentations.revert()
+        if self.pipelines is not None:
+            self.pipelines.shutdown()
+        _forget(self)
+
+
+_ACTIVE: Telemetry | None = None
+_ACTIVE_LOCK = threading.Lock()
+
+
+def _forget(telemetry: Telemetry) -> None:
+    global _ACTIVE
+    with _ACTIVE_LOCK:
+        if _ACTIVE is telemetry:
+            _ACTIVE = None
+
+
+def active() -> Telemetry | None:
+    """The configuration in force in this process, if any."""
+    return _ACTIVE
+
+
+def build(
+    settings: Settings,
+    *,
+    span_exporters: Sequence[SpanExporter] = (),
+    span_processors: Sequence[SpanProcessor] = (),
+    metric_readers: Sequence[MetricReader] = (),
+    log_exporters: Sequence[LogRecordExporter] = (),
+) -> Telemetry:
+    """A Telemetry with pipelines but no instrumentation and no globals (tests use this)."""
+    if settings.sdk_disabled:
+        return Telemetry(settings, None)
+    resource = build_resource(settings)
+    pipelines = build_pipelines(
+        settings,
+        resource,
+        extra_span_exporters=span_exporters,
+        extra_span_processors=span_processors,
+        extra_metric_readers=metric_readers,
+        extra_log_exporters=log_exporters,
+    )
+    return Telemetry(settings, pipelines)
+
+
+def configure(
+    app: Any = None,
+    *,
+    span_exporters: Sequence[SpanExporter] = (),
+    span_processors: Sequence[SpanProcessor] = (),
+    metric_readers: Sequence[MetricReader] = (),
+    log_exporters: Sequence[LogRecordExporter] = (),
+    set_global_providers: bool = True,
+    patch_all_apps: bool = False,
+    **settings: Any,
+) -> Telemetry:
+    """Set up traces, metrics and logs for this process and instrument ``app``.
+
+    Idempotent: a second call returns the same handle (instrumenting ``app`` if it is a
+    new one); settings passed to a later call are ignored with a warning. Keyword
+    settings override environment variables, which override defaults. A bad value
+    raises :class:`otel_chatbot.ConfigError` naming the variable.
+    """
+    global _ACTIVE
+    with _ACTIVE_LOCK:
+        if _ACTIVE is not None:
+            if settings or span_exporters or metric_readers or log_exporters:
+                _log.warning(
+                    "otel_chatbot: already configured; the settings of this later configure() are ignored"
+                )
+            _ACTIVE.instrument_app(app)
+            return _ACTIVE
+        resolved = load_settings(settings)
+        set_raise_internal_errors(resolved.raise_internal_errors)
+        telemetry = build(
+            resolved,
+            span_exporters=span_exporters,
+            span_processors=span_processors,
+            metric_readers=metric_readers,
+            log_exporters=log_exporters,
+        )
+        if telemetry.pipelines is None:
+            _log.info("otel_chatbot: OTEL_SDK_DISABLED is set; no telemetry")
+            _ACTIVE = telemetry
+            return telemetry
+        if set_global_providers:
+            _set_globals(telemetry.pipelines)
+        instrumentations = Instrumentations(resolved, telemetry.pipelines, on_shutdown=telemetry.force_flush)
+        instrumentations.apply_libraries(patch_all_apps=patch_all_apps)
+        telemetry.instrumentations = instrumentations
+        telemetry.instrument_app(app)
+        atexit.register(telemetry.shutdown)
+        _ACTIVE = telemetry
+        return telemetry
+
+
+def _set_globals(pipelines: Pipelines) -> None:
+    from opentelemetry import _logs, metrics, propagate, trace
+
+    trace.set_tracer_provider(pipelines.tracer_provider)
+    metrics.set_meter_provider(pipelines.meter_provider)
+    _logs.set_logger_provider(pipelines.logger_provider)
+    propagate.set_global_textmap(pipelines.propagator)
