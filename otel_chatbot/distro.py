@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
 _log = logging.getLogger("otel_chatbot")
@@ -50,14 +50,12 @@ class ChatbotDistro(BaseDistro):  # type: ignore[misc]
 
     def load_instrumentor(self, entry_point: Any, **kwargs: Any) -> None:
         if entry_point.name in _REPLACED:
-            _log.debug(
-                "otel_chatbot instruments %s itself; skipping the upstream instrumentor", entry_point.name
-            )
+            _log.debug("otel_chatbot instruments %s itself; skipping the upstream instrumentor", entry_point.name)
             return
         super().load_instrumentor(entry_point, **kwargs)
 
 
-class ChatbotConfigurator(_BaseConfigurator):  # type: ignore[misc]
+class ChatbotConfigurator(_BaseConfigurator):
     """Does the same setup when another distro was picked first."""
 
     def _configure(self, **kwargs: Any) -> None:

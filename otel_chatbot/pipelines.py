@@ -93,9 +93,7 @@ def _prometheus(settings: Settings) -> PrometheusEndpoint:
         ) from None
     registry = CollectorRegistry(auto_describe=True)  # private: no clash with the app's own registry
     reader = PrometheusMetricReader(registry=registry)
-    server, thread = start_http_server(
-        settings.prometheus_port, addr=settings.prometheus_host, registry=registry
-    )
+    server, thread = start_http_server(settings.prometheus_port, addr=settings.prometheus_host, registry=registry)
     return PrometheusEndpoint(reader, server, thread, server.server_address[1])
 
 
@@ -174,6 +172,4 @@ def build_pipelines(
     for log_processor in extra_log_processors:
         logger_provider.add_log_record_processor(log_processor)
 
-    return Pipelines(
-        tracer_provider, meter_provider, logger_provider, build_propagator(settings), wiring, prometheus
-    )
+    return Pipelines(tracer_provider, meter_provider, logger_provider, build_propagator(settings), wiring, prometheus)

@@ -76,9 +76,7 @@ class Instrumentations:
         if self.settings.instrumentation_enabled("logging"):
             from otel_chatbot.logs import OtlpLogHandler
 
-            self.log_handler = OtlpLogHandler(
-                p.logger_provider, logging.getLevelName(self.settings.log_level.upper())
-            )
+            self.log_handler = OtlpLogHandler(p.logger_provider, logging.getLevelName(self.settings.log_level.upper()))
             logging.getLogger().addHandler(self.log_handler)
 
     def _apply_botocore(self) -> None:
@@ -94,9 +92,7 @@ class Instrumentations:
         prices = PriceTable.from_file(s.pricing_file) if s.pricing_file else PriceTable.default()
         capture = ContentCapture(s.capture_message_content, s.content_max_bytes, s.redact_patterns)
         bedrock = BedrockExtension(p.tracer_provider, GenAIMetrics(p.meter_provider, prices), capture)
-        telemetry = BotocoreTelemetry(
-            p.tracer_provider, {"bedrock-runtime": bedrock, "bedrock-agent-runtime": bedrock}
-        )
+        telemetry = BotocoreTelemetry(p.tracer_provider, {"bedrock-runtime": bedrock, "bedrock-agent-runtime": bedrock})
         patch = BotocoreInstrumentation(telemetry)
         patch.apply()
         self.reverts.append(patch.revert)
@@ -233,9 +229,7 @@ def configure(
     with _ACTIVE_LOCK:
         if _ACTIVE is not None:
             if settings or span_exporters or metric_readers or log_exporters:
-                _log.warning(
-                    "otel_chatbot: already configured; the settings of this later configure() are ignored"
-                )
+                _log.warning("otel_chatbot: already configured; the settings of this later configure() are ignored")
             _ACTIVE.instrument_app(app)
             return _ACTIVE
         resolved = load_settings(settings)

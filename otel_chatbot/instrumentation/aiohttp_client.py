@@ -70,11 +70,11 @@ class AiohttpInstrumentation:
             original(session, *args, **kwargs)
 
         self._original_init = original
-        aiohttp.ClientSession.__init__ = __init__  # type: ignore[method-assign]
+        setattr(aiohttp.ClientSession, "__init__", __init__)  # noqa: B010
 
     def revert(self) -> None:
         import aiohttp
 
         if self._original_init is not None:
-            aiohttp.ClientSession.__init__ = self._original_init  # type: ignore[method-assign]
+            setattr(aiohttp.ClientSession, "__init__", self._original_init)  # noqa: B010
             self._original_init = None

@@ -72,13 +72,9 @@ class ServerTelemetry:
         )
         self.propagator = propagator
         self.excluded = (
-            re.compile("|".join(f"(?:{p})" for p in settings.excluded_urls))
-            if settings.excluded_urls
-            else None
+            re.compile("|".join(f"(?:{p})" for p in settings.excluded_urls)) if settings.excluded_urls else None
         )
-        self.request_id_header = (
-            settings.request_id_header.lower().encode() if settings.request_id_header else b""
-        )
+        self.request_id_header = settings.request_id_header.lower().encode() if settings.request_id_header else b""
         self.request_id_name = settings.request_id_header.lower()
         self.add_request_id = bool(self.request_id_header) and "request-id" in settings.response_headers
         self.add_trace_id = "trace-id" in settings.response_headers
@@ -341,9 +337,7 @@ class _Request:
             span.set_status(Status(StatusCode.ERROR))
         elapsed = time.perf_counter() - self.start
         span.end()
-        t.duration.record(
-            elapsed, t.duration_attributes(self.method, self.scheme, route, status, error, self.version)
-        )
+        t.duration.record(elapsed, t.duration_attributes(self.method, self.scheme, route, status, error, self.version))
 
     def add_request_id_attr(self) -> bool:
         return self.t.add_request_id and bool(self.request_id)

@@ -79,9 +79,7 @@ class BotocoreTelemetry:
         self.tracer = tracer_provider.get_tracer("otel_chatbot.botocore", __version__)
         self.extensions = extensions
 
-    def begin(
-        self, client: Any, operation: str, params: Any
-    ) -> tuple[AwsCall, Span, ServiceExtension | None]:
+    def begin(self, client: Any, operation: str, params: Any) -> tuple[AwsCall, Span, ServiceExtension | None]:
         meta = client.meta
         service = meta.service_model.service_id
         call = AwsCall(
@@ -125,9 +123,7 @@ class BotocoreTelemetry:
         if not owned:
             span.end()
 
-    def fail(
-        self, call: AwsCall, span: Span, extension: ServiceExtension | None, error: BaseException
-    ) -> None:
+    def fail(self, call: AwsCall, span: Span, extension: ServiceExtension | None, error: BaseException) -> None:
         error_type = error_type_of(error)
         meta = _metadata(getattr(error, "response", None))
         if meta.get("RequestId"):
@@ -170,7 +166,7 @@ class BotocoreInstrumentation:
             owner._make_api_call = original
         self._originals = []
 
-    def _start(self, client: Any, operation: str, params: Any) -> tuple[Any, Any, Any, object] | None:
+    def _start(self, client: Any, operation: str, params: Any) -> tuple[Any, Any, Any, Any] | None:
         try:
             call, span, extension = self.telemetry.begin(client, operation, params)
             ctx = otel_context.set_value(SUPPRESS_HTTP_KEY, True, trace.set_span_in_context(span))
@@ -235,9 +231,7 @@ def _guarded_succeed(telemetry: BotocoreTelemetry, call: AwsCall, span: Span, ex
         span.end()
 
 
-def _guarded_fail(
-    telemetry: BotocoreTelemetry, call: AwsCall, span: Span, ext: Any, error: BaseException
-) -> None:
+def _guarded_fail(telemetry: BotocoreTelemetry, call: AwsCall, span: Span, ext: Any, error: BaseException) -> None:
     try:
         telemetry.fail(call, span, ext, error)
     except Exception as exc:

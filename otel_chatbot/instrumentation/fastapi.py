@@ -63,11 +63,11 @@ class ClassPatch:
             return TelemetryMiddleware(stack, telemetry, RouteResolver(app))
 
         self._original = original
-        Starlette.build_middleware_stack = build_middleware_stack  # type: ignore[method-assign]
+        setattr(Starlette, "build_middleware_stack", build_middleware_stack)  # noqa: B010
 
     def revert(self) -> None:
         from starlette.applications import Starlette
 
         if self._original is not None:
-            Starlette.build_middleware_stack = self._original  # type: ignore[method-assign]
+            setattr(Starlette, "build_middleware_stack", self._original)  # noqa: B010
             self._original = None

@@ -93,9 +93,7 @@ class OutgoingCall:
         self.start = time.perf_counter()
         self.done = False
 
-    def end(
-        self, status: int | None = None, version: str | None = None, error: BaseException | None = None
-    ) -> None:
+    def end(self, status: int | None = None, version: str | None = None, error: BaseException | None = None) -> None:
         if self.done:
             return
         self.done = True

@@ -48,9 +48,7 @@ DURATION_BUCKETS: tuple[float, ...] = (
     10.0,
 )
 
-KNOWN_METHODS = frozenset(
-    {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY"}
-)
+KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY"})
 
 # Query parameters whose values the URL conventions say to redact.
 SENSITIVE_QUERY_KEYS = frozenset(

@@ -68,13 +68,13 @@ class HttpxInstrumentation:
             return response
 
         self._originals = {"sync": sync_original, "async": async_original}
-        httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign]
-        httpx.AsyncHTTPTransport.handle_async_request = handle_async_request  # type: ignore[method-assign]
+        setattr(httpx.HTTPTransport, "handle_request", handle_request)  # noqa: B010
+        setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle_async_request)  # noqa: B010
 
     def revert(self) -> None:
         import httpx
 
         if self._originals:
-            httpx.HTTPTransport.handle_request = self._originals["sync"]  # type: ignore[method-assign]
-            httpx.AsyncHTTPTransport.handle_async_request = self._originals["async"]  # type: ignore[method-assign]
+            setattr(httpx.HTTPTransport, "handle_request", self._originals["sync"])  # noqa: B010
+            setattr(httpx.AsyncHTTPTransport, "handle_async_request", self._originals["async"])  # noqa: B010
             self._originals = {}

@@ -9,6 +9,7 @@ child spans for agent steps). What the app receives is what boto3 gave: a read
 from __future__ import annotations
 
 import io
+import itertools
 import time
 from typing import Any
 
@@ -57,9 +58,7 @@ class ContentCapture:
 class BedrockExtension:
     """One class for both services: the operation decides the parser."""
 
-    def __init__(
-        self, tracer_provider: TracerProvider, metrics: GenAIMetrics, capture: ContentCapture
-    ) -> None:
+    def __init__(self, tracer_provider: TracerProvider, metrics: GenAIMetrics, capture: ContentCapture) -> None:
         self.metrics = metrics
         self.capture = capture
         self.tracer = tracer_provider.get_tracer("otel_chatbot.bedrock", __version__)
@@ -134,9 +133,7 @@ class BedrockExtension:
         if op == "Converse":
             self._finish(call, span, request, genai.converse_response(result), None)
             if self.capture.enabled:
-                span.set_attribute(
-                    OUTPUT_MESSAGES, self.capture.serialize(content.converse_output_messages(result))
-                )
+                span.set_attribute(OUTPUT_MESSAGES, self.capture.serialize(content.converse_output_messages(result)))
             return False
         if op == "InvokeModel":
             body = result.get("body")
@@ -169,9 +166,7 @@ class BedrockExtension:
         if key is None or key not in result:
             self._finish(call, span, request, GenAIResponse(), None)
             return False
-        state = StreamState(
-            accumulator, lambda st, error: self._finish_stream(call, span, request, st, error)
-        )
+        state = StreamState(accumulator, lambda st, error: self._finish_stream(call, span, request, st, error))
         inner = result[key]
         result[key] = TracedAsyncEventStream(inner, state) if is_async else TracedEventStream(inner, state)
         return True
@@ -181,9 +176,7 @@ class BedrockExtension:
         if op == "ConverseStream":
             return "stream", genai.ConverseStreamAccumulator(capture_content=capture)
         if op == "InvokeModelWithResponseStream":
-            return "body", genai.InvokeStreamAccumulator(
-                str(call.params.get("modelId", "")), capture_content=capture
-            )
+            return "body", genai.InvokeStreamAccumulator(str(call.params.get("modelId", "")), capture_content=capture)
         if op == "InvokeAgent":
             return "completion", genai.AgentTraceAccumulator()
         return None, None
@@ -200,11 +193,11 @@ class BedrockExtension:
             self.metrics.time_to_first_chunk.record(ttfc, self.metrics.base_attributes(request, response))
             times = state.chunk_times
             per_chunk_attrs = self.metrics.base_attributes(request, response)
-            for earlier, later in zip(times, times[1:]):
+            for earlier, later in itertools.pairwise(times):
                 self.metrics.time_per_chunk.record(later - earlier, per_chunk_attrs)
         if isinstance(acc, genai.AgentTraceAccumulator):
             self._agent_steps(span, acc)
-        if self.capture.enabled and getattr(acc, "output_text", ""):
+        if self.capture.enabled and str(getattr(acc, "output_text", "")):
             messages = content.output_messages_from_text(acc.output_text, acc.finish_reasons)
             span.set_attribute(OUTPUT_MESSAGES, self.capture.serialize(messages))
         self._finish(call, span, request, response, error_type)
