@@ -134,11 +134,7 @@ def build_resource(
             "telemetry.sdk.version": _sdk_version(),
         }
     )
-    return (
-        sdk_defaults.merge(_aws_resource(aws_platforms(settings, env)))
-        .merge(Resource(ours))
-        .merge(Resource(user))
-    )
+    return sdk_defaults.merge(_aws_resource(aws_platforms(settings, env))).merge(Resource(ours)).merge(Resource(user))
 
 
 def _service_name_set(settings: Settings, environ: Mapping[str, str]) -> bool:

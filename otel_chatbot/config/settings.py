@@ -87,17 +87,13 @@ def _as_raw(value: Any) -> str:
     return str(value)
 
 
-def load_settings(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from keyword overrides, the environment and the defaults."""
     overrides = dict(overrides or {})
     env = os.environ if environ is None else environ
     unknown = sorted(set(overrides) - set(_BY_NAME))
     if unknown:
-        raise ConfigError(
-            f"unknown setting {unknown[0]!r}; valid settings are: {', '.join(sorted(_BY_NAME))}"
-        )
+        raise ConfigError(f"unknown setting {unknown[0]!r}; valid settings are: {', '.join(sorted(_BY_NAME))}")
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         if setting.name in overrides:

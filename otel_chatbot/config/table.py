@@ -40,9 +40,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Turn all telemetry off; the app runs untouched.",
         "bool",
     ),
-    Setting(
-        "service_name", "OTEL_SERVICE_NAME", p.parse_str, "chatbot", "`service.name` of every signal.", "str"
-    ),
+    Setting("service_name", "OTEL_SERVICE_NAME", p.parse_str, "chatbot", "`service.name` of every signal.", "str"),
     Setting(
         "service_version",
         "OTEL_CHATBOT_SERVICE_VERSION",
@@ -77,9 +75,7 @@ SETTINGS: tuple[Setting, ...] = (
         "metadata service.",
         "list",
     ),
-    Setting(
-        "traces_exporter", "OTEL_TRACES_EXPORTER", p.list_of(_EXPORTERS), "otlp", "Where spans go.", "list"
-    ),
+    Setting("traces_exporter", "OTEL_TRACES_EXPORTER", p.list_of(_EXPORTERS), "otlp", "Where spans go.", "list"),
     Setting(
         "metrics_exporter",
         "OTEL_METRICS_EXPORTER",
@@ -88,9 +84,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Where metrics go; `prometheus` serves `/metrics` in-process.",
         "list",
     ),
-    Setting(
-        "logs_exporter", "OTEL_LOGS_EXPORTER", p.list_of(_EXPORTERS), "otlp", "Where log records go.", "list"
-    ),
+    Setting("logs_exporter", "OTEL_LOGS_EXPORTER", p.list_of(_EXPORTERS), "otlp", "Where log records go.", "list"),
     Setting(
         "otlp_protocol",
         "OTEL_EXPORTER_OTLP_PROTOCOL",
@@ -104,8 +98,7 @@ SETTINGS: tuple[Setting, ...] = (
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         p.parse_optional_url,
         "",
-        "Collector base URL; empty means http://localhost:4318 (http/protobuf) or "
-        "http://localhost:4317 (grpc).",
+        "Collector base URL; empty means http://localhost:4318 (http/protobuf) or http://localhost:4317 (grpc).",
         "url",
     ),
     Setting(
@@ -274,8 +267,7 @@ SETTINGS: tuple[Setting, ...] = (
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
         p.parse_bool,
         "false",
-        "Record prompts and completions (redacted, bounded) as "
-        "`gen_ai.input.messages` / `gen_ai.output.messages`.",
+        "Record prompts and completions (redacted, bounded) as `gen_ai.input.messages` / `gen_ai.output.messages`.",
         "bool",
     ),
     Setting(
@@ -299,8 +291,7 @@ SETTINGS: tuple[Setting, ...] = (
         "OTEL_CHATBOT_REQUEST_ID_HEADER",
         p.parse_str,
         "X-Request-ID",
-        "Request id header: honoured if sent, generated if not, recorded as `http.request.id`; "
-        "empty turns it off.",
+        "Request id header: honoured if sent, generated if not, recorded as `http.request.id`; empty turns it off.",
         "str",
     ),
     Setting(

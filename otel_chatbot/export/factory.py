@@ -70,9 +70,7 @@ def _otlp_kwargs(settings: Settings, signal: str) -> dict[str, Any]:
     else:
         from opentelemetry.exporter.otlp.proto.http import Compression
 
-        kwargs["compression"] = (
-            Compression.Gzip if settings.otlp_compression == "gzip" else Compression.NoCompression
-        )
+        kwargs["compression"] = Compression.Gzip if settings.otlp_compression == "gzip" else Compression.NoCompression
     return kwargs
 
 

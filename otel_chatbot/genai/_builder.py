@@ -21,9 +21,7 @@ INVOCATION_METRICS_KEY = "amazon-bedrock-invocationMetrics"
 GUARDRAIL_ACTION_KEY = "amazon-bedrock-guardrailAction"
 
 
-def _counts(
-    uncached_input: object, output: object, cache_read: object, cache_write: object
-) -> dict[str, int]:
+def _counts(uncached_input: object, output: object, cache_read: object, cache_write: object) -> dict[str, int]:
     """The readable counts among the four token fields, keyed by builder attribute name."""
     raw = {
         "uncached_input": uncached_input,
@@ -93,9 +91,7 @@ class ResponseBuilder:
 
     # -- fallbacks ----------------------------------------------------------------------
 
-    def _fallback_counts(
-        self, uncached_input: object, output: object, cache_read: object, cache_write: object
-    ) -> None:
+    def _fallback_counts(self, uncached_input: object, output: object, cache_read: object, cache_write: object) -> None:
         self._fallback.update(_counts(uncached_input, output, cache_read, cache_write))
 
     def apply_headers(self, headers: Mapping[str, object] | None) -> None:

@@ -321,9 +321,7 @@ class AgentTraceAccumulator:
             step = self._open_step("ACTION_GROUP", trace_id, names.OPERATION_EXECUTE_TOOL, name)
             step.put(gen_ai.GEN_AI_TOOL_NAME, name)
             step.put(gen_ai.GEN_AI_TOOL_CALL_ID, as_str(group.get("invocationId")))
-            step.put(
-                gen_ai.GEN_AI_TOOL_DESCRIPTION, as_str(first(group.get("function"), group.get("apiPath")))
-            )
+            step.put(gen_ai.GEN_AI_TOOL_DESCRIPTION, as_str(first(group.get("function"), group.get("apiPath"))))
             client_side = group.get("executionType") == "RETURN_CONTROL"
             step.put(
                 gen_ai.GEN_AI_TOOL_TYPE,
@@ -356,9 +354,7 @@ class AgentTraceAccumulator:
             output = as_dict(data.get("knowledgeBaseLookupOutput"))
             builder = self._open.get((kind, as_str(trace_id) or ""))
             if builder is not None and "retrievedReferences" in output:
-                builder.put(
-                    names.AWS_BEDROCK_RETRIEVAL_RESULT_COUNT, len(as_list(output.get("retrievedReferences")))
-                )
+                builder.put(names.AWS_BEDROCK_RETRIEVAL_RESULT_COUNT, len(as_list(output.get("retrievedReferences"))))
             self._close(kind, trace_id, output.get("metadata"))
         elif kind == "ACTION_GROUP_CODE_INTERPRETER":
             self._close(kind, trace_id, dig(data, "codeInterpreterInvocationOutput", "metadata"))

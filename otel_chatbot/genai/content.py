@@ -103,9 +103,7 @@ def converse_output_messages(response: Mapping[str, Any]) -> list[Message]:
     """``gen_ai.output.messages`` from a ``converse`` result (one choice)."""
     response = as_dict(response)
     reason = as_str(response.get("stopReason"))
-    message = _converse_message(
-        dig(response, "output", "message"), normalize_finish_reason(reason) if reason else None
-    )
+    message = _converse_message(dig(response, "output", "message"), normalize_finish_reason(reason) if reason else None)
     return [message] if message is not None else []
 
 
@@ -226,9 +224,7 @@ def _longest_string(value: Any) -> int:
     return 0
 
 
-def serialize(
-    messages: Sequence[Any], *, max_bytes: int = 16 * 1024, redactor: Redactor | None = None
-) -> str:
+def serialize(messages: Sequence[Any], *, max_bytes: int = 16 * 1024, redactor: Redactor | None = None) -> str:
     """JSON for a messages/instructions list, redacted and at most ``max_bytes`` UTF-8 bytes.
 
     The result is always valid JSON: long strings are cut and end in

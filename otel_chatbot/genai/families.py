@@ -231,11 +231,7 @@ def _ai21(body: Mapping[str, Any], b: ResponseBuilder) -> None:
         output_tokens = [dig(c, "data", "tokens") for c in completions]
         b.set_usage(
             uncached_input=len(prompt_tokens) if isinstance(prompt_tokens, list) else None,
-            output=(
-                sum(len(t) for t in output_tokens)
-                if all(isinstance(t, list) for t in output_tokens)
-                else None
-            ),
+            output=(sum(len(t) for t in output_tokens) if all(isinstance(t, list) for t in output_tokens) else None),
         )
         for completion in completions:
             b.add_finish_reason(dig(completion, "finishReason", "reason"))
@@ -337,9 +333,7 @@ def _cohere_chunk(chunk: Mapping[str, Any], b: ResponseBuilder) -> bool:
         for generation in as_list(chunk.get("generations")):
             b.add_finish_reason(as_dict(generation).get("finish_reason"))
         return False
-    texts = [as_str(chunk.get("text"))] + [
-        as_str(as_dict(g).get("text")) for g in as_list(chunk.get("generations"))
-    ]
+    texts = [as_str(chunk.get("text"))] + [as_str(as_dict(g).get("text")) for g in as_list(chunk.get("generations"))]
     for text in texts:
         b.add_text(text)
     return any(texts)

@@ -51,11 +51,7 @@ def _is_phone(match: str) -> bool:
 
 
 def _mixed_classes(match: str) -> bool:
-    return (
-        any(c.isdigit() for c in match)
-        and any(c.islower() for c in match)
-        and any(c.isupper() for c in match)
-    )
+    return any(c.isdigit() for c in match) and any(c.islower() for c in match) and any(c.isupper() for c in match)
 
 
 def _hex_secret(match: str) -> bool:
@@ -79,9 +75,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("card_number", re.compile(r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])"), _is_card),
     Rule(
         "phone",
-        re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?![\w])"
-        ),
+        re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?![\w])"),
         _is_phone,
     ),
     Rule("hex_secret", re.compile(r"\b[0-9a-fA-F]{32,}\b"), _hex_secret),

@@ -55,9 +55,7 @@ class TokenUsage:
         if self.uncached_input_tokens is None:
             return None
         return (
-            self.uncached_input_tokens
-            + (self.cache_read_input_tokens or 0)
-            + (self.cache_creation_input_tokens or 0)
+            self.uncached_input_tokens + (self.cache_read_input_tokens or 0) + (self.cache_creation_input_tokens or 0)
         )
 
     @property

@@ -1,0 +1,78 @@
+"""Shared fixtures: fresh SDK pipelines with in-memory exporters, never global providers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otel_chatbot.config import load_settings
+from otel_chatbot.guard import set_raise_internal_errors
+from otel_chatbot.pipelines import build_pipelines
+from otel_chatbot.resource import build_resource
+from otel_chatbot.telemetry import Instrumentations
+
+
+@dataclass
+class Kit:
+    """One configuration under test: its instrumentations and what they recorded."""
+
+    spans: InMemorySpanExporter
+    metrics: InMemoryMetricReader
+    logs: InMemoryLogRecordExporter
+    instrumentations: Instrumentations
+
+    def finished(self, name: str | None = None) -> list[Any]:
+        return [s for s in self.spans.get_finished_spans() if name is None or s.name == name]
+
+    def points(self, metric: str) -> list[Any]:
+        data = self.metrics.get_metrics_data()
+        found: list[Any] = []
+        if data is None:
+            return found
+        for resource in data.resource_metrics:
+            for scope in resource.scope_metrics:
+                for m in scope.metrics:
+                    if m.name == metric:
+                        found.extend(m.data.data_points)
+        return found
+
+
+def make_kit(**overrides: Any) -> tuple[Kit, Any]:
+    settings = load_settings(
+        {"traces_exporter": "none", "metrics_exporter": "none", "logs_exporter": "none", **overrides}, environ={}
+    )
+    spans, reader, logs = InMemorySpanExporter(), InMemoryMetricReader(), InMemoryLogRecordExporter()
+    pipelines = build_pipelines(
+        settings,
+        build_resource(settings, environ={}),
+        extra_span_processors=[SimpleSpanProcessor(spans)],
+        extra_metric_readers=[reader],
+    )
+    pipelines.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    instrumentations = Instrumentations(settings, pipelines, on_shutdown=pipelines.force_flush)
+    return Kit(spans, reader, logs, instrumentations), pipelines
+
+
+@pytest.fixture
+def kit_factory() -> Iterator[Any]:
+    """Build kits; every one is reverted and shut down after the test."""
+    made: list[tuple[Kit, Any]] = []
+    set_raise_internal_errors(True)
+
+    def factory(**overrides: Any) -> Kit:
+        kit, pipelines = make_kit(**overrides)
+        made.append((kit, pipelines))
+        return kit
+
+    yield factory
+    set_raise_internal_errors(False)
+    for kit, pipelines in made:
+        kit.instrumentations.revert()
+        pipelines.shutdown()

@@ -1,0 +1,138 @@
+"""Bedrock GenAI spans and metrics from real boto3 calls to the local Bedrock server."""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from examples.bedrock_server import BedrockServer
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[BedrockServer]:
+    with BedrockServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def runtime(server: BedrockServer, kit_factory: Any) -> Iterator[tuple[Any, Any]]:
+    server.reset()
+    kit = kit_factory()
+    kit.instrumentations.apply_libraries(patch_all_apps=False)
+    client = boto3.client(
+        "bedrock-runtime", endpoint_url=server.endpoint_url, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test", config=NO_RETRY,
+    )
+    yield kit, client
+    client.close()
+
+
+def converse_params(text: str = "hello there") -> dict[str, Any]:
+    return {"modelId": MODEL, "messages": [{"role": "user", "content": [{"text": text}]}],
+            "inferenceConfig": {"maxTokens": 50, "temperature": 0.2}}
+
+
+def test_converse_span_follows_genai_conventions(runtime: tuple[Any, Any], server: BedrockServer) -> None:
+    kit, client = runtime
+    response = client.converse(**converse_params())
+    (span,) = kit.finished()
+    attrs = dict(span.attributes)
+    assert span.name == f"chat {MODEL}"
+    assert span.kind.name == "CLIENT"
+    assert attrs["gen_ai.operation.name"] == "chat"
+    assert attrs["gen_ai.provider.name"] == "aws.bedrock"
+    assert attrs["gen_ai.request.model"] == MODEL
+    assert attrs["gen_ai.request.max_tokens"] == 50
+    assert attrs["rpc.system"] == "aws-api"
+    assert attrs["rpc.method"] == "Converse"
+    assert attrs["cloud.region"] == "us-east-1"
+    assert attrs["aws.request_id"] == response["ResponseMetadata"]["RequestId"]
+    totals = server.ledger.totals()
+    assert attrs["gen_ai.usage.input_tokens"] == totals.input_tokens == response["usage"]["inputTokens"]
+    assert attrs["gen_ai.usage.output_tokens"] == totals.output_tokens
+    assert attrs["gen_ai.usage.cost"] > 0
+    assert "gen_ai.input.messages" not in attrs  # private by default
+    usage = {dict(p.attributes)["gen_ai.token.type"]: p.sum for p in kit.points("gen_ai.client.token.usage")}
+    assert usage == {"input": totals.input_tokens, "output": totals.output_tokens}
+
+
+def test_stream_span_ends_once_with_time_to_first_chunk(runtime: tuple[Any, Any], server: BedrockServer) -> None:
+    kit, client = runtime
+    response = client.converse_stream(**converse_params("tell me a story"))
+    events = list(response["stream"])
+    assert any("contentBlockDelta" in e for e in events)
+    (span,) = kit.finished()
+    assert span.attributes["gen_ai.response.time_to_first_chunk"] > 0
+    assert span.attributes["gen_ai.usage.output_tokens"] == server.ledger.totals().output_tokens
+    assert len(kit.points("gen_ai.client.operation.time_to_first_chunk")) == 1
+
+
+def test_stream_cut_midway_ends_the_span_with_the_error(runtime: tuple[Any, Any], server: BedrockServer) -> None:
+    kit, client = runtime
+    server.inject("stream_cut", after_events=2)
+    response = client.converse_stream(**converse_params())
+    with pytest.raises(Exception):  # noqa: B017 - whatever botocore raises must pass through unchanged
+        list(response["stream"])
+    (span,) = kit.finished()
+    assert span.status.status_code.name == "ERROR"
+    assert span.attributes["error.type"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped socket is the app's
+def test_abandoned_stream_still_ends_its_span(runtime: tuple[Any, Any]) -> None:
+    kit, client = runtime
+    response = client.converse_stream(**converse_params())
+    iterator = iter(response["stream"])
+    next(iterator)
+    del iterator, response
+    gc.collect()
+    (span,) = kit.finished()
+    assert span.attributes["error.type"] == "cancelled"
+
+
+def test_throttling_is_counted_and_the_error_passes_through(runtime: tuple[Any, Any], server: BedrockServer) -> None:
+    kit, client = runtime
+    server.inject("throttle")
+    with pytest.raises(ClientError) as info:
+        client.converse(**converse_params())
+    assert info.value.response["Error"]["Code"] == "ThrottlingException"
+    (span,) = kit.finished()
+    assert span.attributes["error.type"] == "ThrottlingException"
+    (throttles,) = kit.points("gen_ai.client.throttles")
+    assert throttles.value == 1
+
+
+def test_invoke_model_body_is_untouched_and_tokens_exact(runtime: tuple[Any, Any], server: BedrockServer) -> None:
+    kit, client = runtime
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 40,
+            "messages": [{"role": "user", "content": "what is observability"}]}
+    response = client.invoke_model(modelId=MODEL, body=json.dumps(body))
+    payload = json.loads(response["body"].read())
+    (span,) = kit.finished()
+    assert span.attributes["gen_ai.usage.output_tokens"] == payload["usage"]["output_tokens"]
+    assert span.attributes["gen_ai.usage.input_tokens"] == server.ledger.totals().input_tokens
+
+
+def test_conversation_content_is_captured_only_when_opted_in(server: BedrockServer, kit_factory: Any) -> None:
+    kit = kit_factory(capture_message_content=True)
+    kit.instrumentations.apply_libraries(patch_all_apps=False)
+    client = boto3.client("bedrock-runtime", endpoint_url=server.endpoint_url, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    client.converse(**converse_params("mail me at jane@example.com please"))
+    client.close()
+    (span,) = kit.finished()
+    captured = span.attributes["gen_ai.input.messages"]
+    assert "jane@example.com" not in captured
+    assert json.loads(captured)[0]["role"] == "user"
