@@ -76,3 +76,11 @@ def kit_factory() -> Iterator[Any]:
     for kit, pipelines in made:
         kit.instrumentations.revert()
         pipelines.shutdown()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests under tests/e2e and tests/examples start servers: mark them ``e2e``."""
+    for item in items:
+        parts = item.path.parts
+        if "e2e" in parts or "examples" in parts:
+            item.add_marker(pytest.mark.e2e)
