@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -41,6 +42,7 @@ class Instrumentations:
         self.apps: list[Any] = []
         self.reverts: list[Any] = []
         self.log_handler: logging.Handler | None = None
+        self.patched_all_apps = False
 
     def _available(self, name: str, module: str) -> bool:
         return self.settings.instrumentation_enabled(name) and importlib.util.find_spec(module) is not None
@@ -49,6 +51,7 @@ class Instrumentations:
         from otel_chatbot.instrumentation.http_client import ClientTelemetry
 
         p = self.pipelines
+        self.patched_all_apps = patch_all_apps
         if patch_all_apps and self._available("fastapi", "starlette"):
             from otel_chatbot.instrumentation.fastapi import ClassPatch
 
@@ -252,8 +255,38 @@ def configure(
         telemetry.instrumentations = instrumentations
         telemetry.instrument_app(app)
         atexit.register(telemetry.shutdown)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
         _ACTIVE = telemetry
         return telemetry
+
+
+def _after_fork_in_child() -> None:
+    """Give a forked worker (gunicorn, multiprocessing) its own pipelines and instance id.
+
+    The parent's providers hold the parent's ``service.instance.id`` and copies of its
+    unexported data; a worker sharing them would merge its metrics with its siblings'.
+    The instrumentation is re-applied on fresh pipelines; global providers stay set-once.
+    """
+    telemetry = _ACTIVE
+    if telemetry is None or telemetry.pipelines is None or telemetry.instrumentations is None:
+        return
+    try:
+        old = telemetry.instrumentations
+        apps = list(old.apps)
+        patched_all = old.patched_all_apps
+        old.revert()
+        telemetry.pipelines = build(telemetry.settings).pipelines
+        assert telemetry.pipelines is not None
+        fresh = Instrumentations(telemetry.settings, telemetry.pipelines, on_shutdown=telemetry.force_flush)
+        fresh.apply_libraries(patch_all_apps=patched_all)
+        telemetry.instrumentations = fresh
+        for app in apps:
+            telemetry.instrument_app(app)
+    except Exception as exc:
+        from otel_chatbot.guard import report
+
+        report("re-initialising after fork", exc)
 
 
 def _set_globals(pipelines: Pipelines) -> None:

@@ -34,13 +34,22 @@ def test_precedence_keyword_over_environment_over_default() -> None:
     ("env", "expected"),
     [
         ({"OTEL_TRACES_EXPORTER": "jaeger"}, "OTEL_TRACES_EXPORTER: expected a comma-separated list of otlp"),
-        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "OTEL_EXPORTER_OTLP_PROTOCOL: expected one of http/protobuf, grpc"),
+        (
+            {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
+            "OTEL_EXPORTER_OTLP_PROTOCOL: expected one of http/protobuf, grpc",
+        ),
         ({"OTEL_TRACES_SAMPLER_ARG": "2"}, "OTEL_TRACES_SAMPLER_ARG: expected a number from 0.0 to 1.0"),
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:// or https://"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"},
+            "OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:// or https://",
+        ),
         ({"OTEL_RESOURCE_ATTRIBUTES": "novalue"}, "OTEL_RESOURCE_ATTRIBUTES: expected key=value pairs"),
         ({"OTEL_PYTHON_EXCLUDED_URLS": "(unclosed"}, "OTEL_PYTHON_EXCLUDED_URLS: invalid regular expression"),
         ({"OTEL_SDK_DISABLED": "maybe"}, "OTEL_SDK_DISABLED: expected one of true, false"),
-        ({"OTEL_CHATBOT_CONVERSATION_ID": "cookie:x"}, "OTEL_CHATBOT_CONVERSATION_ID: expected comma-separated header:NAME"),
+        (
+            {"OTEL_CHATBOT_CONVERSATION_ID": "cookie:x"},
+            "OTEL_CHATBOT_CONVERSATION_ID: expected comma-separated header:NAME",
+        ),
     ],
 )
 def test_bad_values_name_the_variable_and_the_accepted_values(env: dict[str, str], expected: str) -> None:

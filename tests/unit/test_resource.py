@@ -37,7 +37,12 @@ def test_aws_platform_choice_reads_local_signals_only() -> None:
     assert aws_platforms(settings, {"AWS_LAMBDA_FUNCTION_NAME": "f"}, nothing) == ("lambda",)
     assert aws_platforms(settings, {"ECS_CONTAINER_METADATA_URI_V4": "http://x"}, nothing) == ("ecs",)
     assert aws_platforms(settings, {}, lambda path: "Amazon EC2") == ("ec2",)
-    assert aws_platforms(load_settings(environ={"OTEL_CHATBOT_AWS_DETECTORS": "none"}), {"AWS_LAMBDA_FUNCTION_NAME": "f"}, nothing) == ()
+    assert (
+        aws_platforms(
+            load_settings(environ={"OTEL_CHATBOT_AWS_DETECTORS": "none"}), {"AWS_LAMBDA_FUNCTION_NAME": "f"}, nothing
+        )
+        == ()
+    )
 
 
 def test_building_the_resource_off_aws_is_fast() -> None:

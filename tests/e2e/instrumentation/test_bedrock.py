@@ -32,16 +32,23 @@ def runtime(server: BedrockServer, kit_factory: Any) -> Iterator[tuple[Any, Any]
     kit = kit_factory()
     kit.instrumentations.apply_libraries(patch_all_apps=False)
     client = boto3.client(
-        "bedrock-runtime", endpoint_url=server.endpoint_url, region_name="us-east-1",
-        aws_access_key_id="test", aws_secret_access_key="test", config=NO_RETRY,
+        "bedrock-runtime",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=NO_RETRY,
     )
     yield kit, client
     client.close()
 
 
 def converse_params(text: str = "hello there") -> dict[str, Any]:
-    return {"modelId": MODEL, "messages": [{"role": "user", "content": [{"text": text}]}],
-            "inferenceConfig": {"maxTokens": 50, "temperature": 0.2}}
+    return {
+        "modelId": MODEL,
+        "messages": [{"role": "user", "content": [{"text": text}]}],
+        "inferenceConfig": {"maxTokens": 50, "temperature": 0.2},
+    }
 
 
 def test_converse_span_follows_genai_conventions(runtime: tuple[Any, Any], server: BedrockServer) -> None:
@@ -116,8 +123,11 @@ def test_throttling_is_counted_and_the_error_passes_through(runtime: tuple[Any, 
 
 def test_invoke_model_body_is_untouched_and_tokens_exact(runtime: tuple[Any, Any], server: BedrockServer) -> None:
     kit, client = runtime
-    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 40,
-            "messages": [{"role": "user", "content": "what is observability"}]}
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 40,
+        "messages": [{"role": "user", "content": "what is observability"}],
+    }
     response = client.invoke_model(modelId=MODEL, body=json.dumps(body))
     payload = json.loads(response["body"].read())
     (span,) = kit.finished()
@@ -128,8 +138,13 @@ def test_invoke_model_body_is_untouched_and_tokens_exact(runtime: tuple[Any, Any
 def test_conversation_content_is_captured_only_when_opted_in(server: BedrockServer, kit_factory: Any) -> None:
     kit = kit_factory(capture_message_content=True)
     kit.instrumentations.apply_libraries(patch_all_apps=False)
-    client = boto3.client("bedrock-runtime", endpoint_url=server.endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     client.converse(**converse_params("mail me at jane@example.com please"))
     client.close()
     (span,) = kit.finished()

@@ -121,8 +121,12 @@ def test_unmatched_route_never_puts_the_raw_path_in_metrics(instrumented: tuple[
     assert {s.name for s in spans} == {"GET"}
     point_attrs = [dict(p.attributes) for p in kit.points("http.server.request.duration")]
     assert point_attrs == [
-        {"http.request.method": "GET", "url.scheme": "http", "http.response.status_code": 404,
-         "network.protocol.version": "1.1"}
+        {
+            "http.request.method": "GET",
+            "url.scheme": "http",
+            "http.response.status_code": 404,
+            "network.protocol.version": "1.1",
+        }
     ]
 
 
@@ -227,8 +231,18 @@ def websocket_exchange(app: Any, path: str, text: str) -> list[str]:
     async def send(message: dict[str, Any]) -> None:
         seen.append(message.get("text") or message["type"])
 
-    scope = {"type": "websocket", "path": path, "raw_path": path.encode(), "query_string": b"", "headers": [],
-             "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 5000), "root_path": "",
-             "subprotocols": [], "asgi": {"version": "3.0"}}
+    scope = {
+        "type": "websocket",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [],
+        "scheme": "ws",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+        "root_path": "",
+        "subprotocols": [],
+        "asgi": {"version": "3.0"},
+    }
     asyncio.run(app(scope, receive, send))
     return seen
