@@ -1,0 +1,54 @@
+"""Minimal chat endpoint for the overhead benchmark.
+
+Pydantic request and response models and one ``await``: what every chat endpoint has,
+with none of the work a real one does, so the telemetry's own cost shows.
+The app knows nothing about telemetry; ``bench/overhead.py`` runs it bare, under stock
+``opentelemetry-instrument`` and under otel_chatbot.
+
+The handler counts the chat requests it served (one integer increment) and, when
+``BENCH_SERVED_FILE`` is set, writes that count there at lifespan shutdown, so the
+benchmark can compare the telemetry the receiver got with the requests actually served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+
+class ChatRequest(BaseModel):
+    message: str = Field(min_length=1, max_length=4000)
+    conversation_id: str | None = None
+
+
+class ChatResponse(BaseModel):
+    reply: str
+    conversation_id: str
+
+
+_served = 0
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    path = os.environ.get("BENCH_SERVED_FILE")
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(str(_served))
+
+
+app = FastAPI(title="bench-minimal-chat", lifespan=_lifespan)
+
+
+@app.post("/chat", response_model=ChatResponse)
+async def chat(request: ChatRequest) -> ChatResponse:
+    global _served
+    _served += 1
+    await asyncio.sleep(0)
+    return ChatResponse(reply=f"echo: {request.message}", conversation_id=request.conversation_id or "c-0")

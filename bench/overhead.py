@@ -1,0 +1,468 @@
+"""Overhead benchmark: the minimal chat endpoint bare, under stock OpenTelemetry and under otel_chatbot.
+
+Run from the repository root::
+
+    .venv/bin/python bench/overhead.py --quick     # ~3 minutes: 3 repetitions, 1 and 32 connections
+    .venv/bin/python bench/overhead.py             # 5 repetitions, 1, 32 and 64 connections
+
+Every run starts a fresh uvicorn process (one worker, ``--no-access-log``) serving
+``bench/apps/minimal.py`` in one of three configurations:
+
+* ``bare``   -- plain uvicorn, no OpenTelemetry at all;
+* ``stock``  -- ``opentelemetry-instrument`` with the upstream ``opentelemetry-distro``
+  (``OTEL_PYTHON_DISTRO=distro``) and the upstream FastAPI instrumentation, OTLP
+  http/protobuf to the local sink, traces + metrics + logs, everything else default;
+* ``ours``   -- ``opentelemetry-instrument`` with otel_chatbot
+  (``OTEL_PYTHON_DISTRO=otel_chatbot``), OTLP http/protobuf to the same sink,
+  traces + metrics + logs, everything else default.
+
+Runs are interleaved (repetition -> connections -> configurations, the configuration
+order rotating with the repetition). For each run: wrk warm-up, then a timed wrk run
+(``--latency``; p50/p99 come from wrk's histogram); server CPU is utime+stime of the
+uvicorn process (all threads) from ``/proc/<pid>/stat`` read before and after the timed
+run, divided by the requests wrk completed; RSS is ``VmRSS`` after the timed run. The
+server is then stopped with SIGINT (so ``atexit`` shutdown hooks run and the SDKs
+flush), and after the sink's counters stop moving the spans, metric points and log
+records it received during that server's lifetime are recorded next to the exact
+number of chat requests the app served (the app writes it at lifespan shutdown).
+
+Output: a markdown table on stdout, and ``bench/results/overhead-<timestamp>.json`` /
+``.md`` (plus ``overhead-latest.*``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results"
+APP = "bench.apps.minimal:app"
+BODY = '{"message":"hello, what can you do?","conversation_id":"c-42"}'
+CONFIGS = ("bare", "stock", "ours")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+WRK_LUA = f"""
+wrk.method = "POST"
+wrk.body = '{BODY}'
+wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+  io.write(string.format('WRKJSON {{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,'
+    .. '"status_errors":%d,"connect_errors":%d,"read_errors":%d,"write_errors":%d,"timeouts":%d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    summary.errors.status, summary.errors.connect, summary.errors.read, summary.errors.write,
+    summary.errors.timeout))
+end
+"""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (all threads), in seconds."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    fields = raw[raw.rindex(")") + 2 :].split()
+    # fields[0] is field 3 (state); utime is field 14, stime field 15.
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def server_command(config: str, port: int) -> list[str]:
+    uvicorn = [str(VENV_BIN / "uvicorn"), APP, "--host", "127.0.0.1", "--port", str(port)]
+    uvicorn += ["--workers", "1", "--no-access-log"]
+    if config == "bare":
+        return uvicorn
+    return [str(VENV_BIN / "opentelemetry-instrument"), *uvicorn]
+
+
+def server_env(config: str, sink_http: str, served_file: str) -> dict[str, str]:
+    env = clean_env()
+    env["BENCH_SERVED_FILE"] = served_file
+    if config == "bare":
+        return env
+    env.update(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": sink_http,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_METRICS_EXPORTER": "otlp",
+            "OTEL_LOGS_EXPORTER": "otlp",
+            "OTEL_SERVICE_NAME": f"bench-{config}",
+        }
+    )
+    if config == "stock":
+        env["OTEL_PYTHON_DISTRO"] = "distro"
+        env["OTEL_PYTHON_CONFIGURATOR"] = "configurator"
+    elif config == "ours":
+        env["OTEL_PYTHON_DISTRO"] = "otel_chatbot"
+        env["OTEL_PYTHON_CONFIGURATOR"] = "otel_chatbot"
+    else:
+        raise ValueError(config)
+    return env
+
+
+def post_once(port: int, timeout: float = 2.0) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.request("POST", "/chat", body=BODY, headers={"Content-Type": "application/json"})
+        ok = conn.getresponse().status == 200
+        conn.close()
+        return ok
+    except OSError:
+        return False
+
+
+class Sink:
+    """The example OTLP receiver as a child process (count-only)."""
+
+    def __init__(self) -> None:
+        cmd = [sys.executable, "-m", "examples.otlp_sink", "--http-port", "0", "--grpc-port", "0", "--count-only"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        m = re.search(r"http=(\S+)", line)
+        if not m:
+            raise RuntimeError(f"sink did not start: {line!r}")
+        self.http = m.group(1)
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.http + "/__sink/stats", timeout=5) as r:
+            return json.loads(r.read())
+
+    def items(self) -> dict[str, int]:
+        s = self.stats()
+        return {**s["items"], "rejected": s["rejected"], "refused": s["refused"], "abandoned": s["abandoned"]}
+
+    def settle(self, max_wait: float, quiet: float = 0.6) -> dict[str, int]:
+        """Poll until the counters have not moved for ``quiet`` seconds (or ``max_wait``)."""
+        deadline = time.monotonic() + max_wait
+        last = self.items()
+        still_since = time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.items()
+            if now != last:
+                last, still_since = now, time.monotonic()
+            elif time.monotonic() - still_since >= quiet:
+                break
+        return last
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def run_wrk(lua: str, port: int, conns: int, duration: int, threads: int) -> dict[str, Any]:
+    cmd = ["wrk", f"-t{min(threads, conns)}", f"-c{conns}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "5s"]
+    cmd += ["-s", lua, f"http://127.0.0.1:{port}/chat"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30, check=True).stdout
+    m = re.search(r"^WRKJSON (.*)$", out, re.M)
+    if not m:
+        raise RuntimeError(f"no WRKJSON in wrk output:\n{out}")
+    return json.loads(m.group(1))
+
+
+# --------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Run:
+    config: str
+    conns: int
+    rep: int
+    requests: int = 0
+    rps: float = 0.0
+    cpu_us_per_req: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    rss_mib: float = 0.0
+    errors: int = 0
+    served: int | None = None  # chat requests the app served over the server's lifetime
+    spans: int = 0
+    metric_points: int = 0
+    log_records: int = 0
+    sink_not_accepted: int = 0
+    startup_s: float = 0.0
+    exit_code: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: Sink, lua: str) -> Run:
+    run = Run(config, conns, rep)
+    port = free_port()
+    with tempfile.NamedTemporaryFile(prefix="bench-served-", delete=False) as f:
+        served_file = f.name
+    os.unlink(served_file)
+    before = sink.settle(max_wait=2.0, quiet=0.3)
+    log = open(RESULTS / f"server-{config}.log", "a", encoding="utf-8")
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        server_command(config, port),
+        cwd=ROOT,
+        env=server_env(config, sink.http, served_file),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        while not post_once(port, timeout=1.0):
+            if proc.poll() is not None or time.monotonic() - t0 > 30:
+                raise RuntimeError(f"{config} server did not come up (see {log.name})")
+            time.sleep(0.05)
+        run.startup_s = time.monotonic() - t0
+        run_wrk(lua, port, conns, args.warmup, args.threads)
+        time.sleep(0.3)
+        cpu0 = cpu_seconds(proc.pid)
+        w = run_wrk(lua, port, conns, args.duration, args.threads)
+        time.sleep(0.3)  # let in-flight requests and queued export work land in the window
+        cpu1 = cpu_seconds(proc.pid)
+        run.rss_mib = rss_kib(proc.pid) / 1024
+        run.requests = w["requests"]
+        run.rps = w["requests"] / (w["duration_us"] / 1e6)
+        run.cpu_us_per_req = (cpu1 - cpu0) * 1e6 / max(w["requests"], 1)
+        run.p50_ms = w["p50_us"] / 1000
+        run.p99_ms = w["p99_us"] / 1000
+        run.errors = sum(w[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors", "timeouts"))
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # SIGINT: uvicorn shuts down and atexit hooks run
+        try:
+            run.exit_code = proc.wait(timeout=args.shutdown_timeout)
+        except subprocess.TimeoutExpired:
+            run.notes.append("server did not exit after SIGINT; killed")
+            proc.kill()
+            run.exit_code = proc.wait()
+        log.close()
+    after = sink.settle(max_wait=args.flush_wait)
+    run.spans = after["traces"] - before["traces"]
+    run.metric_points = after["metrics"] - before["metrics"]
+    run.log_records = after["logs"] - before["logs"]
+    run.sink_not_accepted = sum(after[k] - before[k] for k in ("rejected", "refused", "abandoned"))
+    try:
+        run.served = int(Path(served_file).read_text())
+        os.unlink(served_file)
+    except (OSError, ValueError):
+        run.notes.append("app did not report the served count")
+    return run
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def med(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt(t: tuple[float, float, float], digits: int = 0, suffix: str = "") -> str:
+    m, lo, hi = t
+    f = f"{{:,.{digits}f}}"
+    return f"{f.format(m)}{suffix} ({f.format(lo)}–{f.format(hi)})"
+
+
+def summarize(runs: list[Run], configs: list[str], conns_list: list[int]) -> list[dict[str, Any]]:
+    rows = []
+    bare = {(r.conns, r.rep): r for r in runs if r.config == "bare"}
+    for conns in conns_list:
+        for config in configs:
+            rs = [r for r in runs if r.config == config and r.conns == conns]
+            if not rs:
+                continue
+            paired = [(r, bare[(r.conns, r.rep)]) for r in rs if (r.conns, r.rep) in bare]
+            row: dict[str, Any] = {
+                "config": config,
+                "conns": conns,
+                "runs": len(rs),
+                "rps": med([r.rps for r in rs]),
+                "cpu_us_per_req": med([r.cpu_us_per_req for r in rs]),
+                "p50_ms": med([r.p50_ms for r in rs]),
+                "p99_ms": med([r.p99_ms for r in rs]),
+                "rss_mib": med([r.rss_mib for r in rs]),
+                "errors": sum(r.errors for r in rs),
+                "served": sum(r.served or 0 for r in rs),
+                "spans": sum(r.spans for r in rs),
+                "metric_points": sum(r.metric_points for r in rs),
+                "log_records": sum(r.log_records for r in rs),
+                "sink_not_accepted": sum(r.sink_not_accepted for r in rs),
+            }
+            if config != "bare" and paired:
+                row["share_of_bare"] = med([r.rps / b.rps for r, b in paired])
+                row["added_cpu_us_per_req"] = med([r.cpu_us_per_req - b.cpu_us_per_req for r, b in paired])
+            served = row["served"]
+            row["spans_per_request"] = row["spans"] / served if served else None
+            rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "| config | conns | req/s | share of bare | server CPU µs/req | added CPU µs/req | p50 ms | p99 ms "
+        "| RSS MiB | served | spans (per req) | metric points | log records |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for r in rows:
+        share = fmt(tuple(x * 100 for x in r["share_of_bare"]), 0, " %") if "share_of_bare" in r else "100 %"
+        added = fmt(r["added_cpu_us_per_req"], 0) if "added_cpu_us_per_req" in r else "—"
+        spr = r["spans_per_request"]
+        spans = f"{r['spans']:,} ({spr:.2f})" if spr is not None else f"{r['spans']:,}"
+        lines.append(
+            f"| {r['config']} | {r['conns']} | {fmt(r['rps'])} | {share} | {fmt(r['cpu_us_per_req'])} | {added} "
+            f"| {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | {fmt(r['rss_mib'], 1)} | {r['served']:,} | {spans} "
+            f"| {r['metric_points']:,} | {r['log_records']:,} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version(), "cpus": str(os.cpu_count())}
+    for pkg in (
+        "fastapi",
+        "uvicorn",
+        "pydantic",
+        "opentelemetry-sdk",
+        "opentelemetry-distro",
+        "opentelemetry-instrumentation-fastapi",
+        "opentelemetry-exporter-otlp-proto-http",
+        "otel-chatbot",
+        "uvloop",
+        "httptools",
+    ):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    try:
+        out["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        pass
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="3 repetitions of 4 s at 1 and 32 connections")
+    p.add_argument("--reps", type=int, help="repetitions (default 5, quick 3)")
+    p.add_argument("--duration", type=int, help="seconds per timed wrk run (default 10, quick 4)")
+    p.add_argument("--warmup", type=int, help="seconds of wrk warm-up per run (default 2, quick 1)")
+    p.add_argument("--conns", help="comma-separated connection counts (default 1,32,64; quick 1,32)")
+    p.add_argument("--configs", default=",".join(CONFIGS), help="subset of bare,stock,ours")
+    p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leave the cores to the server)")
+    p.add_argument("--flush-wait", type=float, default=8.0, help="max seconds to wait for the sink to go quiet")
+    p.add_argument("--shutdown-timeout", type=float, default=20.0)
+    args = p.parse_args(argv)
+    args.reps = args.reps or (3 if args.quick else 5)
+    args.duration = args.duration or (4 if args.quick else 10)
+    args.warmup = args.warmup or (1 if args.quick else 2)
+    conns_list = [int(c) for c in (args.conns or ("1,32" if args.quick else "1,32,64")).split(",")]
+    configs = [c for c in args.configs.split(",") if c]
+    for c in configs:
+        if c not in CONFIGS:
+            p.error(f"unknown config {c!r}")
+    if not shutil.which("wrk"):
+        p.error("wrk not found on PATH (Debian/Ubuntu: apt-get install -y wrk)")
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for c in configs:
+        (RESULTS / f"server-{c}.log").write_text("")
+    lua_file = RESULTS / "post.lua"
+    lua_file.write_text(WRK_LUA)
+    sink = Sink()
+    runs: list[Run] = []
+    started = time.time()
+    total = args.reps * len(conns_list) * len(configs)
+    try:
+        for rep in range(args.reps):
+            for conns in conns_list:
+                k = rep % len(configs)
+                for config in configs[k:] + configs[:k]:
+                    run = one_run(config, conns, rep, args, sink, str(lua_file))
+                    runs.append(run)
+                    print(
+                        f"[{len(runs)}/{total}] rep={rep} conns={conns:<3} {config:<5} "
+                        f"{run.rps:8.0f} req/s  cpu {run.cpu_us_per_req:6.0f} µs/req  "
+                        f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms  rss {run.rss_mib:5.1f} MiB  "
+                        f"served {run.served}  spans {run.spans}  points {run.metric_points}  "
+                        f"logs {run.log_records}  exit {run.exit_code} {' '.join(run.notes)}",
+                        flush=True,
+                    )
+    finally:
+        sink.stop()
+
+    rows = summarize(runs, configs, conns_list)
+    table = markdown(rows)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
+    cmd = " ".join([".venv/bin/python", "bench/overhead.py", *(argv if argv is not None else sys.argv[1:])])
+    md = (
+        f"# Overhead benchmark {stamp}\n\n`{cmd}`\n\n"
+        f"{args.reps} repetitions × {args.duration:g} s (after {args.warmup:g} s warm-up) per cell; "
+        "median (min–max). Added CPU and share of bare are paired with the bare run of the same repetition. "
+        "served/spans/points/logs are totals over all runs of the cell, counted over each server's lifetime "
+        "(warm-up included) after a SIGINT shutdown and flush wait.\n\n"
+        f"{table}\n"
+        f"Versions: {json.dumps(versions())}\n"
+    )
+    data = {
+        "command": cmd,
+        "started_utc": stamp,
+        "params": {k: v for k, v in vars(args).items()},
+        "conns": conns_list,
+        "configs": configs,
+        "versions": versions(),
+        "summary": rows,
+        "runs": [asdict(r) for r in runs],
+    }
+    for name in (f"overhead-{stamp}", "overhead-latest"):
+        (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2))
+        (RESULTS / f"{name}.md").write_text(md)
+    print()
+    print(table)
+    print(f"wrote {RESULTS / f'overhead-{stamp}.json'} and .md ({time.time() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
