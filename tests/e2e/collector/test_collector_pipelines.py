@@ -1,0 +1,143 @@
+"""config.yaml running for real: scrubbing and redaction, tail sampling, the status-class dimension.
+
+Tempo is an OTLP sink; the debug exporter (switched on through OTELCOL_DEBUG_EXPORTER)
+shows what the metrics pipeline hands to the Prometheus and CloudWatch spools.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from otelcol_harness import Collector, loopback_env, running
+from otlp_send import meter_provider, tracer_provider
+
+from examples.otlp_sink import OtlpSink
+from opentelemetry.trace import Status, StatusCode
+
+SLOW_MS = 300
+
+
+@pytest.fixture(scope="module")
+def tempo() -> Iterator[OtlpSink]:
+    with OtlpSink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="module")
+def collector(otelcol_binary: Path, tempo: OtlpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
+    work = tmp_path_factory.mktemp("otelcol")
+    env = loopback_env(
+        work / "storage",
+        OTELCOL_TEMPO_ENDPOINT=tempo.grpc_endpoint,
+        OTELCOL_TAIL_DECISION_WAIT="1s",
+        OTELCOL_TAIL_SAMPLE_PERCENT="0",
+        OTELCOL_TAIL_SLOW_MS=str(SLOW_MS),
+        OTELCOL_DEBUG_EXPORTER="debug",
+        OTELCOL_DEBUG_VERBOSITY="detailed",
+        OTELCOL_DEPLOYMENT_ENVIRONMENT="e2e",
+    )
+    with running([Collector(otelcol_binary, ["config.yaml"], env, work / "collector.log")]) as (col,):
+        yield col
+
+
+def test_tail_sampling_keeps_error_throttled_and_slow_traces_only(collector: Collector, tempo: OtlpSink) -> None:
+    kept: dict[str, str] = {}
+    with tracer_provider(collector.grpc_endpoint, "tail-sampling") as provider:
+        tracer = provider.get_tracer("e2e")
+        for i in range(20):
+            with tracer.start_as_current_span(f"ok-{i}"):
+                pass
+        with tracer.start_as_current_span("error") as span:
+            span.set_status(Status(StatusCode.ERROR, "boom"))
+            kept["error"] = format(span.get_span_context().trace_id, "032x")
+        with tracer.start_as_current_span("throttled") as span:
+            span.set_attribute("error.type", "ThrottlingException")
+            kept["throttled"] = format(span.get_span_context().trace_id, "032x")
+        start = time.time_ns()
+        span = tracer.start_span("slow", start_time=start)
+        span.end(end_time=start + (SLOW_MS + 200) * 1_000_000)
+        kept["slow"] = format(span.get_span_context().trace_id, "032x")
+
+    spans = tempo.wait_for(
+        lambda: [s for s in tempo.spans() if s.resource.get("service.name") == "tail-sampling"]
+        if len({s.name for s in tempo.spans()} & set(kept)) == len(kept)
+        else [],
+        timeout=30,
+        what="the error, throttled and slow traces",
+    )
+    time.sleep(1.5)  # one more decision period: nothing else may arrive
+    spans = [s for s in tempo.spans() if s.resource.get("service.name") == "tail-sampling"]
+    assert sorted(s.name for s in spans) == ["error", "slow", "throttled"]
+    assert {s.name: s.trace_id for s in spans} == kept
+
+
+def test_prompt_content_and_credentials_never_reach_tempo(collector: Collector, tempo: OtlpSink) -> None:
+    with tracer_provider(collector.grpc_endpoint, "redaction") as provider:
+        tracer = provider.get_tracer("e2e")
+        with tracer.start_as_current_span("chat anthropic.claude") as span:
+            span.set_status(Status(StatusCode.ERROR))  # keep it through tail sampling
+            span.set_attributes(
+                {
+                    "gen_ai.request.model": "anthropic.claude-3-haiku",
+                    "gen_ai.usage.input_tokens": 12,
+                    "gen_ai.input.messages": '[{"role":"user","parts":[{"content":"my card is 4111"}]}]',
+                    "gen_ai.output.messages": '[{"role":"assistant","parts":[{"content":"noted"}]}]',
+                    "gen_ai.prompt": "my card is 4111",
+                    "gen_ai.completion": "noted",
+                    "http.request.header.authorization": ("Bearer abcdefghijklmnop",),
+                    "api_key": "sk-abcdefghijklmnopqrstuvwxyz",
+                    "note": "leaked AKIAABCDEFGHIJKLMNOP in a message",
+                }
+            )
+            span.add_event("gen_ai.user.message", {"content": "my card is 4111", "gen_ai.system": "aws.bedrock"})
+
+    (span,) = tempo.wait_for_spans(1, name="chat anthropic.claude", timeout=30)
+    attrs = span.attributes
+    for dropped in (
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.prompt",
+        "gen_ai.completion",
+        "http.request.header.authorization",
+    ):
+        assert dropped not in attrs
+    assert attrs["gen_ai.request.model"] == "anthropic.claude-3-haiku"
+    assert attrs["gen_ai.usage.input_tokens"] == 12
+    assert "sk-abcdefghijklmnopqrstuvwxyz" not in str(attrs["api_key"])
+    assert "AKIAABCDEFGHIJKLMNOP" not in str(attrs["note"])
+    assert str(attrs["note"]).startswith("leaked ")
+    (event,) = span.events
+    assert event.attributes == {"gen_ai.system": "aws.bedrock"}
+    assert "4111" not in repr(span)
+    assert span.resource["deployment.environment.name"] == "e2e"
+
+
+def test_metrics_get_a_status_class_before_the_spools(collector: Collector) -> None:
+    with meter_provider(collector.grpc_endpoint, "status-class") as provider:
+        counter = provider.get_meter("e2e").create_counter("e2e.requests")
+        for code in (200, 201, 404, 503):
+            counter.add(1, {"http.response.status_code": code, "http.route": "/chat"})
+        counter.add(1, {"http.route": "/no-status"})
+
+    def classes() -> dict[str, str | None]:
+        # the debug exporter (detailed) prints each data point's attributes as "-> key: Type(value)"
+        log = collector.log()
+        found: dict[str, str | None] = {}
+        for block in log[log.find("Name: e2e.requests") :].split("NumberDataPoints #")[1:]:
+            route = re.search(r"-> http\.route: Str\(([^)]*)\)", block)
+            code = re.search(r"-> http\.response\.status_code: Int\((\d+)\)", block)
+            status_class = re.search(r"-> http\.status_class: Str\((\w+)\)", block)
+            if route is not None:
+                key = code.group(1) if code else route.group(1)
+                found[key] = status_class.group(1) if status_class else None
+        return found
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(classes()) < 5:
+        time.sleep(0.2)
+    expected = {"200": "2xx", "201": "2xx", "404": "4xx", "503": "5xx", "/no-status": None}
+    assert classes() == expected, collector.log_tail(80)
