@@ -15,12 +15,12 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.metrics import MeterProvider
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
@@ -38,8 +38,25 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SCOPE_MARK = "otel_chatbot.instrumented"
+# FastAPI >= 0.16x emits its own server spans and metrics when global providers exist, and
+# skips that for a request whose scope already holds this key.
+FASTAPI_NATIVE_KEY = "fastapi.telemetry"
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 _WANTED_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage", b"user-agent", b"host"})
+
+
+class ActiveCount:
+    """In-flight requests per attribute set; changed on the event loop, read by the metric reader."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+        self.attributes: dict[tuple[str, str], dict[str, str]] = {}
+
+    def add(self, delta: int, key: tuple[str, str]) -> None:
+        self.counts[key] = self.counts.get(key, 0) + delta
+
+    def observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(value, self.attributes[key]) for key, value in list(self.counts.items())]
 
 
 class ServerTelemetry:
@@ -60,13 +77,20 @@ class ServerTelemetry:
             description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
         )
-        self.active = meter.create_up_down_counter(
+        # In-flight counts are kept in plain dicts and observed at collection time: the
+        # asynchronous UpDownCounter reports the same non-monotonic sum as a synchronous one
+        # without two SDK calls on every request.
+        self.active = ActiveCount()
+        self.websockets = ActiveCount()
+        meter.create_observable_up_down_counter(
             "http.server.active_requests",
+            callbacks=[self.active.observe],
             unit="{request}",
             description="Number of active HTTP server requests.",
         )
-        self.websockets = meter.create_up_down_counter(
+        meter.create_observable_up_down_counter(
             "chatbot.websocket.active_connections",
+            callbacks=[self.websockets.observe],
             unit="{connection}",
             description="Number of open WebSocket connections.",
         )
@@ -87,15 +111,14 @@ class ServerTelemetry:
         self.dup_semconv = "http/dup" in settings.semconv_opt_in
         self.on_shutdown: Callable[[], object] | None = None
         # Pre-built attribute dicts keyed by their values: metric recording reuses them.
-        self._active_attrs: dict[tuple[str, str], dict[str, str]] = {}
         self._duration_attrs: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-    def active_attributes(self, method: str, scheme: str) -> dict[str, str]:
+    def active_key(self, method: str, scheme: str) -> tuple[str, str]:
         key = (method, scheme)
-        attrs = self._active_attrs.get(key)
-        if attrs is None:
-            attrs = self._active_attrs[key] = {sc.METHOD: method, sc.URL_SCHEME: scheme}
-        return attrs
+        if key not in self.active.attributes:
+            attrs = {sc.METHOD: method, sc.URL_SCHEME: scheme}
+            self.active.attributes[key] = self.websockets.attributes[key] = attrs
+        return key
 
     def duration_attributes(
         self, method: str, scheme: str, route: str | None, status: int, error: str | None, version: str
@@ -146,6 +169,7 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send)
             return
         scope[SCOPE_MARK] = True
+        scope[FASTAPI_NATIVE_KEY] = None  # we are the server telemetry; FastAPI's own would duplicate it
         if kind == "websocket":
             await request.run_websocket(self.app, receive, send)
         else:
@@ -249,7 +273,7 @@ class _Request:
             sc.span_name(self.method, None), context=parent, kind=SpanKind.SERVER, attributes=attributes
         )
         self.info = RequestInfo(t.conversation_sources, conversation, scope)  # type: ignore[arg-type]
-        self.active_attrs = t.active_attributes(self.method, self.scheme)
+        self.active_attrs = t.active_key(self.method, self.scheme)
 
     async def run_http(self, app: ASGIApp, receive: Receive, send: Send) -> None:
         t = self.t
@@ -364,7 +388,7 @@ class _Request:
                 self.status = 403
             await send(message)
 
-        ws_attrs = t.active_attributes("GET", self.scheme)
+        ws_attrs = t.active_key("GET", self.scheme)
         t.websockets.add(1, ws_attrs)
         token = otel_context.attach(trace.set_span_in_context(self.span))
         info_token = CURRENT_REQUEST.set(self.info)

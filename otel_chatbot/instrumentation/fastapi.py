@@ -18,10 +18,26 @@ from otel_chatbot.instrumentation.routes import RouteResolver
 _MARK = "_otel_chatbot_telemetry"
 
 
+def silence_native_telemetry(app: Any) -> None:
+    """Turn off FastAPI's built-in telemetry for an app we instrument.
+
+    FastAPI (0.16x+) records its own server span, ``http.server.request.duration`` and
+    operation spans whenever global providers exist, in ``FastAPI.__call__`` — outside
+    any middleware. Beside ours that would double every span and metric point, and its
+    operation spans cost ~100 µs per request. The switches are the ones
+    ``FastAPI(telemetry={...})`` takes; the app's settings dict is shared with its
+    running telemetry, so the change takes effect at once.
+    """
+    config = getattr(app, "_telemetry", None)
+    if isinstance(config, dict):
+        config.update(tracing=False, metrics=False, logs=False)
+
+
 def instrument_app(app: Any, telemetry: ServerTelemetry) -> bool:
     """Instrument one app; False when it already was (configure() is idempotent)."""
     if getattr(app, _MARK, None) is not None:
         return False
+    silence_native_telemetry(app)
     original: Callable[[], Any] = app.build_middleware_stack
 
     def build_middleware_stack() -> Any:
@@ -60,6 +76,7 @@ class ClassPatch:
             stack = original(app)
             if getattr(app, _MARK, None) is not None:  # configure(app) wrapped this one itself
                 return stack
+            silence_native_telemetry(app)
             return TelemetryMiddleware(stack, telemetry, RouteResolver(app))
 
         self._original = original
