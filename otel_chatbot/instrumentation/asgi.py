@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -237,9 +236,8 @@ class _Request:
         self.method, original = sc.normalize_method(raw_method)
         self.scheme = scope.get("scheme") or ("https" if scope["type"] == "http" else "wss")
         self.version = scope.get("http_version", "1.1")
-        if t.request_id_header and not _valid_request_id(request_id):
-            request_id = uuid.uuid4().hex
-        self.request_id = request_id
+        if not _valid_request_id(request_id):
+            request_id = ""
         parent = t.propagator.extract(carrier) if ("traceparent" in carrier or "baggage" in carrier) else None
         attributes: dict[str, Any] = {
             sc.METHOD: self.method,
@@ -272,6 +270,10 @@ class _Request:
         self.span = t.tracer.start_span(
             sc.span_name(self.method, None), context=parent, kind=SpanKind.SERVER, attributes=attributes
         )
+        if t.request_id_header and not request_id:
+            # No usable id from the client: the trace id is already a fresh random 128-bit value.
+            request_id = f"{self.span.get_span_context().trace_id:032x}"
+        self.request_id = request_id
         self.info = RequestInfo(t.conversation_sources, conversation, scope)  # type: ignore[arg-type]
         self.active_attrs = t.active_key(self.method, self.scheme)
 
@@ -291,12 +293,12 @@ class _Request:
             self.span.record_exception(exc)
             raise
         finally:
-            CURRENT_REQUEST.reset(info_token)
-            otel_context.detach(token)
             try:
                 self._finish()
             except Exception as exc:
                 report("asgi request end", exc)
+            CURRENT_REQUEST.reset(info_token)
+            otel_context.detach(token)
             t.active.add(-1, self.active_attrs)
 
     def _receive_capturing(self, receive: Receive) -> Receive:
@@ -347,24 +349,24 @@ class _Request:
         if error is None and status >= 500:
             error = str(status)
         span = self.span
+        late: dict[str, Any] = {}
         if route:
             span.update_name(sc.span_name(self.method, route))
-            span.set_attribute(sc.ROUTE, route)
+            late[sc.ROUTE] = route
         if status:
-            span.set_attribute(sc.STATUS, status)
+            late[sc.STATUS] = status
             if t.dup_semconv:
-                span.set_attribute("http.status_code", status)
-        if self.add_request_id_attr():
-            span.set_attribute(f"http.response.header.{t.request_id_name}", (self.request_id,))
+                late["http.status_code"] = status
+        if t.add_request_id and self.request_id:
+            late[f"http.response.header.{t.request_id_name}"] = (self.request_id,)
         if error:
-            span.set_attribute(sc.ERROR_TYPE, error)
+            late[sc.ERROR_TYPE] = error
             span.set_status(Status(StatusCode.ERROR))
+        span.set_attributes(late)
         elapsed = time.perf_counter() - self.start
-        span.end()
+        # Recorded while the span is still current, so the histogram keeps it as an exemplar.
         t.duration.record(elapsed, t.duration_attributes(self.method, self.scheme, route, status, error, self.version))
-
-    def add_request_id_attr(self) -> bool:
-        return self.t.add_request_id and bool(self.request_id)
+        span.end()
 
     async def run_websocket(self, app: ASGIApp, receive: Receive, send: Send) -> None:
         """One span for the whole connection; counted in the active-connections gauge."""
