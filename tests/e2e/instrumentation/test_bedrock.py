@@ -151,3 +151,119 @@ def test_conversation_content_is_captured_only_when_opted_in(server: BedrockServ
     captured = span.attributes["gen_ai.input.messages"]
     assert "jane@example.com" not in captured
     assert json.loads(captured)[0]["role"] == "user"
+
+
+def agent_client(server: BedrockServer) -> Any:
+    return boto3.client(
+        "bedrock-agent-runtime",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=NO_RETRY,
+    )
+
+
+def test_invoke_agent_span_with_conversation_and_trace_children(
+    runtime: tuple[Any, Any], server: BedrockServer
+) -> None:
+    kit, _ = runtime
+    client = agent_client(server)
+    response = client.invoke_agent(
+        agentId="AGENT1",
+        agentAliasId="ALIAS1",
+        sessionId="sess-9",
+        inputText="search the knowledge base for pricing",
+        enableTrace=True,
+    )
+    text = "".join(e["chunk"]["bytes"].decode() for e in response["completion"] if "chunk" in e)
+    client.close()
+    assert text
+    spans = kit.finished()
+    agent = next(s for s in spans if s.attributes.get("gen_ai.operation.name") == "invoke_agent")
+    assert agent.name == "invoke_agent AGENT1"
+    assert agent.attributes["gen_ai.agent.id"] == "AGENT1"
+    assert agent.attributes["gen_ai.conversation.id"] == "sess-9"
+    children = [s for s in spans if s.parent is not None and s.parent.span_id == agent.context.span_id]
+    assert children, "trace events became child spans"
+    assert {c.attributes.get("gen_ai.operation.name") for c in children} >= {"chat"}
+
+
+def test_retrieve_span_names_the_knowledge_base(runtime: tuple[Any, Any], server: BedrockServer) -> None:
+    kit, _ = runtime
+    client = agent_client(server)
+    client.retrieve(knowledgeBaseId="KBID123456", retrievalQuery={"text": "pricing"})
+    client.close()
+    (span,) = kit.finished()
+    assert span.attributes["gen_ai.operation.name"] == "retrieval"
+    assert span.attributes["aws.bedrock.knowledge_base.id"] == "KBID123456"
+
+
+def test_aiobotocore_converse_and_stream(server: BedrockServer, kit_factory: Any) -> None:
+    import asyncio
+
+    from aiobotocore.session import get_session
+
+    kit = kit_factory()
+    kit.instrumentations.apply_libraries(patch_all_apps=False)
+
+    async def go() -> int:
+        session = get_session()
+        async with session.create_client(
+            "bedrock-runtime",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ) as client:
+            await client.converse(**converse_params())
+            response = await client.converse_stream(**converse_params("stream please"))
+            count = 0
+            async for _event in response["stream"]:
+                count += 1
+            return count
+
+    assert asyncio.run(go()) > 0
+    spans = kit.finished()
+    assert [s.name for s in spans] == [f"chat {MODEL}", f"chat {MODEL}"]
+    assert all(s.attributes["gen_ai.usage.output_tokens"] > 0 for s in spans)
+    assert not [s for s in spans if s.attributes.get("http.request.method")], "no HTTP span under the AWS span"
+
+
+def test_conversation_id_flows_from_the_http_request(server: BedrockServer, kit_factory: Any) -> None:
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+    from starlette.concurrency import run_in_threadpool
+
+    kit = kit_factory()
+    kit.instrumentations.apply_libraries(patch_all_apps=False)
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    app = FastAPI()
+
+    @app.post("/chat/{session_id}")
+    async def chat(session_id: str) -> dict[str, str]:
+        await run_in_threadpool(client.converse, **converse_params())
+        return {"ok": session_id}
+
+    kit.instrumentations.instrument_app(app)
+
+    async def go() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            await http.post("/chat/path-id")
+            await http.post("/chat/other", headers={"x-conversation-id": "header-id"})
+
+    asyncio.run(go())
+    client.close()
+    bedrock = [s for s in kit.finished() if s.kind.name == "CLIENT"]
+    assert [s.attributes["gen_ai.conversation.id"] for s in bedrock] == ["path-id", "header-id"]
+    for point in kit.points("gen_ai.client.operation.duration"):
+        assert "gen_ai.conversation.id" not in point.attributes
