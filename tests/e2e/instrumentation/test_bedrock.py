@@ -86,6 +86,7 @@ def test_stream_span_ends_once_with_time_to_first_chunk(runtime: tuple[Any, Any]
     assert len(kit.points("gen_ai.client.operation.time_to_first_chunk")) == 1
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the broken socket is the caller's
 def test_stream_cut_midway_ends_the_span_with_the_error(runtime: tuple[Any, Any], server: BedrockServer) -> None:
     kit, client = runtime
     server.inject("stream_cut", after_events=2)
@@ -267,3 +268,96 @@ def test_conversation_id_flows_from_the_http_request(server: BedrockServer, kit_
     assert [s.attributes["gen_ai.conversation.id"] for s in bedrock] == ["path-id", "header-id"]
     for point in kit.points("gen_ai.client.operation.duration"):
         assert "gen_ai.conversation.id" not in point.attributes
+
+
+FAMILY_REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 30,
+            "messages": [{"role": "user", "content": "hi there"}],
+        },
+    ),
+    (
+        "amazon.nova-lite-v1:0",
+        {
+            "schemaVersion": "messages-v1",
+            "messages": [{"role": "user", "content": [{"text": "hi there"}]}],
+            "inferenceConfig": {"maxTokens": 30},
+        },
+    ),
+    ("amazon.titan-text-express-v1", {"inputText": "hi there", "textGenerationConfig": {"maxTokenCount": 30}}),
+    ("meta.llama3-8b-instruct-v1:0", {"prompt": "hi there", "max_gen_len": 30}),
+    ("cohere.command-r-v1:0", {"message": "hi there", "max_tokens": 30}),
+    ("mistral.mistral-7b-instruct-v0:2", {"prompt": "<s>[INST] hi there [/INST]", "max_tokens": 30}),
+    ("ai21.jamba-1-5-mini-v1:0", {"messages": [{"role": "user", "content": "hi there"}], "max_tokens": 30}),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "body"), FAMILY_REQUESTS, ids=[m.split(".")[0] + "." + m.split(".")[1][:8] for m, _ in FAMILY_REQUESTS]
+)
+def test_invoke_model_tokens_equal_what_bedrock_returned(
+    runtime: tuple[Any, Any], server: BedrockServer, model: str, body: dict[str, Any]
+) -> None:
+    kit, client = runtime
+    client.invoke_model(modelId=model, body=json.dumps(body))["body"].read()
+    streamed = client.invoke_model_with_response_stream(modelId=model, body=json.dumps(body))
+    for _event in streamed["body"]:
+        pass
+    totals = server.ledger.totals()
+    spans = kit.finished()
+    assert len(spans) == 2
+    assert sum(s.attributes["gen_ai.usage.input_tokens"] for s in spans) == totals.input_tokens
+    assert sum(s.attributes["gen_ai.usage.output_tokens"] for s in spans) == totals.output_tokens
+    usage: dict[str, int] = {}
+    for point in kit.points("gen_ai.client.token.usage"):
+        token_type = dict(point.attributes)["gen_ai.token.type"]
+        usage[token_type] = usage.get(token_type, 0) + point.sum
+    assert usage == {"input": totals.input_tokens, "output": totals.output_tokens}
+
+
+def test_malformed_body_reaches_the_app_unchanged(runtime: tuple[Any, Any], server: BedrockServer) -> None:
+    kit, client = runtime
+    server.inject("malformed")
+    model, body = FAMILY_REQUESTS[0]
+    raw = client.invoke_model(modelId=model, body=json.dumps(body))["body"].read()
+    with pytest.raises(ValueError):
+        json.loads(raw)
+    (span,) = kit.finished()
+    assert span.attributes["gen_ai.request.model"] == model
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        ("server_error", "InternalServerException"),
+        ("unavailable", "ServiceUnavailableException"),
+        ("timeout", "ModelTimeoutException"),
+    ],
+)
+def test_service_errors_pass_through_with_error_type(
+    runtime: tuple[Any, Any], server: BedrockServer, fault: str, code: str
+) -> None:
+    kit, client = runtime
+    server.inject(fault)
+    with pytest.raises(ClientError) as info:
+        client.converse(**converse_params())
+    assert info.value.response["Error"]["Code"] == code
+    (span,) = kit.finished()
+    assert span.attributes["error.type"] == code
+    (point,) = kit.points("gen_ai.client.operation.duration")
+    assert dict(point.attributes)["error.type"] == code
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the broken socket is the caller's
+def test_in_stream_exception_ends_the_span_with_its_type(runtime: tuple[Any, Any], server: BedrockServer) -> None:
+    kit, client = runtime
+    server.inject("stream_exception", after_events=2, exception="throttlingException")
+    response = client.converse_stream(**converse_params())
+    with pytest.raises(Exception):  # noqa: B017 - botocore's own EventStreamError, passed through
+        list(response["stream"])
+    (span,) = kit.finished()
+    assert "hrottling" in span.attributes["error.type"]
+    assert span.status.status_code.name == "ERROR"
