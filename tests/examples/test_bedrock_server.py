@@ -417,10 +417,7 @@ def test_anthropic_cache_control_and_cache_headers(server: BedrockServer, runtim
         headers = response["ResponseMetadata"]["HTTPHeaders"]
         usage = document["usage"]
         assert document["stop_reason"] == "max_tokens"
-        assert (
-            int(headers["x-amzn-bedrock-cache-write-input-token-count"])
-            == usage["cache_creation_input_tokens"]
-        )
+        assert int(headers["x-amzn-bedrock-cache-write-input-token-count"]) == usage["cache_creation_input_tokens"]
         assert int(headers["x-amzn-bedrock-cache-read-input-token-count"]) == usage["cache_read_input_tokens"]
         seen.append((usage["cache_creation_input_tokens"], usage["cache_read_input_tokens"]))
     assert seen == [(words(system_text), 0), (0, words(system_text))]
@@ -445,9 +442,7 @@ def test_modeled_errors_for_bad_requests(runtime: Any) -> None:
 
 
 def test_every_response_has_a_fresh_request_id(runtime: Any) -> None:
-    ids = {
-        runtime.converse(modelId=CLAUDE, messages=user())["ResponseMetadata"]["RequestId"] for _ in range(3)
-    }
+    ids = {runtime.converse(modelId=CLAUDE, messages=user())["ResponseMetadata"]["RequestId"] for _ in range(3)}
     assert len(ids) == 3
     assert all(uuid.UUID(request_id) for request_id in ids)
 
@@ -497,11 +492,7 @@ def test_invoke_agent_trace_usage_matches_ledger(server: BedrockServer, agents: 
     assert lookup["knowledgeBaseLookupInput"]["text"] == "what is our refund policy"
     observations = [part["observation"] for part in parts if "observation" in part]
     assert observations[0]["knowledgeBaseLookupOutput"]["retrievedReferences"]
-    usages = [
-        part["modelInvocationOutput"]["metadata"]["usage"]
-        for part in parts
-        if "modelInvocationOutput" in part
-    ]
+    usages = [part["modelInvocationOutput"]["metadata"]["usage"] for part in parts if "modelInvocationOutput" in part]
     chunk = events[-1]["chunk"]
     assert chunk["bytes"].decode() == expected_reply("what is our refund policy")
     assert chunk["attribution"]["citations"][0]["retrievedReferences"]
@@ -516,9 +507,7 @@ def test_invoke_agent_trace_usage_matches_ledger(server: BedrockServer, agents: 
 
 def test_invoke_agent_action_group_and_streamed_answer(server: BedrockServer, agents: Any) -> None:
     text = "please book a table for two"
-    _, events = _invoke_agent(
-        agents, text, enableTrace=True, streamingConfigurations={"streamFinalResponse": True}
-    )
+    _, events = _invoke_agent(agents, text, enableTrace=True, streamingConfigurations={"streamFinalResponse": True})
     parts = [event["trace"]["trace"]["orchestrationTrace"] for event in events if "trace" in event]
     action = next(part["invocationInput"] for part in parts if "invocationInput" in part)
     assert action["invocationType"] == "ACTION_GROUP"
@@ -549,9 +538,7 @@ def test_retrieve_and_retrieve_and_generate(server: BedrockServer, agents: Any) 
         "type": "KNOWLEDGE_BASE",
         "knowledgeBaseConfiguration": {"knowledgeBaseId": "KB12345678", "modelArn": model_arn},
     }
-    generated = agents.retrieve_and_generate(
-        input={"text": "refund policy"}, retrieveAndGenerateConfiguration=config
-    )
+    generated = agents.retrieve_and_generate(input={"text": "refund policy"}, retrieveAndGenerateConfiguration=config)
     assert generated["output"]["text"] == expected_reply("refund policy")
     assert generated["citations"][0]["retrievedReferences"]
     again = agents.retrieve_and_generate(
@@ -631,12 +618,8 @@ def test_stream_cut_raises_while_iterating(server: BedrockServer, runtime: Any) 
     assert "metadata" in seen[-1]
 
 
-@pytest.mark.parametrize(
-    "exception", ["throttlingException", "modelStreamErrorException", "internalServerException"]
-)
-def test_stream_exception_is_an_event_stream_error(
-    server: BedrockServer, runtime: Any, exception: str
-) -> None:
+@pytest.mark.parametrize("exception", ["throttlingException", "modelStreamErrorException", "internalServerException"])
+def test_stream_exception_is_an_event_stream_error(server: BedrockServer, runtime: Any, exception: str) -> None:
     server.inject("stream_exception", after_events=3, exception=exception, message="boom")
     seen: list[Any] = []
     body = json.dumps(FAMILIES["nova"][1])
@@ -784,9 +767,7 @@ def test_aiobotocore_converse_and_stream(server: BedrockServer) -> None:
 
     reply, events = asyncio.run(run())
     assert reply["output"]["message"]["content"][0]["text"] == expected_reply()
-    streamed = "".join(
-        event["contentBlockDelta"]["delta"]["text"] for event in events if "contentBlockDelta" in event
-    )
+    streamed = "".join(event["contentBlockDelta"]["delta"]["text"] for event in events if "contentBlockDelta" in event)
     assert streamed == expected_reply()
     assert events[-1]["metadata"]["usage"] == reply["usage"]
     entry = server.ledger.entry(CLAUDE, "ConverseStream")

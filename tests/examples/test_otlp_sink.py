@@ -67,9 +67,7 @@ def sink() -> Iterator[OtlpSink]:
 @contextmanager
 def tracer_provider(exporter: SpanExporter, batch: bool = False) -> Iterator[TracerProvider]:
     provider = TracerProvider(resource=RESOURCE, shutdown_on_exit=False)
-    processor = (
-        BatchSpanProcessor(exporter, schedule_delay_millis=60_000) if batch else SimpleSpanProcessor(exporter)
-    )
+    processor = BatchSpanProcessor(exporter, schedule_delay_millis=60_000) if batch else SimpleSpanProcessor(exporter)
     provider.add_span_processor(processor)
     try:
         yield provider
@@ -93,9 +91,7 @@ def sampled_context() -> Context:
     return trace.set_span_in_context(NonRecordingSpan(span_context))
 
 
-def span_exporter(
-    sink: OtlpSink, transport: str, timeout: float | None = None, gzip: bool = False
-) -> SpanExporter:
+def span_exporter(sink: OtlpSink, transport: str, timeout: float | None = None, gzip: bool = False) -> SpanExporter:
     if transport == "grpc":
         grpc_compression = grpc.Compression.Gzip if gzip else None
         return GrpcSpanExporter(
@@ -149,9 +145,7 @@ def export_one_span(exporter: SpanExporter, name: str) -> None:
 
 def raw_trace_request(name: str = "raw-span", spans: int = 1) -> ExportTraceServiceRequest:
     span = Span(trace_id=TRACE_ID.to_bytes(16, "big"), span_id=SPAN_ID.to_bytes(8, "big"), name=name)
-    return ExportTraceServiceRequest(
-        resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span] * spans)])]
-    )
+    return ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span] * spans)])])
 
 
 # -- traces ---------------------------------------------------------------
@@ -235,9 +229,7 @@ def test_chunked_bodies_on_one_keep_alive_connection(sink: OtlpSink) -> None:
         (b"not gzip", {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}),
     ],
 )
-def test_garbage_gets_400_and_sink_keeps_serving(
-    sink: OtlpSink, body: bytes, headers: dict[str, str]
-) -> None:
+def test_garbage_gets_400_and_sink_keeps_serving(sink: OtlpSink, body: bytes, headers: dict[str, str]) -> None:
     status, response_headers, data = post(f"{sink.http_endpoint}/v1/traces", body, headers)
     assert status == 400
     assert response_headers["Content-Type"] == "application/x-protobuf"
@@ -304,9 +296,7 @@ def test_otlp_json(sink: OtlpSink) -> None:
     assert span.resource == {"service.name": "json-svc"}
     assert (span.start_ns, span.end_ns) == (1544712660000000000, 1544712661000000000)
 
-    status, headers, data = post(
-        f"{sink.http_endpoint}/v1/traces", b"{nope", {"Content-Type": "application/json"}
-    )
+    status, headers, data = post(f"{sink.http_endpoint}/v1/traces", b"{nope", {"Content-Type": "application/json"})
     assert (status, headers["Content-Type"]) == (400, "application/json")
     assert json.loads(data)["code"] == 3
 
@@ -319,9 +309,7 @@ def test_metrics_arrive_with_correct_values(sink: OtlpSink) -> None:
     with meter_provider(exporter) as provider:
         meter = provider.get_meter("chat.metrics", "0.9")
         requests = meter.create_counter("chat.requests", unit="{request}")
-        latency = meter.create_histogram(
-            "chat.latency", unit="ms", explicit_bucket_boundaries_advisory=[10, 100]
-        )
+        latency = meter.create_histogram("chat.latency", unit="ms", explicit_bucket_boundaries_advisory=[10, 100])
         active = meter.create_up_down_counter("chat.active")
         requests.add(3, {"route": "/chat"})
         requests.add(4, {"route": "/chat"})

@@ -91,9 +91,7 @@ AGENT_EVENTS: list[dict[str, Any]] = [
             }
         }
     ),
-    _trace(
-        {"orchestrationTrace": {"rationale": {"traceId": "t-orc-0", "text": "I should look up the order."}}}
-    ),
+    _trace({"orchestrationTrace": {"rationale": {"traceId": "t-orc-0", "text": "I should look up the order."}}}),
     _trace(
         {
             "orchestrationTrace": {
@@ -264,9 +262,7 @@ def test_agent_collaborator_and_failure() -> None:
             }
         )
     )
-    acc.feed(
-        _trace({"failureTrace": {"traceId": "f", "failureCode": 500, "failureReason": "Lambda crashed"}})
-    )
+    acc.feed(_trace({"failureTrace": {"traceId": "f", "failureCode": 500, "failureReason": "Lambda crashed"}}))
     assert acc.steps[0].name == "invoke_agent billing"
     assert acc.error_type == "500"
 
@@ -338,9 +334,7 @@ def test_retrieve_and_generate() -> None:
                 "knowledgeBaseId": "KB12345678",
                 "modelArn": HAIKU_ARN,
                 "generationConfiguration": {
-                    "inferenceConfig": {
-                        "textInferenceConfig": {"maxTokens": 300, "temperature": 0.1, "topP": 0.9}
-                    },
+                    "inferenceConfig": {"textInferenceConfig": {"maxTokens": 300, "temperature": 0.1, "topP": 0.9}},
                     "guardrailConfiguration": {"guardrailId": "g1", "guardrailVersion": "1"},
                 },
             },

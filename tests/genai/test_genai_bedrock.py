@@ -108,9 +108,7 @@ def test_converse_response_without_cache_fields() -> None:
         ),
     ],
 )
-def test_converse_guardrail_verdict(
-    payload: dict[str, Any], configured: bool, intervened: bool | None
-) -> None:
+def test_converse_guardrail_verdict(payload: dict[str, Any], configured: bool, intervened: bool | None) -> None:
     assert converse_response(payload, guardrail_configured=configured).guardrail_intervened is intervened
 
 
@@ -473,9 +471,7 @@ RESPONSE_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {
             "id": "chatcmpl-9d8f",
             "model": "jamba-1.5-large",
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}
-            ],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14},
         },
         {
@@ -506,9 +502,7 @@ RESPONSE_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("model_id", "body", "expected"), RESPONSE_CASES, ids=[c[0] for c in RESPONSE_CASES])
-def test_invoke_model_response_families(
-    model_id: str, body: dict[str, Any], expected: dict[str, Any]
-) -> None:
+def test_invoke_model_response_families(model_id: str, body: dict[str, Any], expected: dict[str, Any]) -> None:
     response = invoke_model_response(model_id, json.dumps(body).encode(), {})
     assert response.response_id == expected.get("response_id")
     assert response.response_model == expected.get("response_model")

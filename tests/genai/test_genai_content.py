@@ -31,9 +31,7 @@ CONVERSE_PARAMS: dict[str, Any] = {
         },
         {
             "role": "assistant",
-            "content": [
-                {"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Paris"}}}
-            ],
+            "content": [{"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Paris"}}}],
         },
         {
             "role": "user",
@@ -65,9 +63,7 @@ def test_converse_input_messages() -> None:
             "parts": [{"type": "tool_call_response", "id": "tooluse_1", "response": {"temp_c": 14}}],
         },
     ]
-    assert converse_system_instructions(CONVERSE_PARAMS) == [
-        {"type": "text", "content": "You are a support bot."}
-    ]
+    assert converse_system_instructions(CONVERSE_PARAMS) == [{"type": "text", "content": "You are a support bot."}]
 
 
 def test_converse_output_messages_normalize_finish_reason() -> None:
@@ -231,9 +227,7 @@ def test_output_messages_from_stream_text() -> None:
     assert output_messages_from_text("", ()) == [{"role": "assistant", "parts": []}]
 
 
-@pytest.mark.parametrize(
-    "garbage", [None, b"{oops", b"[]", {"messages": "x"}, {"messages": [5, {"role": 3}]}]
-)
+@pytest.mark.parametrize("garbage", [None, b"{oops", b"[]", {"messages": "x"}, {"messages": [5, {"role": 3}]}])
 def test_content_garbage(garbage: Any) -> None:
     assert invoke_input_messages("anthropic.claude-3-haiku-20240307-v1:0", garbage) == []
     assert invoke_output_messages("anthropic.claude-3-haiku-20240307-v1:0", garbage) == []

@@ -54,9 +54,5 @@ def test_span_name_falls_back_to_operation() -> None:
 
 
 def test_choice_count_of_one_is_not_recorded() -> None:
-    assert (
-        "gen_ai.request.choice.count" not in GenAIRequest(operation_name="chat", choice_count=1).attributes()
-    )
-    assert (
-        GenAIRequest(operation_name="chat", choice_count=3).attributes()["gen_ai.request.choice.count"] == 3
-    )
+    assert "gen_ai.request.choice.count" not in GenAIRequest(operation_name="chat", choice_count=1).attributes()
+    assert GenAIRequest(operation_name="chat", choice_count=3).attributes()["gen_ai.request.choice.count"] == 3

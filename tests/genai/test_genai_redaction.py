@@ -62,9 +62,7 @@ def test_luhn() -> None:
 
 
 def test_replacement_template_and_extra_patterns() -> None:
-    redactor = Redactor(
-        replacement="<{kind}>", extra_patterns=[r"\bEMP-\d{6}\b", re.compile(r"(?i)project\s+zeus")]
-    )
+    redactor = Redactor(replacement="<{kind}>", extra_patterns=[r"\bEMP-\d{6}\b", re.compile(r"(?i)project\s+zeus")])
     assert redactor.redact("EMP-123456 on Project Zeus, mail a@b.io") == "<custom> on <custom>, mail <email>"
 
 
@@ -75,8 +73,6 @@ def test_defaults_can_be_disabled() -> None:
 
 def test_redact_value_walks_structures() -> None:
     value = [{"role": "user", "parts": [{"type": "text", "content": "I am a@b.io"}]}]
-    assert Redactor().redact_value(value) == [
-        {"role": "user", "parts": [{"type": "text", "content": f"I am {R}"}]}
-    ]
+    assert Redactor().redact_value(value) == [{"role": "user", "parts": [{"type": "text", "content": f"I am {R}"}]}]
     assert Redactor().redact_value(5) == 5
     assert Redactor().redact("") == ""

@@ -268,15 +268,9 @@ STREAM_CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
     (
         "mistral.mistral-large-2407-v1:0",
         [
+            {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "stop_reason": None}]},
             {
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "Hi"}, "stop_reason": None}
-                ]
-            },
-            {
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": ""}, "stop_reason": "stop"}
-                ],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": ""}, "stop_reason": "stop"}],
                 **INVOCATION_METRICS,
             },
         ],
@@ -287,9 +281,7 @@ STREAM_CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
         [
             {
                 "id": "cmpl-1",
-                "choices": [
-                    {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-                ],
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
             },
             {"id": "cmpl-1", "choices": [{"index": 0, "delta": {"content": "Hey"}, "finish_reason": None}]},
             {
@@ -312,9 +304,7 @@ STREAM_CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("model_id", "chunks", "expected"), STREAM_CASES, ids=[c[0] for c in STREAM_CASES])
-def test_invoke_stream_families(
-    model_id: str, chunks: list[dict[str, Any]], expected: dict[str, Any]
-) -> None:
+def test_invoke_stream_families(model_id: str, chunks: list[dict[str, Any]], expected: dict[str, Any]) -> None:
     acc = InvokeStreamAccumulator(model_id, capture_content=True)
     for chunk in chunks:
         acc.feed(chunk)
@@ -341,9 +331,7 @@ def test_invoke_stream_accepts_raw_bytes_and_whole_events() -> None:
 
 def test_invoke_stream_first_chunk_without_content() -> None:
     acc = InvokeStreamAccumulator("anthropic.claude-3-haiku-20240307-v1:0")
-    acc.feed(
-        {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5, "output_tokens": 1}}}
-    )
+    acc.feed({"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5, "output_tokens": 1}}})
     acc.feed({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
     assert not acc.first_content_seen
     acc.feed(
