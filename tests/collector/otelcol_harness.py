@@ -134,9 +134,7 @@ def validate(binary: Path, configs: Sequence[str | Path], env: Mapping[str, str]
 class Collector:
     """One running otelcol-chatbot process; output goes to a log file, never a pipe."""
 
-    def __init__(
-        self, binary: Path, configs: Sequence[str | Path], env: Mapping[str, str], log_path: Path
-    ) -> None:
+    def __init__(self, binary: Path, configs: Sequence[str | Path], env: Mapping[str, str], log_path: Path) -> None:
         self.binary = binary
         self.configs = list(configs)
         self.env = dict(env)

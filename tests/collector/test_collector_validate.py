@@ -21,9 +21,7 @@ def test_shipped_config_validates_with_its_defaults(otelcol_binary: Path, name: 
 
 
 @pytest.mark.parametrize("name", sorted(CONFIG_SETS))
-def test_shipped_config_validates_with_the_test_environment(
-    otelcol_binary: Path, name: str, tmp_path: Path
-) -> None:
+def test_shipped_config_validates_with_the_test_environment(otelcol_binary: Path, name: str, tmp_path: Path) -> None:
     configs, env = CONFIG_SETS[name]
     result = validate(otelcol_binary, configs, loopback_env(tmp_path, **env))
     assert result.returncode == 0, result.stderr

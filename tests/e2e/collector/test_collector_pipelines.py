@@ -63,9 +63,11 @@ def test_tail_sampling_keeps_error_throttled_and_slow_traces_only(collector: Col
         kept["slow"] = format(span.get_span_context().trace_id, "032x")
 
     spans = tempo.wait_for(
-        lambda: [s for s in tempo.spans() if s.resource.get("service.name") == "tail-sampling"]
-        if len({s.name for s in tempo.spans()} & set(kept)) == len(kept)
-        else [],
+        lambda: (
+            [s for s in tempo.spans() if s.resource.get("service.name") == "tail-sampling"]
+            if len({s.name for s in tempo.spans()} & set(kept)) == len(kept)
+            else []
+        ),
         timeout=30,
         what="the error, throttled and slow traces",
     )

@@ -23,9 +23,7 @@ SPANS_PER_TRACE = 3
 
 
 @pytest.fixture
-def topology(
-    otelcol_binary: Path, tmp_path: Path
-) -> Iterator[tuple[Collector, dict[str, OtlpSink]]]:
+def topology(otelcol_binary: Path, tmp_path: Path) -> Iterator[tuple[Collector, dict[str, OtlpSink]]]:
     with ExitStack() as stack:
         sinks = {gw: stack.enter_context(OtlpSink()) for gw in ("gw-1", "gw-2")}
         gateways = [

@@ -1,0 +1,222 @@
+"""Static properties of the shipped configs that `validate` cannot see (no binary needed).
+
+The awsemf exporter silently drops metric descriptors with units CloudWatch does not
+know, the isolation of the backends is a matter of pipeline shape, and the scrub and
+redaction patterns must hit prompt text and credentials but not the GenAI attributes
+dashboards need.  (The patterns are checked with Python's `re`; they use only syntax
+that Go's RE2 reads the same way.)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+from otelcol_harness import COLLECTOR_DIR, REQUIRED_ENV, shipped_config_files
+
+ENV_REF = re.compile(r"\$\{env:(\w+)(?::-([^}]*))?\}")
+
+# What the otel_chatbot distro emits (metric name -> data point attribute keys it
+# always sets; see otel_chatbot/instrumentation/bedrock/metrics.py).
+APP_METRICS = {
+    "http.server.request.duration": {"http.request.method", "http.route", "http.response.status_code"},
+    "http.server.active_requests": {"http.request.method", "url.scheme"},
+    "http.client.request.duration": {"http.request.method", "server.address", "http.response.status_code"},
+    "gen_ai.client.token.usage": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.token.type"},
+    "gen_ai.client.operation.duration": {"gen_ai.operation.name", "gen_ai.request.model"},
+    "gen_ai.client.operation.time_to_first_chunk": {"gen_ai.operation.name", "gen_ai.request.model"},
+    "gen_ai.client.cost": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.token.type"},
+    "gen_ai.client.throttles": {"gen_ai.operation.name", "gen_ai.request.model"},
+}
+# Added on the way: by awsemf's resource_to_telemetry_conversion and transform/status_class.
+ADDED_LABELS = {"service.name", "deployment.environment.name", "http.status_class"}
+CLOUDWATCH_UNITS = {
+    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
+    "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second",
+    "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second",
+    "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
+}  # fmt: skip
+
+
+def load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((COLLECTOR_DIR / name).read_text())
+    return loaded
+
+
+def default(value: Any) -> Any:
+    """The value a `${env:VAR:-default}` scalar takes when VAR is unset."""
+    if isinstance(value, str):
+        match = ENV_REF.fullmatch(value)
+        if match:
+            return yaml.safe_load(match.group(2) or "")
+    return value
+
+
+CONFIG = load("config.yaml")
+AGENT = load("agent.yaml")
+EMF = CONFIG["exporters"]["awsemf"]
+
+
+def app_facing(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: p for name, p in config["service"]["pipelines"].items() if "otlp" in p["receivers"]}
+
+
+@pytest.mark.parametrize("config", [CONFIG, AGENT], ids=["config", "agent"])
+def test_memory_limiter_comes_first_in_every_app_facing_pipeline(config: dict[str, Any]) -> None:
+    pipelines = app_facing(config)
+    assert pipelines
+    for name, pipeline in pipelines.items():
+        assert pipeline["processors"][0] == "memory_limiter", name
+
+
+@pytest.mark.parametrize("config", [CONFIG, AGENT], ids=["config", "agent"])
+def test_app_facing_pipelines_only_write_to_persistent_queues(config: dict[str, Any]) -> None:
+    """A backend outage must not fail (or duplicate) the app's export: every exporter the
+    app's data reaches synchronously persists it first; awsemf and remote write sit behind
+    spools, never in a pipeline the app's receiver feeds."""
+    switch = "${env:OTELCOL_DEBUG_EXPORTER:-nop}"
+    for name, pipeline in app_facing(config).items():
+        for exporter_id in pipeline["exporters"]:
+            if exporter_id == switch:
+                continue
+            queue = config["exporters"][exporter_id]["sending_queue"]
+            assert queue["storage"] == "file_storage", (name, exporter_id)
+            assert exporter_id.split("/")[0] not in {"awsemf", "prometheus_remote_write"}
+
+
+def test_each_backend_drains_its_own_spool() -> None:
+    pipelines = CONFIG["service"]["pipelines"]
+    receivers = CONFIG["receivers"]
+    exporters = CONFIG["exporters"]
+    for backend in ("prometheus", "cloudwatch"):
+        spool_out = exporters[f"otlp_grpc/spool_{backend}"]
+        spool_in = receivers[f"otlp/spool_{backend}"]["protocols"]["grpc"]["endpoint"]
+        assert spool_out["endpoint"] == spool_in
+        assert spool_in.startswith("127.0.0.1:"), "the spool hop must stay on loopback"
+        assert spool_out["sending_queue"]["num_consumers"] == 1, "series must stay in order"
+        assert spool_out["retry_on_failure"]["enabled"] is True
+        (pipeline,) = [p for p in pipelines.values() if p["receivers"] == [f"otlp/spool_{backend}"]]
+        assert len(pipeline["exporters"]) == 1
+    assert exporters["prometheus_remote_write"]["remote_write_queue"]["enabled"] is False
+
+
+def test_awsemf_units_are_units_cloudwatch_accepts() -> None:
+    descriptors = {d["metric_name"]: d for d in EMF["metric_descriptors"]}
+    assert set(descriptors) == set(APP_METRICS)
+    for name, descriptor in descriptors.items():
+        assert descriptor["unit"] in CLOUDWATCH_UNITS, name
+        assert descriptor["overwrite"] is True
+    assert descriptors["gen_ai.client.token.usage"]["unit"] == "Count"
+    assert descriptors["http.server.request.duration"]["unit"] == "Seconds"
+
+
+def test_awsemf_declarations_give_every_app_metric_usable_dimensions() -> None:
+    assert default(EMF["dimension_rollup_option"]) == "NoDimensionRollup"
+    for metric, labels in APP_METRICS.items():
+        matching = [
+            d for d in EMF["metric_declarations"] if any(re.search(s, metric) for s in d["metric_name_selectors"])
+        ]
+        assert len(matching) == 1, metric
+        for dimension_set in matching[0]["dimensions"]:
+            assert 1 <= len(dimension_set) <= 30
+            assert dimension_set[0] == "service.name"
+            # a set naming a label the points lack is silently skipped by awsemf
+            assert set(dimension_set) <= labels | ADDED_LABELS, (metric, dimension_set)
+    http = next(d for d in EMF["metric_declarations"] if "http\\.server\\.request" in d["metric_name_selectors"][0])
+    assert ["service.name", "http.route", "http.request.method", "http.status_class"] in http["dimensions"]
+    genai = [d for d in EMF["metric_declarations"] if "gen_ai" in d["metric_name_selectors"][0]]
+    assert all(any({"gen_ai.request.model"} <= set(s) for s in d["dimensions"]) for d in genai)
+
+
+def test_tail_sampling_keeps_errors_throttles_and_slow_traces() -> None:
+    policies = {p["type"]: p for p in CONFIG["processors"]["tail_sampling"]["policies"]}
+    assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"]
+    throttled = policies["string_attribute"]["string_attribute"]
+    assert throttled["key"] == "error.type" and throttled["enabled_regex_matching"] is True
+    assert any(re.fullmatch(v, "ThrottlingException") for v in throttled["values"])
+    assert default(policies["latency"]["latency"]["threshold_ms"]) > 0
+    assert 0 <= default(policies["probabilistic"]["probabilistic"]["sampling_percentage"]) <= 100
+
+
+def scrub_patterns() -> list[str]:
+    statements = CONFIG["processors"]["transform/scrub"]["trace_statements"]
+    found = [re.fullmatch(r'delete_matching_keys\((\w+)\.attributes, "(.*)"\)', s) for s in statements]
+    assert all(found)
+    return [yaml.safe_load(f'"{m.group(2)}"') for m in found if m]
+
+
+CONTENT_KEYS = [
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "gen_ai.prompt",
+    "gen_ai.completion",
+    "gen_ai.prompt.0.content",
+    "http.request.header.authorization",
+    "http.request.header.cookie",
+]
+KEPT_KEYS = [
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "gen_ai.operation.name",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "gen_ai.token.type",
+    "gen_ai.provider.name",
+    "http.request.header.user-agent",
+    "error.type",
+]
+
+
+@pytest.mark.parametrize("key", CONTENT_KEYS)
+def test_scrub_drops_prompt_content_and_credential_headers(key: str) -> None:
+    span_pattern = scrub_patterns()[1]
+    assert re.search(span_pattern, key)
+
+
+@pytest.mark.parametrize("key", KEPT_KEYS)
+def test_scrub_and_redaction_keep_the_attributes_dashboards_use(key: str) -> None:
+    for pattern in scrub_patterns():
+        assert not re.search(pattern, key)
+    for pattern in CONFIG["processors"]["redaction"]["blocked_key_patterns"]:
+        assert not re.search(pattern, key)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "AKIAIOSFODNN7EXAMPLE",
+        "Authorization: Bearer abcdefghijklmnop",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ],
+)
+def test_redaction_masks_credential_values(value: str) -> None:
+    assert any(re.search(p, value) for p in CONFIG["processors"]["redaction"]["blocked_values"])
+
+
+@pytest.mark.parametrize("key", ["authorization", "http.request.header.x-api-key", "api_key", "aws.secret_access_key"])
+def test_redaction_masks_credential_keys(key: str) -> None:
+    assert any(re.search(p, key) for p in CONFIG["processors"]["redaction"]["blocked_key_patterns"])
+
+
+def test_agent_routes_traces_by_trace_id_and_metrics_by_stream() -> None:
+    exporters = AGENT["exporters"]
+    assert exporters["load_balancing/traces"]["routing_key"] == "traceID"
+    assert exporters["load_balancing/metrics"]["routing_key"] == "streamID"
+    for exporter in ("load_balancing/traces", "load_balancing/metrics"):
+        assert exporters[exporter]["sending_queue"]["storage"] == "file_storage"
+        assert exporters[exporter]["protocol"]["otlp"]["sending_queue"]["enabled"] is False
+        hostnames = default(exporters[exporter]["resolver"]["static"]["hostnames"])
+        assert isinstance(hostnames, list) and len(hostnames) == 2
+
+
+def test_only_documented_variables_lack_a_default() -> None:
+    readme = (COLLECTOR_DIR / "README.md").read_text()
+    for name in shipped_config_files():
+        for var, fallback in ENV_REF.findall((COLLECTOR_DIR / name).read_text()):
+            assert var in readme, f"{var} ({name}) is not documented in collector/README.md"
+            if not fallback:
+                assert var in REQUIRED_ENV | {"OTELCOL_TLS_CLIENT_CA_FILE", "OTELCOL_CLOUDWATCH_ENDPOINT"}, var
