@@ -11,7 +11,7 @@ import pytest
 # alone; the harness is a plain module beside this file.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from otelcol_harness import extend_build_timeout, otelcol_binary  # noqa: E402
+from otelcol_harness import extend_build_timeout, otelcol_binary
 
 __all__ = ["otelcol_binary"]
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.trace import Status, StatusCode
 from otelcol_harness import Collector, loopback_env, running
 from otlp_send import meter_provider, tracer_provider
 
 from examples.otlp_sink import OtlpSink
-from opentelemetry.trace import Status, StatusCode
 
 SLOW_MS = 300
 
