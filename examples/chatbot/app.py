@@ -30,6 +30,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from examples.chatbot.bedrock import BedrockError, Delta
@@ -126,6 +127,8 @@ def create_app(config: ChatbotConfig | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Creating boto3 clients takes tens of ms; do it before the first request, not during it.
+        await run_in_threadpool(shared.bedrock.warm_up)
         yield
         shared.bedrock.close()
 
@@ -145,8 +148,9 @@ def create_app(config: ChatbotConfig | None = None) -> FastAPI:
         return await _open_stream(service, session_id, body)
 
     @app.post("/chat/{session_id}/fail")
-    async def chat_fail(session_id: SessionId) -> None:
-        raise SimulatedFailure(f"simulated failure in session {session_id}")
+    async def chat_fail(session_id: SessionId, body: ChatRequest) -> None:
+        # Reads the body like a real handler: an unread body at close would reset the connection.
+        raise SimulatedFailure(f"simulated failure in session {session_id} ({len(body.message)} chars)")
 
     @app.post("/agents/{session_id}")
     async def agent(session_id: SessionId, body: AgentRequest, service: Service) -> AgentReply:

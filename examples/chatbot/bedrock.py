@@ -96,6 +96,11 @@ class BedrockGateway:
             kwargs["aws_secret_access_key"] = "fake-secret-for-the-local-bedrock-server"
         return boto3.session.Session().client(service, **kwargs)
 
+    def warm_up(self) -> None:
+        """Create both clients now (at start-up), so no request pays for it."""
+        for service in ("bedrock-runtime", "bedrock-agent-runtime"):
+            self._client(service)
+
     def close(self) -> None:
         """Release the clients' connection pools (on app shutdown)."""
         with self._lock:

@@ -1,0 +1,198 @@
+"""``otel-chatbot demo``: the example chatbot, instrumented, under load, with no collector.
+
+In one process: the local Bedrock-compatible server (a thread), the example FastAPI app
+under uvicorn (a thread with its own loop) instrumented by ``configure()``, and the scripted
+load (the main thread's loop). Telemetry stays local: spans print as readable lines and go
+to an OTLP/JSON file, metrics are served on a local Prometheus ``/metrics``, and a summary
+computed from the spans closes the run. Everything is torn down in reverse order of start,
+on success, failure or signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+DEFAULT_OUTPUT = Path(tempfile.gettempdir()) / "otel-chatbot-demo"
+TRACES_FILE = "traces.otlp.jsonl"
+METRICS_FILE = "metrics.prom"
+SETTLE_S = 0.3
+"""Time for server spans of the last responses to end (they end after the last byte is sent)."""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    requests: int = 60
+    sessions: int = 4
+    duration_s: float = 30.0
+    output: Path = DEFAULT_OUTPUT
+    keep_running: bool = False
+    trace_lines: bool = True
+    otlp_endpoint: str | None = None
+    """Also export all signals over OTLP to this collector (none by default)."""
+    extra_settings: dict[str, Any] = field(default_factory=dict)
+
+
+def telemetry_settings(options: DemoOptions) -> dict[str, Any]:
+    """The ``configure()`` keywords of the demo: local outputs only unless a collector is given."""
+    otlp = options.otlp_endpoint is not None
+    settings: dict[str, Any] = {
+        "service_name": "chatbot-demo",
+        "traces_exporter": ("otlp",) if otlp else ("none",),
+        "metrics_exporter": ("prometheus", "otlp") if otlp else ("prometheus",),
+        "logs_exporter": ("otlp",) if otlp else ("none",),
+        "prometheus_port": 0,
+        "metric_export_interval_ms": 1000,
+        "bsp_schedule_delay_ms": 200,
+        # The load generator runs in this process too; its own HTTP client calls are not the
+        # service's telemetry. The app itself calls Bedrock through botocore only.
+        "disabled_instrumentations": ("httpx", "aiohttp-client"),
+    }
+    if otlp:
+        settings["otlp_endpoint"] = options.otlp_endpoint
+    return {**settings, **options.extra_settings}
+
+
+class _Printer:
+    """Writes whole lines to the demo's output; span lines come from another thread."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+
+def run_demo(options: DemoOptions, out: TextIO | None = None) -> int:
+    """Run the demo; returns the exit code (0, or 128 + signal number when stopped by one)."""
+    from otel_chatbot.demo.signals import StopSignals
+
+    stream = out if out is not None else sys.stdout
+    signals = StopSignals().install()
+    try:
+        with contextlib.ExitStack() as stack:
+            _run(options, _Printer(stream), stream, signals, stack)
+    finally:
+        signals.restore()
+    return signals.exit_code
+
+
+def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stack: contextlib.ExitStack) -> None:
+    from examples.bedrock_server import BedrockServer
+    from examples.chatbot.app import create_app
+    from examples.chatbot.config import ChatbotConfig
+    from examples.chatbot.load import run_load
+    from examples.chatbot.service import SimulatedFailure
+    from otel_chatbot import configure
+    from otel_chatbot.demo.servers import AppServer, ExpectedFailureFilter
+    from otel_chatbot.demo.spans import SpanCollector
+    from otel_chatbot.export.files import OtlpJsonFileSpanExporter, ReadableLineSpanExporter
+
+    options.output.mkdir(parents=True, exist_ok=True)
+    traces_path = options.output / TRACES_FILE
+
+    bedrock = BedrockServer().start()
+    stack.callback(bedrock.stop)
+    app = create_app(ChatbotConfig(endpoint_url=bedrock.endpoint_url, fake_credentials=True))
+
+    collector = SpanCollector()
+    exporters: list[Any] = [collector, OtlpJsonFileSpanExporter(traces_path)]
+    if options.trace_lines:
+        exporters.append(ReadableLineSpanExporter(stream, prefix="span  "))
+    telemetry = configure(app, span_exporters=exporters, **telemetry_settings(options))
+    stack.callback(telemetry.shutdown)
+
+    error_log = logging.getLogger("uvicorn.error")
+    quiet = ExpectedFailureFilter((SimulatedFailure,))
+    error_log.addFilter(quiet)
+    stack.callback(error_log.removeFilter, quiet)
+
+    server = AppServer(app).start()
+    stack.callback(server.stop)
+    metrics_url = f"http://127.0.0.1:{telemetry.prometheus_port}/metrics"
+    say(f"bedrock   local Bedrock-compatible server at {bedrock.endpoint_url}")
+    say(f"app       example chatbot at {server.url} (instrumented with otel_chatbot.configure)")
+    say(f"metrics   Prometheus text at {metrics_url}")
+    say(f"traces    OTLP/JSON lines in {traces_path}")
+    say(f"load      {options.requests} requests over {options.sessions} sessions (at most {options.duration_s:g}s)")
+    say()
+
+    report = asyncio.run(
+        run_load(
+            server.url,
+            requests=options.requests,
+            sessions=options.sessions,
+            duration_s=options.duration_s,
+            stop=signals.requested,
+            prefix="demo",
+        )
+    )
+    time.sleep(SETTLE_S)
+    # Scrape before anything flushes the meter provider: each MeterProvider.force_flush() makes the
+    # upstream Prometheus reader repeat every metric family once more in the next scrape.
+    metrics_text = _scrape(say, metrics_url)
+    if not options.keep_running or signals.requested.is_set():
+        server.stop()  # in-flight requests finish and their spans end before the flush
+    telemetry.tracer_provider.force_flush(10_000)
+
+    totals = bedrock.ledger.snapshot()["totals"]
+    ledger = (
+        f"the Bedrock server itself counted {totals['calls']} calls, "
+        f"{totals['input_tokens']} input and {totals['output_tokens']} output tokens"
+    )
+    _report(say, report.render(), metrics_url, metrics_text, options.output, traces_path, collector, ledger)
+    if options.keep_running and not signals.requested.is_set():
+        say()
+        say(f"still serving {server.url} and {metrics_url}; Ctrl-C to stop")
+        signals.wait()
+
+
+def _scrape(say: _Printer, metrics_url: str) -> str | None:
+    from otel_chatbot.demo.metrics import scrape
+
+    try:
+        return scrape(metrics_url)
+    except OSError as exc:
+        say(f"could not read {metrics_url}: {exc}")
+        return None
+
+
+def _report(
+    say: _Printer,
+    load_report: str,
+    metrics_url: str,
+    metrics_text: str | None,
+    output: Path,
+    traces: Path,
+    collector: Any,
+    ledger: str,
+) -> None:
+    from otel_chatbot.demo.metrics import key_lines
+    from otel_chatbot.demo.summary import render, summarize
+
+    say()
+    say("== load ==")
+    say(load_report)
+    say()
+    say(f"== metrics ({metrics_url}) ==")
+    if metrics_text is not None:
+        (output / METRICS_FILE).write_text(metrics_text, encoding="utf-8")
+        for line in key_lines(metrics_text):
+            say(f"  {line}")
+        say(f"full scrape saved to {output / METRICS_FILE}")
+    say()
+    say("== traces ==")
+    lines = sum(1 for _ in traces.open(encoding="utf-8")) if traces.exists() else 0
+    say(f"{traces} ({lines} export requests, OTLP/JSON, one per line)")
+    say()
+    say("== summary ==")
+    say(render(summarize(collector.facts())))
+    say(f"(cross-check: {ledger})")
