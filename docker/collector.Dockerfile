@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# otelcol-chatbot, built from collector/manifest.yaml by the OpenTelemetry Collector
+# Builder in a Go stage -- through scripts/build_collector.sh, the same recipe (flags,
+# builder version taken from the manifest) as local builds and the tests.
+# Build context: the repository root.
+FROM golang:1.26.8-bookworm AS build
+WORKDIR /src
+COPY collector/manifest.yaml collector/manifest.yaml
+COPY scripts/build_collector.sh scripts/build_collector.sh
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    OTEL_CHATBOT_CACHE=/tmp/ocb-cache bash scripts/build_collector.sh >/tmp/binary-path \
+    && cp "$(tail -n 1 /tmp/binary-path)" /otelcol-chatbot \
+    && /otelcol-chatbot --version
+
+FROM alpine:3.22.2
+# wget (busybox) is what the compose healthcheck calls; file_storage keeps the persistent
+# sending queues in /var/lib/otelcol-chatbot (a named volume in docker-compose.yml).
+RUN addgroup -S -g 10001 otelcol \
+    && adduser -S -D -H -u 10001 -G otelcol otelcol \
+    && mkdir -p /var/lib/otelcol-chatbot \
+    && chown otelcol:otelcol /var/lib/otelcol-chatbot
+COPY --from=build /otelcol-chatbot /usr/local/bin/otelcol-chatbot
+COPY collector/config.yaml collector/agent.yaml collector/gateway.yaml collector/auth.yaml collector/tls.yaml /etc/otelcol-chatbot/
+USER 10001
+EXPOSE 4317 4318 13133 8888
+ENTRYPOINT ["/usr/local/bin/otelcol-chatbot"]
+CMD ["--config", "/etc/otelcol-chatbot/config.yaml"]
