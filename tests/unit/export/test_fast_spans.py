@@ -1,0 +1,522 @@
+"""Our span encoder must produce exactly upstream's OTLP message, span for span.
+
+Spans come from the real SDK (fresh providers, never globals); our bytes are decoded
+with the OTLP protobuf classes and compared with upstream's encoding as messages.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import random
+import socket
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as upstream_encode_spans
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, Tracer
+from opentelemetry.trace.span import TraceState
+
+from otel_chatbot.export import protobuf_wire
+from otel_chatbot.export.fast_spans import FastOTLPSpanExporter, encode_spans
+
+SCHEMA = "https://opentelemetry.io/schemas/1.26.0"
+REMOTE = SpanContext(
+    trace_id=0x0AF7651916CD43DD8448EB211C80319C,
+    span_id=0xB7AD6B7169203331,
+    is_remote=True,
+    trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    trace_state=TraceState([("vendor", "v1"), ("other", "x-y")]),
+)
+LOCAL_LINK = SpanContext(trace_id=2**128 - 1, span_id=2**64 - 1, is_remote=False)
+
+
+class Tracing:
+    """Fresh providers sharing one in-memory exporter, so a batch can mix resources."""
+
+    def __init__(self) -> None:
+        self.exporter = InMemorySpanExporter()
+        self._providers: list[TracerProvider] = []
+
+    def tracer(
+        self,
+        name: str = "test.scope",
+        version: str | None = None,
+        *,
+        resource: Resource | None = None,
+        limits: SpanLimits | None = None,
+        schema_url: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> Tracer:
+        provider = TracerProvider(resource=resource, span_limits=limits, shutdown_on_exit=False)
+        provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self._providers.append(provider)
+        return provider.get_tracer(name, version, schema_url=schema_url, attributes=attributes)
+
+    def spans(self) -> tuple[ReadableSpan, ...]:
+        return self.exporter.get_finished_spans()
+
+    def shutdown(self) -> None:
+        for provider in self._providers:
+            provider.shutdown()
+
+
+@pytest.fixture
+def tracing() -> Iterator[Tracing]:
+    made = Tracing()
+    yield made
+    made.shutdown()
+
+
+def assert_same_as_upstream(spans: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
+    ours: ExportTraceServiceRequest = ExportTraceServiceRequest.FromString(encode_spans(spans))
+    expected = upstream_encode_spans(spans)
+    assert ours == expected, f"ours:\n{ours}\nupstream:\n{expected}"
+    return ours
+
+
+EVERY_TYPE: dict[str, Any] = {
+    "str": "value",
+    "empty": "",
+    "unicode": "héllo ✓ 日本語 🚀",
+    "long": "x" * 300,
+    "true": True,
+    "false": False,
+    "zero": 0,
+    "one": 1,
+    "minus_one": -1,
+    "varint_edge": 127,
+    "varint_edge_2": 128,
+    "large": 2**63 - 1,
+    "most_negative": -(2**63),
+    "negative": -300,
+    "float": 1.5,
+    "float_zero": 0.0,
+    "negative_zero": -0.0,
+    "float_negative": -2.25,
+    "inf": float("inf"),
+    "tiny": 5e-324,
+    "bytes": b"\x00\xff\x80",
+    "empty_bytes": b"",
+    "str_array": ("a", "", "ü"),
+    "int_array": [1, -1, 2**40],
+    "bool_array": (True, False),
+    "float_array": (0.5, -1e300),
+    "empty_array": (),
+    "array_with_none": ("a", None, "b"),
+    "nested_array": ((1, 2), ("x",)),
+    "mapping": {"inner": "v", "n": 1, "deeper": {"list": [1.0]}},
+    "": "empty key",
+    "ключ": "unicode key",
+}
+
+
+def _every_kind_and_status(tracing: Tracing) -> None:
+    tracer = tracing.tracer()
+    statuses = [
+        Status(StatusCode.UNSET),
+        Status(StatusCode.OK),
+        Status(StatusCode.ERROR),
+        Status(StatusCode.ERROR, "boom"),
+        Status(StatusCode.ERROR, "ошибка ✗"),
+    ]
+    for kind in SpanKind:
+        for status in statuses:
+            span = tracer.start_span(f"{kind.name} {status.status_code.name}", kind=kind)
+            span.set_status(status)
+            span.end()
+
+
+def _attribute_types(tracing: Tracing) -> None:
+    tracer = tracing.tracer()
+    tracer.start_span("attrs", attributes=EVERY_TYPE).end()
+    tracer.start_span("", attributes={"same": 1}).end()
+    tracer.start_span("no attributes").end()
+
+
+def _events(tracing: Tracing) -> None:
+    span = tracing.tracer().start_span("events")
+    span.add_event("plain")
+    span.add_event("with attributes", {"k": "v", "n": -5, "list": ("a", "b")}, timestamp=1_700_000_000_123_456_789)
+    span.add_event("", timestamp=1)
+    span.record_exception(ValueError("bad value"))
+    span.end()
+
+
+def _links(tracing: Tracing) -> None:
+    links = [
+        Link(REMOTE, {"link.kind": "remote", "n": 3}),
+        Link(LOCAL_LINK),
+        Link(SpanContext(trace_id=1, span_id=1, is_remote=False), {"": ""}),
+    ]
+    tracing.tracer().start_span("links", links=links).end()
+
+
+def _parents(tracing: Tracing) -> None:
+    tracer = tracing.tracer()
+    with tracer.start_as_current_span("local parent"):
+        tracer.start_span("local child").end()
+    remote = trace.set_span_in_context(NonRecordingSpan(REMOTE))
+    with tracer.start_as_current_span("remote child", context=remote, kind=SpanKind.SERVER):
+        tracer.start_span("grandchild", kind=SpanKind.CLIENT).end()
+
+
+def _dropped(tracing: Tracing) -> None:
+    limits = SpanLimits(
+        max_span_attributes=2,
+        max_events=1,
+        max_links=1,
+        max_event_attributes=1,
+        max_link_attributes=1,
+    )
+    tracer = tracing.tracer(limits=limits)
+    span = tracer.start_span(
+        "dropped",
+        attributes={"a": 1, "b": 2, "c": 3},
+        links=[Link(REMOTE, {"x": 1, "y": 2}), Link(LOCAL_LINK)],
+    )
+    span.add_event("first", {"p": 1, "q": 2})
+    span.add_event("second")
+    span.add_event("third")
+    span.end()
+
+
+def _explicit_times(tracing: Tracing) -> None:
+    tracer = tracing.tracer()
+    tracer.start_span("max", start_time=2**63).end(end_time=2**64 - 1)
+    tracer.start_span("zero start", start_time=0).end(end_time=5)
+    tracer.start_span("small", start_time=1).end(end_time=1)
+
+
+def _resources_and_scopes(tracing: Tracing) -> None:
+    first = Resource({"service.name": "first", "n": 1}, schema_url=SCHEMA)
+    equal_to_first = Resource({"service.name": "first", "n": 1}, schema_url=SCHEMA)
+    second = Resource({"service.name": "second", "arr": ("x", "y")})
+    empty = Resource({})
+    tracers = [
+        tracing.tracer("scope.a", "1.0", resource=first, schema_url=SCHEMA, attributes={"scope.attr": True}),
+        tracing.tracer("scope.b", resource=second),
+        tracing.tracer("scope.a", "1.0", resource=equal_to_first, schema_url=SCHEMA, attributes={"scope.attr": True}),
+        tracing.tracer("", "", resource=empty),
+        tracing.tracer("scope.c", "2", resource=first),
+        tracing.tracer("scope.b", resource=second),
+    ]
+    for i in range(24):
+        tracers[(i * 5) % len(tracers)].start_span(f"span {i}").end()
+
+
+def _same_key_other_types(tracing: Tracing) -> None:
+    tracer = tracing.tracer()
+    for value in (1, True, 1.0, "1", 0, False, 0.0, -0.0, (1,), (True,), b"1"):
+        tracer.start_span("typed", attributes={"k": value}).end()
+
+
+CASES: dict[str, Callable[[Tracing], None]] = {
+    "kinds and statuses": _every_kind_and_status,
+    "attribute types": _attribute_types,
+    "events": _events,
+    "links": _links,
+    "parents": _parents,
+    "dropped": _dropped,
+    "explicit times": _explicit_times,
+    "resources and scopes": _resources_and_scopes,
+    "same key other types": _same_key_other_types,
+}
+
+
+@pytest.mark.parametrize("build", CASES.values(), ids=CASES.keys())
+def test_batch_decodes_to_upstreams_message(tracing: Tracing, build: Callable[[Tracing], None]) -> None:
+    build(tracing)
+    spans = tracing.spans()
+    assert spans
+    assert_same_as_upstream(spans)
+    for span in spans:  # and one span per batch, as SimpleSpanProcessor exports
+        assert_same_as_upstream([span])
+
+
+def test_all_cases_in_one_batch_twice(tracing: Tracing) -> None:
+    for build in CASES.values():
+        build(tracing)
+    spans = tracing.spans()
+    assert_same_as_upstream(spans)
+    assert_same_as_upstream(spans)  # the second time from the resource/scope/key caches
+
+
+def test_empty_batch() -> None:
+    assert encode_spans([]) == b""
+    assert ExportTraceServiceRequest.FromString(b"") == upstream_encode_spans([])
+
+
+def test_grouping_merges_equal_resources_like_upstream(tracing: Tracing) -> None:
+    _resources_and_scopes(tracing)
+    request = assert_same_as_upstream(tracing.spans())
+    names = [
+        {kv.key: kv.value.string_value for kv in r.resource.attributes}.get("service.name")
+        for r in request.resource_spans
+    ]
+    assert names == ["first", "second", None]
+    assert [s.scope.name for s in request.resource_spans[0].scope_spans] == ["scope.a", "scope.c"]
+
+
+def test_flags_mark_remote_parents(tracing: Tracing) -> None:
+    _parents(tracing)
+    request = assert_same_as_upstream(tracing.spans())
+    flags = {s.name: s.flags for s in request.resource_spans[0].scope_spans[0].spans}
+    assert flags == {"local child": 0x100, "local parent": 0x100, "grandchild": 0x100, "remote child": 0x300}
+
+
+def test_nan_survives(tracing: Tracing) -> None:
+    tracing.tracer().start_span("nan", attributes={"nan": float("nan")}).end()
+    request = ExportTraceServiceRequest.FromString(encode_spans(tracing.spans()))
+    value = request.resource_spans[0].scope_spans[0].spans[0].attributes[0].value
+    assert math.isnan(value.double_value)
+
+
+def test_unencodable_attributes_are_dropped_and_logged_like_upstream(
+    tracing: Tracing, caplog: pytest.LogCaptureFixture
+) -> None:
+    attributes: dict[str, Any] = {
+        "big": 2**64,
+        "too_negative": -(2**63) - 1,
+        "surrogate": "a\ud800",
+        "k\ud800": 1,
+        "kept": "yes",
+    }
+    tracing.tracer().start_span("bad values", attributes=attributes).end()
+    with caplog.at_level("ERROR"):
+        request = assert_same_as_upstream(tracing.spans())
+    assert [a.key for a in request.resource_spans[0].scope_spans[0].spans[0].attributes] == ["kept"]
+    ours = [r.getMessage() for r in caplog.records if r.name == protobuf_wire.__name__]
+    failed = ("big", "too_negative", "surrogate", "k\ud800")
+    assert [m.split(":")[0] for m in ours] == [f"Failed to encode key {key}" for key in failed]
+
+
+def test_unencodable_span_name_raises_like_upstream(tracing: Tracing) -> None:
+    tracing.tracer().start_span("bad \ud800").end()
+    with pytest.raises(UnicodeEncodeError):
+        upstream_encode_spans(tracing.spans()).SerializeToString()
+    with pytest.raises(UnicodeEncodeError):
+        encode_spans(tracing.spans())
+
+
+def test_caches_stay_bounded_and_correct(tracing: Tracing) -> None:
+    tracer = tracing.tracer()
+    for i in range(40):
+        tracer.start_span("many keys", attributes={f"key.{i}.{j}": f"value {i} {j}" for j in range(100)}).end()
+    assert_same_as_upstream(tracing.spans())
+    assert len(protobuf_wire._key_cache) <= protobuf_wire._KEY_CACHE_SIZE
+    assert len(protobuf_wire._pair_cache) <= protobuf_wire._PAIR_CACHE_SIZE
+
+
+# --- property-style: random attribute values -------------------------------------------------
+
+_ALPHABET = "abcXYZ019 _-./:=,é日本\u0000\u007f\u0080\u07ff\u0800\uffff\U0001f680\U0010ffff"
+
+
+def _random_str(rng: random.Random) -> str:
+    length = rng.choice([0, 1, 5, 40, 127, 128, 200, 300])
+    return "".join(rng.choice(_ALPHABET) for _ in range(length))
+
+
+def _random_int(rng: random.Random) -> int:
+    edges = [0, 1, -1, 127, 128, 16383, 16384, 2**31, -(2**31), 2**63 - 1, -(2**63)]
+    return rng.choice(edges) if rng.random() < 0.5 else rng.randint(-(2**63), 2**63 - 1)
+
+
+def _random_float(rng: random.Random) -> float:
+    edges = [0.0, -0.0, float("inf"), float("-inf"), 5e-324, 1.7976931348623157e308]
+    return rng.choice(edges) if rng.random() < 0.3 else rng.uniform(-1e6, 1e6)
+
+
+_SCALARS: list[Callable[[random.Random], Any]] = [
+    _random_str,
+    _random_int,
+    _random_float,
+    lambda rng: rng.random() < 0.5,
+    lambda rng: rng.randbytes(rng.choice([0, 3, 130])),
+]
+
+
+def _random_value(rng: random.Random) -> Any:
+    make = rng.choice(_SCALARS)
+    if rng.random() < 0.25:  # a homogeneous array, sometimes with gaps
+        values = [make(rng) for _ in range(rng.randint(0, 5))]
+        if values and rng.random() < 0.2:
+            values[0] = None
+        return tuple(values) if rng.random() < 0.5 else values
+    return make(rng)
+
+
+def _random_attributes(rng: random.Random) -> dict[str, Any]:
+    keys = ["http.request.method", "url.path", "server.port", "k", "ключ", ""]
+    return {rng.choice(keys) + str(rng.randint(0, 3)): _random_value(rng) for _ in range(rng.randint(0, 12))}
+
+
+def test_random_attribute_values_match_upstream(tracing: Tracing) -> None:
+    rng = random.Random(20261122)
+    resources = [Resource(_random_attributes(rng)) for _ in range(3)]
+    tracers = [
+        tracing.tracer(f"scope{i}", resource=resource, attributes=_random_attributes(rng))
+        for i, resource in enumerate(resources)
+    ]
+    for case in range(300):
+        span = rng.choice(tracers).start_span(f"case {case}", attributes=_random_attributes(rng))
+        span.add_event("event", _random_attributes(rng))
+        span.end()
+    spans = tracing.spans()
+    for finished in spans:
+        assert_same_as_upstream([finished])
+    assert_same_as_upstream(spans)
+
+
+# --- the exporter: upstream's behaviour, our bytes -----------------------------------------
+
+
+class Collector:
+    """A loopback OTLP/HTTP endpoint answering with scripted status codes."""
+
+    def __init__(self, statuses: Sequence[int], retry_after: str | None = None) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        script, requests = list(statuses), self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                requests.append((dict(self.headers), body))
+                self.send_response(script.pop(0) if len(script) > 1 else script[0])
+                if retry_after is not None:
+                    self.send_header("Retry-After", retry_after)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = HTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1/traces"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def payloads(self) -> list[ExportTraceServiceRequest]:
+        out = []
+        for headers, body in self.requests:
+            if headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            out.append(ExportTraceServiceRequest.FromString(body))
+        return out
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1/traces"
+
+
+Outcome = tuple[SpanExportResult, list[ExportTraceServiceRequest], list[dict[str, str]], list[str]]
+
+
+def _export_with(
+    exporter_class: type[OTLPSpanExporter],
+    spans: Sequence[ReadableSpan],
+    caplog: pytest.LogCaptureFixture,
+    statuses: Sequence[int] = (200,),
+    retry_after: str | None = None,
+    **kwargs: Any,
+) -> Outcome:
+    collector = Collector(statuses, retry_after)
+    kwargs.setdefault("endpoint", collector.url)
+    exporter = exporter_class(timeout=0.5, headers={"x-api-key": "secret"}, **kwargs)
+    caplog.clear()
+    try:
+        with caplog.at_level("DEBUG", logger="opentelemetry.exporter.otlp.proto.http"):
+            result = exporter.export(spans)
+    finally:
+        exporter.shutdown()
+        collector.close()
+    headers = [{k.lower(): v for k, v in h.items() if k.lower() != "host"} for h, _ in collector.requests]
+    return result, collector.payloads(), headers, [r.getMessage() for r in caplog.records]
+
+
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "accepted": {},
+    "gzip": {"compression": Compression.Gzip},
+    "rejected": {"statuses": (400,)},
+    "retried then accepted": {"statuses": (503, 200), "retry_after": "0"},
+    "unavailable past the timeout": {"statuses": (503,)},
+    "nothing listening": {"endpoint": _closed_port_url()},
+    "too large": {"max_request_size": 10},
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=SCENARIOS.keys())
+def test_exporter_behaves_like_upstream(
+    tracing: Tracing, caplog: pytest.LogCaptureFixture, scenario: dict[str, Any]
+) -> None:
+    _attribute_types(tracing)
+    _parents(tracing)
+    spans = tracing.spans()
+    ours = _export_with(FastOTLPSpanExporter, spans, caplog, **scenario)
+    upstream = _export_with(OTLPSpanExporter, spans, caplog, **scenario)
+    assert ours == upstream
+    assert ours[1] == [upstream_encode_spans(spans)] * len(ours[1])
+
+
+def test_exporter_outcomes(tracing: Tracing, caplog: pytest.LogCaptureFixture) -> None:
+    tracing.tracer().start_span("one").end()
+    spans = tracing.spans()
+    assert _export_with(FastOTLPSpanExporter, spans, caplog)[0] is SpanExportResult.SUCCESS
+    result, payloads, _, _ = _export_with(FastOTLPSpanExporter, spans, caplog, statuses=(503, 200), retry_after="0")
+    assert (result, len(payloads)) == (SpanExportResult.SUCCESS, 2)
+    for failing in ({"statuses": (400,)}, {"statuses": (503,)}, {"endpoint": _closed_port_url()}):
+        assert _export_with(FastOTLPSpanExporter, spans, caplog, **failing)[0] is SpanExportResult.FAILURE
+
+
+def test_exporter_fails_without_raising_on_an_unencodable_batch(
+    tracing: Tracing, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracing.tracer().start_span("bad \ud800").end()
+    ours = _export_with(FastOTLPSpanExporter, tracing.spans(), caplog)
+    assert ours == _export_with(OTLPSpanExporter, tracing.spans(), caplog)
+    assert ours[:2] == (SpanExportResult.FAILURE, [])
+    assert ours[3][0].startswith("Failed to encode span batch")
+
+
+def test_exporter_after_shutdown_fails_like_upstream(tracing: Tracing) -> None:
+    tracing.tracer().start_span("late").end()
+    for exporter_class in (FastOTLPSpanExporter, OTLPSpanExporter):
+        exporter = exporter_class(endpoint=_closed_port_url())
+        exporter.shutdown()
+        assert exporter.export(tracing.spans()) is SpanExportResult.FAILURE
+
+
+def test_exporter_falls_back_to_upstream_when_its_internals_change(
+    tracing: Tracing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _events(tracing)
+    monkeypatch.setattr("otel_chatbot.export.fast_spans._COMMON_PRIVATES", ("_renamed_upstream_helper",))
+    collector = Collector([200])
+    exporter = FastOTLPSpanExporter(endpoint=collector.url, timeout=0.5)
+    try:
+        assert not exporter._fast
+        assert exporter.export(tracing.spans()) is SpanExportResult.SUCCESS
+    finally:
+        exporter.shutdown()
+        collector.close()
+    assert collector.payloads() == [upstream_encode_spans(tracing.spans())]
