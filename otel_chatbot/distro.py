@@ -55,6 +55,29 @@ class ChatbotDistro(BaseDistro):  # type: ignore[misc]
         super().load_instrumentor(entry_point, **kwargs)
 
 
+def ensure_configured() -> None:
+    """``opentelemetry_pre_instrument`` hook: runs whatever distro and configurator won.
+
+    That group is loaded in full, after the configurators, so when another package's
+    distro and configurator came first ours still sets up its own pipelines and
+    instrumentation (the global providers, already taken, stay theirs) and says so.
+    """
+    from opentelemetry import trace
+
+    from otel_chatbot.telemetry import active, configure
+
+    if active() is not None:
+        return
+    taken = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    if taken:
+        _log.warning(
+            "otel_chatbot: another OpenTelemetry distro configured the SDK first; otel_chatbot instruments with its "
+            "own pipelines. Set OTEL_PYTHON_DISTRO=otel_chatbot and OTEL_PYTHON_CONFIGURATOR=otel_chatbot to use "
+            "only ours."
+        )
+    configure(patch_all_apps=True, set_global_providers=not taken)
+
+
 class ChatbotConfigurator(_BaseConfigurator):
     """Does the same setup when another distro was picked first."""
 

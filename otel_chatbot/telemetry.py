@@ -42,6 +42,7 @@ class Instrumentations:
         self.apps: list[Any] = []
         self.reverts: list[Any] = []
         self.log_handler: logging.Handler | None = None
+        self.diagnostics: logging.Handler | None = None
         self.patched_all_apps = False
 
     def _available(self, name: str, module: str) -> bool:
@@ -76,6 +77,7 @@ class Instrumentations:
             self.reverts.append(aiohttp_patch.revert)
         if self._available("botocore", "botocore"):
             self._apply_botocore()
+        self.diagnostics = _diagnostics_handler()
         if self.settings.instrumentation_enabled("logging"):
             from otel_chatbot.logs import OtlpLogHandler
 
@@ -115,7 +117,27 @@ class Instrumentations:
             revert()
         if self.log_handler is not None:
             logging.getLogger().removeHandler(self.log_handler)
+        if self.diagnostics is not None:
+            logging.getLogger("otel_chatbot").removeHandler(self.diagnostics)
+            self.diagnostics = None
         self.apps, self.reverts, self.log_handler = [], [], None
+
+
+def _diagnostics_handler() -> logging.Handler | None:
+    """Make the distro's own warnings (outage, unknown model, internal error) visible.
+
+    Our OTLP log handler on the root logger would otherwise silence Python's last-resort
+    stderr output, and it skips our own records so an export failure cannot feed on
+    itself. When the app has set up no logging of its own, print ours to stderr.
+    """
+    ours = logging.getLogger("otel_chatbot")
+    if ours.handlers or logging.getLogger().handlers:
+        return None
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    ours.addHandler(handler)
+    return handler
 
 
 class Telemetry:

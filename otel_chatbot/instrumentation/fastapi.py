@@ -58,18 +58,26 @@ def uninstrument_app(app: Any) -> None:
 
 
 class ClassPatch:
-    """Instrument every Starlette app (FastAPI included) that does not opt out."""
+    """Instrument every Starlette app, FastAPI included, built from now on.
+
+    FastAPI overrides ``build_middleware_stack`` without calling Starlette's, so each
+    class that defines the method itself is patched.
+    """
 
     def __init__(self, telemetry: ServerTelemetry) -> None:
         self.telemetry = telemetry
-        self._original: Callable[..., Any] | None = None
+        self._originals: list[tuple[type, Callable[..., Any]]] = []
 
     def apply(self) -> None:
-        from starlette.applications import Starlette
-
-        if self._original is not None:
+        if self._originals:
             return
-        original = Starlette.build_middleware_stack
+        for cls in _app_classes():
+            if "build_middleware_stack" in vars(cls):
+                original = vars(cls)["build_middleware_stack"]
+                setattr(cls, "build_middleware_stack", self._wrap(original))  # noqa: B010
+                self._originals.append((cls, original))
+
+    def _wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
         telemetry = self.telemetry
 
         def build_middleware_stack(app: Any) -> Any:
@@ -79,12 +87,21 @@ class ClassPatch:
             silence_native_telemetry(app)
             return TelemetryMiddleware(stack, telemetry, RouteResolver(app))
 
-        self._original = original
-        setattr(Starlette, "build_middleware_stack", build_middleware_stack)  # noqa: B010
+        return build_middleware_stack
 
     def revert(self) -> None:
-        from starlette.applications import Starlette
+        for cls, original in reversed(self._originals):
+            setattr(cls, "build_middleware_stack", original)  # noqa: B010
+        self._originals = []
 
-        if self._original is not None:
-            setattr(Starlette, "build_middleware_stack", self._original)  # noqa: B010
-            self._original = None
+
+def _app_classes() -> list[type]:
+    from starlette.applications import Starlette
+
+    classes: list[type] = [Starlette]
+    try:
+        from fastapi import FastAPI
+    except ImportError:
+        return classes
+    classes.append(FastAPI)
+    return classes

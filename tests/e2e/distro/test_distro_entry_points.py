@@ -32,7 +32,6 @@ from tests.e2e.distro.distro_harness import (
     send,
     wait_until,
 )
-from tests.e2e.distro.known_bugs import UPSTREAM_DISTRO_FIRST_WINS
 
 pytestmark = pytest.mark.e2e
 
@@ -121,7 +120,6 @@ def test_pinning_our_distro_wins_even_when_upstream_comes_first(
     assert span.resource.get("telemetry.distro.name") == "otel_chatbot", describe(received.spans)
 
 
-@UPSTREAM_DISTRO_FIRST_WINS
 def test_our_distro_configures_the_process_when_upstream_comes_first(
     launcher: Launcher, otlp_sink: OtlpSink, upstream_first: Path
 ) -> None:

@@ -26,7 +26,6 @@ from tests.e2e.distro.distro_harness import (
     send,
     user_facing_script,
 )
-from tests.e2e.distro.known_bugs import OUTAGE_NEVER_LOGGED
 
 pytestmark = pytest.mark.e2e
 
@@ -129,7 +128,6 @@ def _outage_telemetry(request: pytest.FixtureRequest, kind: str) -> dict[str, st
     }
 
 
-@OUTAGE_NEVER_LOGGED
 @pytest.mark.parametrize("kind", list(OUTAGES))
 def test_a_dead_collector_changes_no_response_and_is_logged_once(
     launcher: Launcher, bare: dict[str, list[Reply]], request: pytest.FixtureRequest, kind: str

@@ -21,7 +21,6 @@ from tests.e2e.distro.distro_harness import (
     otlp_env,
     send,
 )
-from tests.e2e.distro.known_bugs import AUTO_PATH_MISSES_FASTAPI
 
 pytestmark = pytest.mark.e2e
 
@@ -33,9 +32,7 @@ HELD_BACK = {
 }
 
 
-@pytest.mark.parametrize(
-    "mode", [pytest.param(Mode.AUTO, marks=AUTO_PATH_MISSES_FASTAPI), Mode.IN_CODE], ids=lambda mode: mode.value
-)
+@pytest.mark.parametrize("mode", [Mode.AUTO, Mode.IN_CODE], ids=lambda mode: mode.value)
 def test_sigterm_right_after_the_requests_loses_nothing(launcher: Launcher, otlp_sink: OtlpSink, mode: Mode) -> None:
     name = f"sigterm-{mode.value}"
     app = launcher.start(name, mode, app=LOGGING_APP, telemetry=otlp_env(otlp_sink, **HELD_BACK))

@@ -33,7 +33,6 @@ from tests.e2e.distro.distro_harness import (
     send,
     wait_until,
 )
-from tests.e2e.distro.known_bugs import AUTO_PATH_MISSES_FASTAPI
 
 pytestmark = pytest.mark.e2e
 
@@ -144,7 +143,7 @@ def scenarios(launcher: Launcher, otlp_sink: OtlpSink, bedrock_server: BedrockSe
 ALL = list(SCENARIOS)
 # Scenarios with the auto path marked as failing, for the tests that need the distro's own middleware.
 NEED_MIDDLEWARE = [
-    *(pytest.param(name, marks=AUTO_PATH_MISSES_FASTAPI) for name in ALL if SCENARIOS[name][0] is Mode.AUTO),
+    *(name for name in ALL if SCENARIOS[name][0] is Mode.AUTO),
     *(name for name in ALL if SCENARIOS[name][0] is not Mode.AUTO),
 ]
 
@@ -304,7 +303,6 @@ def _shape(received: Received) -> dict[str, set[tuple[object, ...]]]:
     }
 
 
-@AUTO_PATH_MISSES_FASTAPI
 def test_auto_and_in_code_paths_emit_the_same_telemetry(scenarios: Scenarios) -> None:
     auto, in_code = _shape(scenarios["auto-http"].received), _shape(scenarios["in-code-http"].received)
     for signal in auto:
