@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -90,6 +91,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def system_busy_seconds() -> float:
+    """CPU time all CPUs spent not idle (``/proc/stat``), in seconds."""
+    vals = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
+    return (sum(vals[:8]) - idle) / CLK_TCK
+
+
+def children_cpu_seconds() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def self_cpu_seconds() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -109,6 +127,9 @@ def server_command(config: str, port: int) -> list[str]:
     uvicorn += ["--workers", "1", "--no-access-log"]
     if config == "bare":
         return uvicorn
+    if config == "stock":
+        # opentelemetry-instrument's own initialize(), with otel_chatbot's entry points hidden
+        return [sys.executable, str(ROOT / "bench" / "stock_instrument.py"), *uvicorn[1:]]
     return [str(VENV_BIN / "opentelemetry-instrument"), *uvicorn]
 
 
@@ -222,6 +243,9 @@ class Run:
     metric_points: int = 0
     log_records: int = 0
     sink_not_accepted: int = 0
+    sink_cpu_us_per_req: float = 0.0  # the receiver decoding what this server sent
+    wrk_cpu_us_per_req: float = 0.0
+    foreign_cpu_pct: float = 0.0  # other processes on the machine, % of all CPUs, during the timed run
     startup_s: float = 0.0
     exit_code: int | None = None
     notes: list[str] = field(default_factory=list)
@@ -251,10 +275,18 @@ def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: S
         run.startup_s = time.monotonic() - t0
         run_wrk(lua, port, conns, args.warmup, args.threads)
         time.sleep(0.3)
-        cpu0 = cpu_seconds(proc.pid)
+        cpu0, sink0, sys0 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
+        kids0, self0, t_0 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
         w = run_wrk(lua, port, conns, args.duration, args.threads)
         time.sleep(0.3)  # let in-flight requests and queued export work land in the window
-        cpu1 = cpu_seconds(proc.pid)
+        cpu1, sink1, sys1 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
+        kids1, self1, t_1 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
+        n = max(w["requests"], 1)
+        run.sink_cpu_us_per_req = (sink1 - sink0) * 1e6 / n
+        run.wrk_cpu_us_per_req = (kids1 - kids0) * 1e6 / n
+        ours_cpu = (cpu1 - cpu0) + (sink1 - sink0) + (kids1 - kids0) + (self1 - self0)
+        foreign = max(0.0, (sys1 - sys0) - ours_cpu)
+        run.foreign_cpu_pct = 100 * foreign / ((t_1 - t_0) * (os.cpu_count() or 1))
         run.rss_mib = rss_kib(proc.pid) / 1024
         run.requests = w["requests"]
         run.rps = w["requests"] / (w["duration_us"] / 1e6)
@@ -316,6 +348,8 @@ def summarize(runs: list[Run], configs: list[str], conns_list: list[int]) -> lis
                 "p50_ms": med([r.p50_ms for r in rs]),
                 "p99_ms": med([r.p99_ms for r in rs]),
                 "rss_mib": med([r.rss_mib for r in rs]),
+                "sink_cpu_us_per_req": med([r.sink_cpu_us_per_req for r in rs]),
+                "foreign_cpu_pct": med([r.foreign_cpu_pct for r in rs]),
                 "errors": sum(r.errors for r in rs),
                 "served": sum(r.served or 0 for r in rs),
                 "spans": sum(r.spans for r in rs),
@@ -335,8 +369,8 @@ def summarize(runs: list[Run], configs: list[str], conns_list: list[int]) -> lis
 def markdown(rows: list[dict[str, Any]]) -> str:
     head = (
         "| config | conns | req/s | share of bare | server CPU µs/req | added CPU µs/req | p50 ms | p99 ms "
-        "| RSS MiB | served | spans (per req) | metric points | log records |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| RSS MiB | served | spans (per req) | metric points | log records | sink CPU µs/req | other load % |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for r in rows:
@@ -347,7 +381,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['config']} | {r['conns']} | {fmt(r['rps'])} | {share} | {fmt(r['cpu_us_per_req'])} | {added} "
             f"| {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | {fmt(r['rss_mib'], 1)} | {r['served']:,} | {spans} "
-            f"| {r['metric_points']:,} | {r['log_records']:,} |"
+            f"| {r['metric_points']:,} | {r['log_records']:,} | {fmt(r['sink_cpu_us_per_req'])} "
+            f"| {fmt(r['foreign_cpu_pct'])} |"
         )
     return head + "\n".join(lines) + "\n"
 
@@ -373,6 +408,18 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[pkg] = "not installed"
     try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "otel_chatbot", "pyproject.toml"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.split("\n")
+        out["git_head"] = head
+        out["package_uncommitted_changes"] = ", ".join(line[3:] for line in dirty if line.strip()) or "none"
+    except OSError:
+        pass
+    try:
         out["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
     except (OSError, IndexError):
         pass
@@ -393,6 +440,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leave the cores to the server)")
     p.add_argument("--flush-wait", type=float, default=8.0, help="max seconds to wait for the sink to go quiet")
     p.add_argument("--shutdown-timeout", type=float, default=20.0)
+    p.add_argument(
+        "--retry-busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="repeat a run up to N times while other processes used more than --max-other-load %% of the CPUs",
+    )
+    p.add_argument("--max-other-load", type=float, default=10.0, metavar="PCT")
     args = p.parse_args(argv)
     args.reps = args.reps or (3 if args.quick else 5)
     args.duration = args.duration or (4 if args.quick else 10)
@@ -410,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         (RESULTS / f"server-{c}.log").write_text("")
     lua_file = RESULTS / "post.lua"
     lua_file.write_text(WRK_LUA)
+    v_start = versions()
     sink = Sink()
     runs: list[Run] = []
     started = time.time()
@@ -420,13 +476,20 @@ def main(argv: list[str] | None = None) -> int:
                 k = rep % len(configs)
                 for config in configs[k:] + configs[:k]:
                     run = one_run(config, conns, rep, args, sink, str(lua_file))
+                    for attempt in range(args.retry_busy):
+                        if run.foreign_cpu_pct <= args.max_other_load:
+                            break
+                        print(f"  (other load {run.foreign_cpu_pct:.0f} %: repeating {config} conns={conns})")
+                        run = one_run(config, conns, rep, args, sink, str(lua_file))
+                        run.notes.append(f"retry {attempt + 1} (machine busy)")
                     runs.append(run)
                     print(
                         f"[{len(runs)}/{total}] rep={rep} conns={conns:<3} {config:<5} "
                         f"{run.rps:8.0f} req/s  cpu {run.cpu_us_per_req:6.0f} µs/req  "
                         f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms  rss {run.rss_mib:5.1f} MiB  "
                         f"served {run.served}  spans {run.spans}  points {run.metric_points}  "
-                        f"logs {run.log_records}  exit {run.exit_code} {' '.join(run.notes)}",
+                        f"logs {run.log_records}  sink {run.sink_cpu_us_per_req:.0f} µs/req  "
+                        f"other load {run.foreign_cpu_pct:.0f} %  exit {run.exit_code} {' '.join(run.notes)}",
                         flush=True,
                     )
     finally:
@@ -441,17 +504,24 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.reps} repetitions × {args.duration:g} s (after {args.warmup:g} s warm-up) per cell; "
         "median (min–max). Added CPU and share of bare are paired with the bare run of the same repetition. "
         "served/spans/points/logs are totals over all runs of the cell, counted over each server's lifetime "
-        "(warm-up included) after a SIGINT shutdown and flush wait.\n\n"
+        "(warm-up included) after a SIGINT shutdown and flush wait. sink CPU is the receiver decoding what the "
+        "server sent (not part of the server's CPU). other load % is CPU used during the timed run by processes "
+        "other than the server, the sink, wrk and this script, as a share of all CPUs: if it is not near 0 "
+        "the machine was shared and the cell is contaminated.\n\n"
         f"{table}\n"
-        f"Versions: {json.dumps(versions())}\n"
+        f"Versions: {json.dumps(v_start)}\n"
     )
+    v_end = versions()
+    if v_end != v_start:
+        md += f"\n**The installed versions or the package's working tree changed during the run**: {json.dumps(v_end)}\n"
     data = {
         "command": cmd,
         "started_utc": stamp,
         "params": {k: v for k, v in vars(args).items()},
         "conns": conns_list,
         "configs": configs,
-        "versions": versions(),
+        "versions": v_start,
+        "versions_at_end": v_end,
         "summary": rows,
         "runs": [asdict(r) for r in runs],
     }
