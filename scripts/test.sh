@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Everything CI runs: install, lint, type-check, unit tests, then the tests that start servers.
+# Everything CI runs: install what the tests need, lint, type-check, unit tests, then the
+# tests that start real servers (uvicorn, otelcol-chatbot, Prometheus, moto) on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+bash scripts/install_system_deps.sh
+echo "== collector build (cached by manifest hash)"
+bash scripts/build_collector.sh | tail -n 1
 echo "== lint and types"
-.venv/bin/ruff check otel_chatbot
+.venv/bin/ruff check .
 .venv/bin/mypy
 echo "== unit tests"
 .venv/bin/python -m pytest -q -p no:cacheprovider -m "not e2e"
