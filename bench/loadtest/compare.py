@@ -284,10 +284,14 @@ def render_markdown(result: Comparison, before_path: str = "before", after_path:
     verdict = "PASS" if result.passed else "FAIL"
     lines += [
         "",
-        f"**Verdict: {verdict}** — {len(result.rows)} rows compared, {result.regressions} regressions, "
-        f"{result.breaches} SLO breaches.",
+        f"**Verdict: {verdict}** — {len(result.rows)} rows compared, {_count(result.regressions, 'regression')}, "
+        f"{_count(result.breaches, 'SLO breach', 'SLO breaches')}.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def exit_code(result: Comparison) -> int:
