@@ -19,6 +19,13 @@ STARTUP_TIMEOUT_S = 15.0
 GRACEFUL_SHUTDOWN_S = 5.0
 
 
+def _websocket_protocol() -> str:
+    """uvicorn's sans-I/O websockets protocol where this uvicorn has it (the legacy one is deprecated)."""
+    from uvicorn.config import WS_PROTOCOLS
+
+    return "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "auto"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on right now (another process could still take it before use)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -55,7 +62,7 @@ class AppServer:
             app,
             log_level="warning",
             access_log=False,
-            ws="websockets-sansio",
+            ws=_websocket_protocol(),
             timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),
         )
         self.server = uvicorn.Server(config)
