@@ -71,13 +71,13 @@ ENV_VAR = variable(
 ROUTE_VAR = variable(
     "route",
     "Route",
-    f'label_values({HTTP_COUNT}{{{SVC}}}, http_route)',
+    f"label_values({HTTP_COUNT}{{{SVC}}}, http_route)",
     "FastAPI route template (http.route).",
 )
 MODEL_VAR = variable(
     "model",
     "Model",
-    f'label_values({GENAI_COUNT}{{{SVC}}}, gen_ai_request_model)',
+    f"label_values({GENAI_COUNT}{{{SVC}}}, gen_ai_request_model)",
     "Bedrock model id as requested (gen_ai.request.model); agent calls have none.",
 )
 
@@ -125,12 +125,23 @@ class Board:
         if kind == "stat":
             defaults["color"] = {"mode": "thresholds"}
         panel_options: dict[str, Any] = {
-            "timeseries": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
-                           "tooltip": {"mode": "multi", "sort": "desc"}},
-            "stat": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-                     "colorMode": "background", "graphMode": "area", "textMode": "auto"},
-            "heatmap": {"calculate": False, "yAxis": {"unit": "s"}, "cellGap": 1,
-                        "color": {"mode": "scheme", "scheme": "Oranges"}, "exemplars": {"color": "rgba(255,0,255,0.7)"}},
+            "timeseries": {
+                "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+                "tooltip": {"mode": "multi", "sort": "desc"},
+            },
+            "stat": {
+                "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                "colorMode": "background",
+                "graphMode": "area",
+                "textMode": "auto",
+            },
+            "heatmap": {
+                "calculate": False,
+                "yAxis": {"unit": "s"},
+                "cellGap": 1,
+                "color": {"mode": "scheme", "scheme": "Oranges"},
+                "exemplars": {"color": "rgba(255,0,255,0.7)"},
+            },
             "table": {"showHeader": True},
         }.get(kind, {})
         panel_options.update(options or {})
@@ -154,7 +165,9 @@ class Board:
         self.row_h = max(self.row_h, h)
 
 
-def q(expr: str, legend: str = "__auto", *, exemplar: bool = False, instant: bool = False, fmt: str = "time_series") -> dict[str, Any]:
+def q(
+    expr: str, legend: str = "__auto", *, exemplar: bool = False, instant: bool = False, fmt: str = "time_series"
+) -> dict[str, Any]:
     return {
         "expr": expr,
         "legendFormat": legend,
@@ -171,8 +184,9 @@ def quantile(phi: str, bucket: str, selector: str, by: str = "") -> str:
     return f"histogram_quantile({phi}, sum by ({group}) (rate({bucket}{{{selector}}}[{RI}])))"
 
 
-def dashboard(uid: str, title: str, description: str, tags: list[str], variables: list[dict[str, Any]],
-              board: Board) -> dict[str, Any]:
+def dashboard(
+    uid: str, title: str, description: str, tags: list[str], variables: list[dict[str, Any]], board: Board
+) -> dict[str, Any]:
     return {
         "uid": uid,
         "title": title,
@@ -190,20 +204,42 @@ def dashboard(uid: str, title: str, description: str, tags: list[str], variables
         "liveNow": False,
         "weekStart": "",
         "links": [
-            {"title": "Chatbot dashboards", "type": "dashboards", "tags": ["otel-chatbot"], "asDropdown": True,
-             "includeVars": True, "keepTime": True, "icon": "external link", "targetBlank": False,
-             "tooltip": "", "url": ""}
+            {
+                "title": "Chatbot dashboards",
+                "type": "dashboards",
+                "tags": ["otel-chatbot"],
+                "asDropdown": True,
+                "includeVars": True,
+                "keepTime": True,
+                "icon": "external link",
+                "targetBlank": False,
+                "tooltip": "",
+                "url": "",
+            }
         ],
         "annotations": {
             "list": [
-                {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
-                 "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts",
-                 "type": "dashboard"},
-                {"datasource": PROM, "enable": True, "hide": False, "iconColor": "red",
-                 "name": "Firing chatbot alerts",
-                 "expr": f'ALERTS{{alertstate="firing", alertname=~"Chatbot.*", {SVC}}}',
-                 "step": "60s", "titleFormat": "{{alertname}}", "textFormat": "{{job}} {{deployment_environment_name}}",
-                 "useValueForTime": False},
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                },
+                {
+                    "datasource": PROM,
+                    "enable": True,
+                    "hide": False,
+                    "iconColor": "red",
+                    "name": "Firing chatbot alerts",
+                    "expr": f'ALERTS{{alertstate="firing", alertname=~"Chatbot.*", {SVC}}}',
+                    "step": "60s",
+                    "titleFormat": "{{alertname}}",
+                    "textFormat": "{{job}} {{deployment_environment_name}}",
+                    "useValueForTime": False,
+                },
             ]
         },
         "templating": {"list": variables},
@@ -218,68 +254,174 @@ def api_dashboard() -> dict[str, Any]:
     b = Board()
     all_req = f"sum(rate({HTTP_COUNT}{{{ROUTE}}}[{RI}]))"
     err_req = f'sum(rate({HTTP_COUNT}{{{ROUTE}, http_status_class="5xx"}}[{RI}]))'
-    b.add("stat", "Requests/s", "HTTP requests per second served by the selected services and routes "
-          "(http.server.request.duration count; WebSocket sessions count once, when they close).",
-          [q(all_req, "requests/s")], w=6, h=5, unit="reqps", decimals=2)
-    b.add("stat", "Error rate (5xx)", "Share of requests answered with a 5xx status. Alert: > 1 % for 5 minutes "
-          "(ChatbotHighErrorRate). 4xx answers are client errors and are not counted.",
-          [q(f"({err_req} or vector(0)) / {all_req}", "5xx ratio")], w=6, h=5, unit="percentunit", decimals=2,
-          thresholds=[(None, "green"), (0.005, "orange"), (0.01, "red")])
-    b.add("stat", "p95 latency", "95th percentile of request duration. Target: 200 ms (ChatbotHighLatencyP95 fires "
-          "after 5 minutes above it; the latency SLO is p95 < 200 ms).",
-          [q(quantile("0.95", HTTP_BUCKET, ROUTE), "p95")], w=6, h=5, unit="s",
-          thresholds=[(None, "green"), (0.15, "orange"), (0.2, "red")])
-    b.add("stat", "Active requests", "Requests in flight right now (http.server.active_requests), summed over "
-          "instances. A rising value with flat throughput means requests pile up (saturation).",
-          [q(f"sum(http_server_active_requests{{{SVC}}})", "in flight")], w=6, h=5, unit="short",
-          thresholds=[(None, "green"), (50, "orange"), (100, "red")])
-    b.add("timeseries", "Requests/s by route", "Throughput per route template and method.",
-          [q(f"sum by (http_route, http_request_method) (rate({HTTP_COUNT}{{{ROUTE}}}[{RI}]))",
-             "{{http_request_method}} {{http_route}}")], unit="reqps")
-    b.add("timeseries", "Requests/s by status class", "Throughput split by status class (2xx/3xx/4xx/5xx, derived "
-          "from http.response.status_code by otelcol-chatbot).",
-          [q(f"sum by (http_status_class) (rate({HTTP_COUNT}{{{ROUTE}}}[{RI}]))", "{{http_status_class}}")],
-          unit="reqps")
-    b.add("timeseries", "Error rate (5xx) by route", "Share of each route's requests answered with 5xx; the red "
-          "band starts at the 1 % alert threshold. Routes without server errors are not drawn.",
-          [q(f'sum by (http_route) (rate({HTTP_COUNT}{{{ROUTE}, http_status_class="5xx"}}[{RI}])) / '
-             f"sum by (http_route) (rate({HTTP_COUNT}{{{ROUTE}}}[{RI}]))", "{{http_route}}")],
-          unit="percentunit", thresholds=[(None, "transparent"), (0.01, "red")], threshold_lines=True)
-    b.add("timeseries", "Errors by type", "Failed requests per second by error.type (exception class, or the "
-          "status code when no exception was raised) and route.",
-          [q(f'sum by (error_type, http_route) (rate({HTTP_COUNT}{{{ROUTE}, error_type!=""}}[{RI}]))',
-             "{{error_type}} {{http_route}}")], unit="reqps")
-    b.add("timeseries", "Latency percentiles", "p50/p90/p95/p99 of request duration over the selected routes. "
-          "Thresholds: p95 200 ms (orange), p99 500 ms (red). Dots are exemplars: click one to open its trace in Tempo.",
-          [q(quantile(phi, HTTP_BUCKET, ROUTE), f"p{phi[2:]}", exemplar=(phi == "0.95"))
-           for phi in ("0.50", "0.90", "0.95", "0.99")],
-          unit="s", thresholds=[(None, "transparent"), (0.2, "orange"), (0.5, "red")], threshold_lines=True)
-    b.add("heatmap", "Latency distribution", "Requests per latency bucket over time (the histogram itself), "
-          "with exemplars linking to traces.",
-          [q(f"sum by (le) (increase({HTTP_BUCKET}{{{ROUTE}}}[{RI}]))", "{{le}}", exemplar=True, fmt="heatmap")],
-          unit="short")
-    b.add("timeseries", "p95 latency by route", "95th percentile per route over 5 minutes (recording rule "
-          "job_env_route:http_server_request_duration_seconds:p95_5m). Threshold: 200 ms.",
-          [q(f"job_env_route:http_server_request_duration_seconds:p95_5m{{{ROUTE}}}",
-             "{{http_route}} ({{job}})")], unit="s", thresholds=[(None, "transparent"), (0.2, "red")],
-          threshold_lines=True)
-    b.add("timeseries", "p99 latency by route", "99th percentile per route over 5 minutes (recording rule "
-          "job_env_route:http_server_request_duration_seconds:p99_5m). Threshold: 500 ms.",
-          [q(f"job_env_route:http_server_request_duration_seconds:p99_5m{{{ROUTE}}}",
-             "{{http_route}} ({{job}})")], unit="s", thresholds=[(None, "transparent"), (0.5, "red")],
-          threshold_lines=True)
-    b.add("timeseries", "Active requests", "In-flight requests by method and instance (saturation).",
-          [q(f"sum by (http_request_method, instance) (http_server_active_requests{{{SVC}}})",
-             "{{http_request_method}} {{instance}}")], unit="short")
-    b.add("timeseries", "SLO error-budget burn rate", "How fast the 30-day error budgets burn (1 = exactly on "
-          "budget): availability 99.5 % (5xx) and latency p95 < 200 ms (share of requests slower than 200 ms, "
-          "budget 5 %), over 1 hour. The fast-burn page fires above 14.4.",
-          [q(f"job_env:slo_availability_error_ratio:rate1h{{{SVC}}} / 0.005", "availability {{job}}"),
-           q(f"job_env:slo_latency_slow_ratio:rate1h{{{SVC}}} / 0.05", "latency {{job}}")],
-          unit="short", thresholds=[(None, "transparent"), (1, "orange"), (14.4, "red")], threshold_lines=True)
-    return dashboard("chatbot-api", "Chatbot / API golden signals",
-                     "Traffic, errors, latency and saturation of the chatbot's HTTP API.", ["api"],
-                     [SERVICE_VAR, ENV_VAR, ROUTE_VAR], b)
+    b.add(
+        "stat",
+        "Requests/s",
+        "HTTP requests per second served by the selected services and routes "
+        "(http.server.request.duration count; WebSocket sessions count once, when they close).",
+        [q(all_req, "requests/s")],
+        w=6,
+        h=5,
+        unit="reqps",
+        decimals=2,
+    )
+    b.add(
+        "stat",
+        "Error rate (5xx)",
+        "Share of requests answered with a 5xx status. Alert: > 1 % for 5 minutes "
+        "(ChatbotHighErrorRate). 4xx answers are client errors and are not counted.",
+        [q(f"({err_req} or vector(0)) / {all_req}", "5xx ratio")],
+        w=6,
+        h=5,
+        unit="percentunit",
+        decimals=2,
+        thresholds=[(None, "green"), (0.005, "orange"), (0.01, "red")],
+    )
+    b.add(
+        "stat",
+        "p95 latency",
+        "95th percentile of request duration. Target: 200 ms (ChatbotHighLatencyP95 fires "
+        "after 5 minutes above it; the latency SLO is p95 < 200 ms).",
+        [q(quantile("0.95", HTTP_BUCKET, ROUTE), "p95")],
+        w=6,
+        h=5,
+        unit="s",
+        thresholds=[(None, "green"), (0.15, "orange"), (0.2, "red")],
+    )
+    b.add(
+        "stat",
+        "Active requests",
+        "Requests in flight right now (http.server.active_requests), summed over "
+        "instances. A rising value with flat throughput means requests pile up (saturation).",
+        [q(f"sum(http_server_active_requests{{{SVC}}})", "in flight")],
+        w=6,
+        h=5,
+        unit="short",
+        thresholds=[(None, "green"), (50, "orange"), (100, "red")],
+    )
+    b.add(
+        "timeseries",
+        "Requests/s by route",
+        "Throughput per route template and method.",
+        [
+            q(
+                f"sum by (http_route, http_request_method) (rate({HTTP_COUNT}{{{ROUTE}}}[{RI}]))",
+                "{{http_request_method}} {{http_route}}",
+            )
+        ],
+        unit="reqps",
+    )
+    b.add(
+        "timeseries",
+        "Requests/s by status class",
+        "Throughput split by status class (2xx/3xx/4xx/5xx, derived "
+        "from http.response.status_code by otelcol-chatbot).",
+        [q(f"sum by (http_status_class) (rate({HTTP_COUNT}{{{ROUTE}}}[{RI}]))", "{{http_status_class}}")],
+        unit="reqps",
+    )
+    b.add(
+        "timeseries",
+        "Error rate (5xx) by route",
+        "Share of each route's requests answered with 5xx; the red "
+        "band starts at the 1 % alert threshold. Routes without server errors are not drawn.",
+        [
+            q(
+                f'sum by (http_route) (rate({HTTP_COUNT}{{{ROUTE}, http_status_class="5xx"}}[{RI}])) / '
+                f"sum by (http_route) (rate({HTTP_COUNT}{{{ROUTE}}}[{RI}]))",
+                "{{http_route}}",
+            )
+        ],
+        unit="percentunit",
+        thresholds=[(None, "transparent"), (0.01, "red")],
+        threshold_lines=True,
+    )
+    b.add(
+        "timeseries",
+        "Errors by type",
+        "Failed requests per second by error.type (exception class, or the "
+        "status code when no exception was raised) and route.",
+        [
+            q(
+                f'sum by (error_type, http_route) (rate({HTTP_COUNT}{{{ROUTE}, error_type!=""}}[{RI}]))',
+                "{{error_type}} {{http_route}}",
+            )
+        ],
+        unit="reqps",
+    )
+    b.add(
+        "timeseries",
+        "Latency percentiles",
+        "p50/p90/p95/p99 of request duration over the selected routes. "
+        "Thresholds: p95 200 ms (orange), p99 500 ms (red). Dots are exemplars: click one to open its trace in Tempo.",
+        [
+            q(quantile(phi, HTTP_BUCKET, ROUTE), f"p{phi[2:]}", exemplar=(phi == "0.95"))
+            for phi in ("0.50", "0.90", "0.95", "0.99")
+        ],
+        unit="s",
+        thresholds=[(None, "transparent"), (0.2, "orange"), (0.5, "red")],
+        threshold_lines=True,
+    )
+    b.add(
+        "heatmap",
+        "Latency distribution",
+        "Requests per latency bucket over time (the histogram itself), with exemplars linking to traces.",
+        [q(f"sum by (le) (increase({HTTP_BUCKET}{{{ROUTE}}}[{RI}]))", "{{le}}", exemplar=True, fmt="heatmap")],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "p95 latency by route",
+        "95th percentile per route over 5 minutes (recording rule "
+        "job_env_route:http_server_request_duration_seconds:p95_5m). Threshold: 200 ms.",
+        [q(f"job_env_route:http_server_request_duration_seconds:p95_5m{{{ROUTE}}}", "{{http_route}} ({{job}})")],
+        unit="s",
+        thresholds=[(None, "transparent"), (0.2, "red")],
+        threshold_lines=True,
+    )
+    b.add(
+        "timeseries",
+        "p99 latency by route",
+        "99th percentile per route over 5 minutes (recording rule "
+        "job_env_route:http_server_request_duration_seconds:p99_5m). Threshold: 500 ms.",
+        [q(f"job_env_route:http_server_request_duration_seconds:p99_5m{{{ROUTE}}}", "{{http_route}} ({{job}})")],
+        unit="s",
+        thresholds=[(None, "transparent"), (0.5, "red")],
+        threshold_lines=True,
+    )
+    b.add(
+        "timeseries",
+        "Active requests",
+        "In-flight requests by method and instance (saturation).",
+        [
+            q(
+                f"sum by (http_request_method, instance) (http_server_active_requests{{{SVC}}})",
+                "{{http_request_method}} {{instance}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "SLO error-budget burn rate",
+        "How fast the 30-day error budgets burn (1 = exactly on "
+        "budget): availability 99.5 % (5xx) and latency p95 < 200 ms (share of requests slower than 200 ms, "
+        "budget 5 %), over 1 hour. The fast-burn page fires above 14.4.",
+        [
+            q(f"job_env:slo_availability_error_ratio:rate1h{{{SVC}}} / 0.005", "availability {{job}}"),
+            q(f"job_env:slo_latency_slow_ratio:rate1h{{{SVC}}} / 0.05", "latency {{job}}"),
+        ],
+        unit="short",
+        thresholds=[(None, "transparent"), (1, "orange"), (14.4, "red")],
+        threshold_lines=True,
+    )
+    return dashboard(
+        "chatbot-api",
+        "Chatbot / API golden signals",
+        "Traffic, errors, latency and saturation of the chatbot's HTTP API.",
+        ["api"],
+        [SERVICE_VAR, ENV_VAR, ROUTE_VAR],
+        b,
+    )
 
 
 # -- GenAI / Bedrock -------------------------------------------------------------------------------
@@ -288,74 +430,211 @@ def api_dashboard() -> dict[str, Any]:
 def genai_dashboard() -> dict[str, Any]:
     b = Board()
     calls = f"sum(rate({GENAI_COUNT}{{{MODEL}}}[{RI}]))"
-    b.add("stat", "Bedrock calls/s", "Bedrock operations per second (gen_ai.client.operation.duration count): "
-          "Converse, ConverseStream, InvokeModel, InvokeAgent ...",
-          [q(calls, "calls/s")], w=6, h=5, unit="reqps", decimals=2)
-    b.add("stat", "Bedrock error ratio", "Share of Bedrock calls that ended with an error (any error.type, "
-          "throttling and timeouts included), after the SDK's retries.",
-          [q(f'(sum(rate({GENAI_COUNT}{{{MODEL}, error_type!=""}}[{RI}])) or vector(0)) / {calls}', "errors")],
-          w=6, h=5, unit="percentunit", decimals=2, thresholds=[(None, "green"), (0.01, "orange"), (0.05, "red")])
-    b.add("stat", "Tokens/min", "Input plus output tokens per minute reported by Bedrock (gen_ai.client.token.usage).",
-          [q(f"sum(rate(gen_ai_client_token_usage_sum{{{MODEL}}}[{RI}])) * 60", "tokens/min")], w=6, h=5,
-          unit="short")
-    b.add("stat", "Cost per hour", "Estimated spend in USD per hour at the current rate, from the distro's price "
-          "table (gen_ai.client.cost). Models missing from the table count nothing.",
-          [q(f"sum(rate(gen_ai_client_cost_USD_total{{{MODEL}}}[{RI}])) * 3600", "USD/h")], w=6, h=5,
-          unit="currencyUSD", decimals=4)
-    b.add("timeseries", "Calls/s by model and operation", "Bedrock call rate per requested model and GenAI "
-          "operation (chat, invoke_agent, ...).",
-          [q(f"sum by (gen_ai_request_model, gen_ai_operation_name) (rate({GENAI_COUNT}{{{MODEL}}}[{RI}]))",
-             "{{gen_ai_operation_name}} {{gen_ai_request_model}}")], unit="reqps")
-    b.add("timeseries", "Bedrock latency percentiles", "p50/p95/p99 of the whole Bedrock call (to the last "
-          "chunk for streams), all selected models. Dots are exemplars linking to traces.",
-          [q(quantile(phi, GENAI_BUCKET, MODEL), f"p{phi[2:]}", exemplar=(phi == "0.95"))
-           for phi in ("0.50", "0.95", "0.99")], unit="s")
-    b.add("timeseries", "p95 Bedrock latency by model", "95th percentile of Bedrock call duration per model and "
-          "operation over 5 minutes (recording rule).",
-          [q(f"histogram_quantile(0.95, sum by (gen_ai_request_model, gen_ai_operation_name, le) "
-             f"(job_env_model_op_le:gen_ai_client_operation_duration_seconds_bucket:rate5m{{{MODEL}}}))",
-             "{{gen_ai_operation_name}} {{gen_ai_request_model}}")], unit="s")
-    b.add("timeseries", "Time to first token", "p50/p95 from the request to the first chunk of a streamed "
-          "answer (ConverseStream, InvokeModelWithResponseStream): what a chat user waits before text appears.",
-          [q(quantile(phi, TTFT_BUCKET, MODEL), f"p{phi[2:]}", exemplar=(phi == "0.95"))
-           for phi in ("0.50", "0.95")], unit="s")
-    b.add("timeseries", "Time per output chunk (p95)", "95th percentile of the gap between chunks of a streamed "
-          "answer after the first: the streaming speed users see.",
-          [q(quantile("0.95", CHUNK_BUCKET, MODEL, "gen_ai_request_model"), "{{gen_ai_request_model}}")], unit="s")
-    b.add("timeseries", "Tokens per minute, in and out", "Input and output tokens per minute by model "
-          "(gen_ai.token.type). Compare with the model's tokens-per-minute quota.",
-          [q(f"sum by (gen_ai_request_model, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum{{{MODEL}}}[{RI}])) * 60",
-             "{{gen_ai_token_type}} {{gen_ai_request_model}}")], unit="short")
-    b.add("timeseries", "Cost per hour by model", "Estimated USD per hour per model at the current rate.",
-          [q(f"sum by (gen_ai_request_model) (rate(gen_ai_client_cost_USD_total{{{MODEL}}}[{RI}])) * 3600",
-             "{{gen_ai_request_model}}")], unit="currencyUSD", decimals=4)
-    b.add("timeseries", "Cost per hour by token type", "Estimated USD per hour by what is billed: input, output, "
-          "prompt-cache reads and writes.",
-          [q(f"sum by (gen_ai_token_type) (rate(gen_ai_client_cost_USD_total{{{MODEL}}}[{RI}])) * 3600",
-             "{{gen_ai_token_type}}")], unit="currencyUSD", decimals=4)
-    b.add("timeseries", "Throttles/s by model", "Bedrock calls rejected with ThrottlingException after the SDK's "
-          "retries (gen_ai.client.throttles). ChatbotBedrockThrottling fires above 5 % of calls.",
-          [q(f"sum by (gen_ai_request_model, gen_ai_operation_name) (rate(gen_ai_client_throttles_total{{{MODEL}}}[{RI}]))",
-             "{{gen_ai_operation_name}} {{gen_ai_request_model}}")], unit="reqps")
-    b.add("timeseries", "Bedrock errors by type", "Failed Bedrock calls per second by error.type "
-          "(ThrottlingException, ModelTimeoutException, ValidationException, ...).",
-          [q(f'sum by (error_type, gen_ai_operation_name) (rate({GENAI_COUNT}{{{MODEL}, error_type!=""}}[{RI}]))',
-             "{{error_type}} {{gen_ai_operation_name}}")], unit="reqps")
-    b.add("timeseries", "Prompt-cache cost per hour", "USD per hour spent on prompt-cache reads and writes "
-          "(gen_ai.client.cost with gen_ai.token.type cache_read / cache_write). Cache token counts are not a "
-          "metric of their own; cache reads are cheap, so a high read share means caching pays off.",
-          [q(f'sum by (gen_ai_request_model, gen_ai_token_type) (rate(gen_ai_client_cost_USD_total{{{MODEL}, '
-             f'gen_ai_token_type=~"cache_read|cache_write"}}[{RI}])) * 3600',
-             "{{gen_ai_token_type}} {{gen_ai_request_model}}")], unit="currencyUSD", decimals=4)
-    b.add("table", "Finish reasons (sampled traces)", "Why Bedrock stopped generating (end_turn, max_tokens, "
-          "tool_use, guardrail_intervened, ...), from the gen_ai.response.finish_reasons attribute of the Bedrock "
-          "spans in Tempo. Finish reasons are a span attribute, not a metric, and tail sampling keeps every error "
-          "and slow trace but only a share of the others: read proportions, not totals.",
-          [{"queryType": "traceql", "query": '{ span.gen_ai.response.finish_reasons != nil }',
-            "limit": 50, "spss": 3, "tableType": "spans"}], datasource=TEMPO, w=24)
-    return dashboard("chatbot-genai", "Chatbot / GenAI (Bedrock)",
-                     "Bedrock calls, latency, time to first token, tokens, cost, throttling and errors.",
-                     ["genai", "bedrock"], [SERVICE_VAR, ENV_VAR, MODEL_VAR], b)
+    b.add(
+        "stat",
+        "Bedrock calls/s",
+        "Bedrock operations per second (gen_ai.client.operation.duration count): "
+        "Converse, ConverseStream, InvokeModel, InvokeAgent ...",
+        [q(calls, "calls/s")],
+        w=6,
+        h=5,
+        unit="reqps",
+        decimals=2,
+    )
+    b.add(
+        "stat",
+        "Bedrock error ratio",
+        "Share of Bedrock calls that ended with an error (any error.type, "
+        "throttling and timeouts included), after the SDK's retries.",
+        [q(f'(sum(rate({GENAI_COUNT}{{{MODEL}, error_type!=""}}[{RI}])) or vector(0)) / {calls}', "errors")],
+        w=6,
+        h=5,
+        unit="percentunit",
+        decimals=2,
+        thresholds=[(None, "green"), (0.01, "orange"), (0.05, "red")],
+    )
+    b.add(
+        "stat",
+        "Tokens/min",
+        "Input plus output tokens per minute reported by Bedrock (gen_ai.client.token.usage).",
+        [q(f"sum(rate(gen_ai_client_token_usage_sum{{{MODEL}}}[{RI}])) * 60", "tokens/min")],
+        w=6,
+        h=5,
+        unit="short",
+    )
+    b.add(
+        "stat",
+        "Cost per hour",
+        "Estimated spend in USD per hour at the current rate, from the distro's price "
+        "table (gen_ai.client.cost). Models missing from the table count nothing.",
+        [q(f"sum(rate(gen_ai_client_cost_USD_total{{{MODEL}}}[{RI}])) * 3600", "USD/h")],
+        w=6,
+        h=5,
+        unit="currencyUSD",
+        decimals=4,
+    )
+    b.add(
+        "timeseries",
+        "Calls/s by model and operation",
+        "Bedrock call rate per requested model and GenAI operation (chat, invoke_agent, ...).",
+        [
+            q(
+                f"sum by (gen_ai_request_model, gen_ai_operation_name) (rate({GENAI_COUNT}{{{MODEL}}}[{RI}]))",
+                "{{gen_ai_operation_name}} {{gen_ai_request_model}}",
+            )
+        ],
+        unit="reqps",
+    )
+    b.add(
+        "timeseries",
+        "Bedrock latency percentiles",
+        "p50/p95/p99 of the whole Bedrock call (to the last "
+        "chunk for streams), all selected models. Dots are exemplars linking to traces.",
+        [
+            q(quantile(phi, GENAI_BUCKET, MODEL), f"p{phi[2:]}", exemplar=(phi == "0.95"))
+            for phi in ("0.50", "0.95", "0.99")
+        ],
+        unit="s",
+    )
+    b.add(
+        "timeseries",
+        "p95 Bedrock latency by model",
+        "95th percentile of Bedrock call duration per model and operation over 5 minutes (recording rule).",
+        [
+            q(
+                f"histogram_quantile(0.95, sum by (gen_ai_request_model, gen_ai_operation_name, le) "
+                f"(job_env_model_op_le:gen_ai_client_operation_duration_seconds_bucket:rate5m{{{MODEL}}}))",
+                "{{gen_ai_operation_name}} {{gen_ai_request_model}}",
+            )
+        ],
+        unit="s",
+    )
+    b.add(
+        "timeseries",
+        "Time to first token",
+        "p50/p95 from the request to the first chunk of a streamed "
+        "answer (ConverseStream, InvokeModelWithResponseStream): what a chat user waits before text appears.",
+        [q(quantile(phi, TTFT_BUCKET, MODEL), f"p{phi[2:]}", exemplar=(phi == "0.95")) for phi in ("0.50", "0.95")],
+        unit="s",
+    )
+    b.add(
+        "timeseries",
+        "Time per output chunk (p95)",
+        "95th percentile of the gap between chunks of a streamed "
+        "answer after the first: the streaming speed users see.",
+        [q(quantile("0.95", CHUNK_BUCKET, MODEL, "gen_ai_request_model"), "{{gen_ai_request_model}}")],
+        unit="s",
+    )
+    b.add(
+        "timeseries",
+        "Tokens per minute, in and out",
+        "Input and output tokens per minute by model "
+        "(gen_ai.token.type). Compare with the model's tokens-per-minute quota.",
+        [
+            q(
+                f"sum by (gen_ai_request_model, gen_ai_token_type) "
+                f"(rate(gen_ai_client_token_usage_sum{{{MODEL}}}[{RI}])) * 60",
+                "{{gen_ai_token_type}} {{gen_ai_request_model}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Cost per hour by model",
+        "Estimated USD per hour per model at the current rate.",
+        [
+            q(
+                f"sum by (gen_ai_request_model) (rate(gen_ai_client_cost_USD_total{{{MODEL}}}[{RI}])) * 3600",
+                "{{gen_ai_request_model}}",
+            )
+        ],
+        unit="currencyUSD",
+        decimals=4,
+    )
+    b.add(
+        "timeseries",
+        "Cost per hour by token type",
+        "Estimated USD per hour by what is billed: input, output, prompt-cache reads and writes.",
+        [
+            q(
+                f"sum by (gen_ai_token_type) (rate(gen_ai_client_cost_USD_total{{{MODEL}}}[{RI}])) * 3600",
+                "{{gen_ai_token_type}}",
+            )
+        ],
+        unit="currencyUSD",
+        decimals=4,
+    )
+    b.add(
+        "timeseries",
+        "Throttles/s by model",
+        "Bedrock calls rejected with ThrottlingException after the SDK's "
+        "retries (gen_ai.client.throttles). ChatbotBedrockThrottling fires above 5 % of calls.",
+        [
+            q(
+                f"sum by (gen_ai_request_model, gen_ai_operation_name) "
+                f"(rate(gen_ai_client_throttles_total{{{MODEL}}}[{RI}]))",
+                "{{gen_ai_operation_name}} {{gen_ai_request_model}}",
+            )
+        ],
+        unit="reqps",
+    )
+    b.add(
+        "timeseries",
+        "Bedrock errors by type",
+        "Failed Bedrock calls per second by error.type "
+        "(ThrottlingException, ModelTimeoutException, ValidationException, ...).",
+        [
+            q(
+                f'sum by (error_type, gen_ai_operation_name) (rate({GENAI_COUNT}{{{MODEL}, error_type!=""}}[{RI}]))',
+                "{{error_type}} {{gen_ai_operation_name}}",
+            )
+        ],
+        unit="reqps",
+    )
+    b.add(
+        "timeseries",
+        "Prompt-cache cost per hour",
+        "USD per hour spent on prompt-cache reads and writes "
+        "(gen_ai.client.cost with gen_ai.token.type cache_read / cache_write). Cache token counts are not a "
+        "metric of their own; cache reads are cheap, so a high read share means caching pays off.",
+        [
+            q(
+                f"sum by (gen_ai_request_model, gen_ai_token_type) (rate(gen_ai_client_cost_USD_total{{{MODEL}, "
+                f'gen_ai_token_type=~"cache_read|cache_write"}}[{RI}])) * 3600',
+                "{{gen_ai_token_type}} {{gen_ai_request_model}}",
+            )
+        ],
+        unit="currencyUSD",
+        decimals=4,
+    )
+    b.add(
+        "table",
+        "Finish reasons (sampled traces)",
+        "Why Bedrock stopped generating (end_turn, max_tokens, "
+        "tool_use, guardrail_intervened, ...), from the gen_ai.response.finish_reasons attribute of the Bedrock "
+        "spans in Tempo. Finish reasons are a span attribute, not a metric, and tail sampling keeps every error "
+        "and slow trace but only a share of the others: read proportions, not totals.",
+        [
+            {
+                "queryType": "traceql",
+                "query": "{ span.gen_ai.response.finish_reasons != nil }",
+                "limit": 50,
+                "spss": 3,
+                "tableType": "spans",
+            }
+        ],
+        datasource=TEMPO,
+        w=24,
+    )
+    return dashboard(
+        "chatbot-genai",
+        "Chatbot / GenAI (Bedrock)",
+        "Bedrock calls, latency, time to first token, tokens, cost, throttling and errors.",
+        ["genai", "bedrock"],
+        [SERVICE_VAR, ENV_VAR, MODEL_VAR],
+        b,
+    )
 
 
 # -- Runtime -----------------------------------------------------------------------------------------
@@ -364,53 +643,141 @@ def genai_dashboard() -> dict[str, Any]:
 def runtime_dashboard() -> dict[str, Any]:
     b = Board()
     col = 'job=~"otelcol.*"'
-    b.add("stat", "Instances", "Running instances of the service (target_info series).",
-          [q(f"count(target_info{{{SVC}}})", "instances")], w=6, h=5, unit="short")
-    b.add("stat", "CPU (cores)", "CPU time used per second, all instances (process.cpu.time).",
-          [q(f"sum(rate(process_cpu_time_seconds_total{{{SVC}}}[{RI}]))", "cores")], w=6, h=5, unit="short",
-          decimals=2)
-    b.add("stat", "Memory (RSS)", "Resident memory of all instances (process.memory.usage).",
-          [q(f"sum(process_memory_usage_bytes{{{SVC}}})", "RSS")], w=6, h=5, unit="bytes")
-    b.add("stat", "Threads", "Threads of all instances (process.thread.count).",
-          [q(f"sum(process_thread_count{{{SVC}}})", "threads")], w=6, h=5, unit="short")
-    b.add("timeseries", "CPU by instance", "CPU cores used per instance, user and system time "
-          "(process.cpu.time, from opentelemetry-instrumentation-system-metrics).",
-          [q(f"sum by (instance, type) (rate(process_cpu_time_seconds_total{{{SVC}}}[{RI}]))",
-             "{{instance}} {{type}}")], unit="short")
-    b.add("timeseries", "Memory by instance", "Resident (RSS) and virtual memory per instance.",
-          [q(f"sum by (instance) (process_memory_usage_bytes{{{SVC}}})", "RSS {{instance}}"),
-           q(f"sum by (instance) (process_memory_virtual_bytes{{{SVC}}})", "virtual {{instance}}")], unit="bytes")
-    b.add("timeseries", "GC collections/s by generation", "CPython garbage collections per second by generation "
-          "(cpython.gc.collections). Frequent gen-2 collections point at many long-lived objects.",
-          [q(f"sum by (cpython_gc_generation) (rate(cpython_gc_collections_total{{{SVC}}}[{RI}]))",
-             "gen {{cpython_gc_generation}}")], unit="short")
-    b.add("timeseries", "Threads and open files", "Threads (process.thread.count) and open file descriptors "
-          "(process.open_file_descriptor.count) per instance; steady growth is a leak.",
-          [q(f"sum by (instance) (process_thread_count{{{SVC}}})", "threads {{instance}}"),
-           q(f"sum by (instance) (process_open_file_descriptor_count{{{SVC}}})", "fds {{instance}}")], unit="short")
-    b.add("timeseries", "Context switches/s", "Voluntary (waiting on I/O) and involuntary (preempted) context "
-          "switches per second (process.context_switches).",
-          [q(f"sum by (type) (rate(process_context_switches_total{{{SVC}}}[{RI}]))", "{{type}}")], unit="short")
-    b.add("timeseries", "otelcol-chatbot CPU and memory", "The collector's own CPU (cores) and resident memory, "
-          "from its self-metrics (scraped on :8888). Not filtered by the service variable.",
-          [q(f"sum by (instance) (rate(otelcol_process_cpu_seconds{{{col}}}[{RI}]))", "CPU {{instance}}"),
-           q(f"sum by (instance) (otelcol_process_memory_rss{{{col}}}) / 1e9", "RSS GB {{instance}}")],
-          unit="short")
-    b.add("timeseries", "otelcol-chatbot exporter queues", "Batches waiting in each exporter's persistent "
-          "sending queue (the Tempo exporter and the Prometheus and CloudWatch spools). A queue that only grows "
-          "means that backend is down or too slow.",
-          [q(f"sum by (exporter) (otelcol_exporter_queue_size{{{col}}})", "{{exporter}}")], unit="short")
-    b.add("timeseries", "otelcol-chatbot throughput", "Spans and metric points the collector accepted from apps "
-          "and sent to backends, per second.",
-          [q(f"sum by (receiver) (rate(otelcol_receiver_accepted_metric_points{{{col}}}[{RI}]))",
-             "accepted points {{receiver}}"),
-           q(f"sum by (receiver) (rate(otelcol_receiver_accepted_spans{{{col}}}[{RI}]))",
-             "accepted spans {{receiver}}"),
-           q(f"sum by (exporter) (rate(otelcol_exporter_sent_metric_points{{{col}}}[{RI}]))",
-             "sent points {{exporter}}")], unit="short")
-    return dashboard("chatbot-runtime", "Chatbot / Service runtime",
-                     "CPU, memory, garbage collection and threads of the chatbot processes, and the collector's "
-                     "own health.", ["runtime"], [SERVICE_VAR, ENV_VAR], b)
+    b.add(
+        "stat",
+        "Instances",
+        "Running instances of the service (target_info series).",
+        [q(f"count(target_info{{{SVC}}})", "instances")],
+        w=6,
+        h=5,
+        unit="short",
+    )
+    b.add(
+        "stat",
+        "CPU (cores)",
+        "CPU time used per second, all instances (process.cpu.time).",
+        [q(f"sum(rate(process_cpu_time_seconds_total{{{SVC}}}[{RI}]))", "cores")],
+        w=6,
+        h=5,
+        unit="short",
+        decimals=2,
+    )
+    b.add(
+        "stat",
+        "Memory (RSS)",
+        "Resident memory of all instances (process.memory.usage).",
+        [q(f"sum(process_memory_usage_bytes{{{SVC}}})", "RSS")],
+        w=6,
+        h=5,
+        unit="bytes",
+    )
+    b.add(
+        "stat",
+        "Threads",
+        "Threads of all instances (process.thread.count).",
+        [q(f"sum(process_thread_count{{{SVC}}})", "threads")],
+        w=6,
+        h=5,
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "CPU by instance",
+        "CPU cores used per instance, user and system time "
+        "(process.cpu.time, from opentelemetry-instrumentation-system-metrics).",
+        [q(f"sum by (instance, type) (rate(process_cpu_time_seconds_total{{{SVC}}}[{RI}]))", "{{instance}} {{type}}")],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Memory by instance",
+        "Resident (RSS) and virtual memory per instance.",
+        [
+            q(f"sum by (instance) (process_memory_usage_bytes{{{SVC}}})", "RSS {{instance}}"),
+            q(f"sum by (instance) (process_memory_virtual_bytes{{{SVC}}})", "virtual {{instance}}"),
+        ],
+        unit="bytes",
+    )
+    b.add(
+        "timeseries",
+        "GC collections/s by generation",
+        "CPython garbage collections per second by generation "
+        "(cpython.gc.collections). Frequent gen-2 collections point at many long-lived objects.",
+        [
+            q(
+                f"sum by (cpython_gc_generation) (rate(cpython_gc_collections_total{{{SVC}}}[{RI}]))",
+                "gen {{cpython_gc_generation}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Threads and open files",
+        "Threads (process.thread.count) and open file descriptors "
+        "(process.open_file_descriptor.count) per instance; steady growth is a leak.",
+        [
+            q(f"sum by (instance) (process_thread_count{{{SVC}}})", "threads {{instance}}"),
+            q(f"sum by (instance) (process_open_file_descriptor_count{{{SVC}}})", "fds {{instance}}"),
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Context switches/s",
+        "Voluntary (waiting on I/O) and involuntary (preempted) context "
+        "switches per second (process.context_switches).",
+        [q(f"sum by (type) (rate(process_context_switches_total{{{SVC}}}[{RI}]))", "{{type}}")],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "otelcol-chatbot CPU and memory",
+        "The collector's own CPU (cores) and resident memory, "
+        "from its self-metrics (scraped on :8888). Not filtered by the service variable.",
+        [
+            q(f"sum by (instance) (rate(otelcol_process_cpu_seconds{{{col}}}[{RI}]))", "CPU {{instance}}"),
+            q(f"sum by (instance) (otelcol_process_memory_rss{{{col}}}) / 1e9", "RSS GB {{instance}}"),
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "otelcol-chatbot exporter queues",
+        "Batches waiting in each exporter's persistent "
+        "sending queue (the Tempo exporter and the Prometheus and CloudWatch spools). A queue that only grows "
+        "means that backend is down or too slow.",
+        [q(f"sum by (exporter) (otelcol_exporter_queue_size{{{col}}})", "{{exporter}}")],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "otelcol-chatbot throughput",
+        "Spans and metric points the collector accepted from apps and sent to backends, per second.",
+        [
+            q(
+                f"sum by (receiver) (rate(otelcol_receiver_accepted_metric_points{{{col}}}[{RI}]))",
+                "accepted points {{receiver}}",
+            ),
+            q(
+                f"sum by (receiver) (rate(otelcol_receiver_accepted_spans{{{col}}}[{RI}]))",
+                "accepted spans {{receiver}}",
+            ),
+            q(
+                f"sum by (exporter) (rate(otelcol_exporter_sent_metric_points{{{col}}}[{RI}]))",
+                "sent points {{exporter}}",
+            ),
+        ],
+        unit="short",
+    )
+    return dashboard(
+        "chatbot-runtime",
+        "Chatbot / Service runtime",
+        "CPU, memory, garbage collection and threads of the chatbot processes, and the collector's own health.",
+        ["runtime"],
+        [SERVICE_VAR, ENV_VAR],
+        b,
+    )
 
 
 DASHBOARDS = {

@@ -1,0 +1,512 @@
+"""Generate the CloudWatch dashboard and the CloudFormation template (dashboard + alarms).
+
+    .venv/bin/python cloudwatch/generate.py          # rewrite the files below
+    .venv/bin/python cloudwatch/generate.py --check  # exit 1 if a file differs
+
+* ``cloudwatch/dashboard.json`` -- the dashboard body for ``aws cloudwatch put-dashboard``
+  (service ``chatbot``, namespace ``OtelChatbot``, region ``us-east-1``: edit or use the template);
+* ``cloudwatch/chatbot-observability.cfn.json`` -- the same dashboard with the service, namespace
+  and region as parameters, plus the alarms (error rate, latency > 2 s, Bedrock timeouts).
+
+Every metric is one that otelcol-chatbot's awsemf exporter publishes (collector/config.yaml,
+``metric_declarations``): EMF metric names are the OTel names (``http.server.request.duration``),
+dimensions are exactly one of the declared dimension sets.  tests/stack/test_cloudwatch.py
+checks that.  Limits that follow from EMF, and so from what can be shown here:
+
+* histograms arrive as statistic sets (Min/Max/Sum/Count), from which CloudWatch cannot compute
+  percentiles -- latency widgets show average and maximum, and the latency alarm is on the average;
+* a metric has only the dimension sets declared: per-status-class and per-error-type views use
+  Metrics Insights queries over the declared sets (``SCHEMA(...)``), which CloudWatch keeps for
+  the recent past only (dashboards), and alarms use metric math over declared sets;
+* CPU and memory are not EMF metrics (the collector declares no process.* metrics): the widgets
+  read the ECS service's AWS/ECS metrics (parameters ``EcsClusterName`` / ``EcsServiceName``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DASHBOARD = HERE / "dashboard.json"
+TEMPLATE = HERE / "chatbot-observability.cfn.json"
+
+# Placeholders: CloudFormation Fn::Sub variables in the template, defaults in dashboard.json.
+NS, SVC, REGION, CLUSTER, ECS_SERVICE = (
+    "${Namespace}",
+    "${ServiceName}",
+    "${AWS::Region}",
+    "${EcsClusterName}",
+    "${EcsServiceName}",
+)
+DEFAULTS = {
+    NS: "OtelChatbot",
+    SVC: "chatbot",
+    REGION: "us-east-1",
+    CLUSTER: "chatbot-cluster",
+    ECS_SERVICE: "chatbot",
+}
+
+HTTP = "http.server.request.duration"
+ACTIVE = "http.server.active_requests"
+GENAI = "gen_ai.client.operation.duration"
+TTFT = "gen_ai.client.operation.time_to_first_chunk"
+TOKENS = "gen_ai.client.token.usage"
+COST = "gen_ai.client.cost"
+THROTTLES = "gen_ai.client.throttles"
+
+# Routes whose 5xx share the error-rate alarm watches (metric math over the declared
+# [service.name, http.route, http.request.method, http.status_class] set): the chat surfaces.
+ALARM_ROUTES = (("POST", "/chat/{session_id}"), ("POST", "/chat/{session_id}/stream"), ("POST", "/agents/{session_id}"))
+
+
+def metric(name: str, dims: dict[str, str], stat: str, label: str, **extra: Any) -> list[Any]:
+    """A widget metric row: [namespace, name, dim1, value1, ..., {options}]."""
+    row: list[Any] = [NS, name]
+    for key, value in dims.items():
+        row += [key, value]
+    return [*row, {"stat": stat, "label": label, **extra}]
+
+
+def insights(sql: str, label: str, id_: str) -> list[Any]:
+    return [{"expression": sql, "label": label, "id": id_}]
+
+
+def widget(
+    title: str,
+    metrics: list[list[Any]],
+    x: int,
+    y: int,
+    *,
+    w: int = 12,
+    h: int = 6,
+    period: int = 60,
+    stat: str = "Sum",
+    unit_label: str = "",
+    view: str = "timeSeries",
+    stacked: bool = False,
+    annotations: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "title": title,
+        "region": REGION,
+        "view": view,
+        "stacked": stacked,
+        "period": period,
+        "stat": stat,
+        "metrics": metrics,
+    }
+    if unit_label:
+        props["yAxis"] = {"left": {"label": unit_label, "showUnits": False, "min": 0}}
+    if annotations:
+        props["annotations"] = annotations
+    return {"type": "metric", "x": x, "y": y, "width": w, "height": h, "properties": props}
+
+
+def text(markdown: str, x: int, y: int, w: int = 24, h: int = 2) -> dict[str, Any]:
+    return {"type": "text", "x": x, "y": y, "width": w, "height": h, "properties": {"markdown": markdown}}
+
+
+def schema(*dims: str) -> str:
+    return 'SCHEMA("' + NS + '", ' + ", ".join(f'"{d}"' for d in dims) + ")"
+
+
+HTTP_SCHEMA = schema("http.request.method", "http.route", "http.status_class", "service.name")
+TOKEN_SCHEMA = schema("gen_ai.request.model", "gen_ai.token.type", "service.name")
+
+
+def dashboard_body() -> dict[str, Any]:
+    s = {"service.name": SVC}
+    widgets = [
+        text(
+            f"# Chatbot ({SVC})\nEMF metrics from otelcol-chatbot (namespace `{NS}`). Latency widgets show "
+            "average and maximum: EMF histograms are statistic sets, which carry no percentiles "
+            "(p95/p99 are on the Grafana dashboards).",
+            0,
+            0,
+        ),
+        widget(
+            "Requests per second (QPS)",
+            [
+                metric(HTTP, s, "SampleCount", "requests", id="m1", visible=False),
+                [{"expression": "m1 / PERIOD(m1)", "label": "requests/s", "id": "qps"}],
+            ],
+            0,
+            2,
+            w=8,
+            unit_label="req/s",
+        ),
+        widget(
+            "Latency: average and maximum",
+            [metric(HTTP, s, "Average", "average"), metric(HTTP, s, "Maximum", "maximum")],
+            8,
+            2,
+            w=8,
+            stat="Average",
+            unit_label="seconds",
+            annotations={"horizontal": [{"label": "alarm: 2 s", "value": 2}]},
+        ),
+        widget(
+            "Concurrency (active requests)",
+            [metric(ACTIVE, s, "Maximum", "max in flight"), metric(ACTIVE, s, "Average", "avg in flight")],
+            16,
+            2,
+            w=8,
+            stat="Maximum",
+            unit_label="requests",
+        ),
+        widget(
+            "Success vs error (requests per status class)",
+            [
+                insights(
+                    f'SELECT COUNT("{HTTP}") FROM {HTTP_SCHEMA} '
+                    f'WHERE "service.name" = \'{SVC}\' GROUP BY "http.status_class"',
+                    "",
+                    "q1",
+                )
+            ],
+            0,
+            8,
+            stat="SampleCount",
+            unit_label="requests",
+            stacked=True,
+        ),
+        widget(
+            "Server errors (5xx) by route",
+            [
+                insights(
+                    f'SELECT COUNT("{HTTP}") FROM {HTTP_SCHEMA} '
+                    f'WHERE "service.name" = \'{SVC}\' AND "http.status_class" = \'5xx\' GROUP BY "http.route"',
+                    "",
+                    "q2",
+                )
+            ],
+            12,
+            8,
+            stat="SampleCount",
+            unit_label="requests",
+        ),
+        widget(
+            "Latency by route (average)",
+            [
+                insights(
+                    f'SELECT AVG("{HTTP}") FROM {schema("http.route", "service.name")} '
+                    f'WHERE "service.name" = \'{SVC}\' GROUP BY "http.route"',
+                    "",
+                    "q3",
+                )
+            ],
+            0,
+            14,
+            stat="Average",
+            unit_label="seconds",
+        ),
+        widget(
+            "Bedrock calls per minute by model",
+            [
+                insights(
+                    f'SELECT COUNT("{GENAI}") FROM {schema("gen_ai.request.model", "service.name")} '
+                    f'WHERE "service.name" = \'{SVC}\' GROUP BY "gen_ai.request.model"',
+                    "",
+                    "q4",
+                )
+            ],
+            12,
+            14,
+            stat="SampleCount",
+            unit_label="calls",
+        ),
+        widget(
+            "Bedrock latency: average and maximum",
+            [
+                metric(GENAI, s, "Average", "average"),
+                metric(GENAI, s, "Maximum", "maximum"),
+                metric(TTFT, s, "Average", "time to first token (avg)"),
+            ],
+            0,
+            20,
+            stat="Average",
+            unit_label="seconds",
+        ),
+        widget(
+            "Bedrock latency by model (average)",
+            [
+                insights(
+                    f'SELECT AVG("{GENAI}") FROM {schema("gen_ai.request.model", "service.name")} '
+                    f'WHERE "service.name" = \'{SVC}\' GROUP BY "gen_ai.request.model"',
+                    "",
+                    "q5",
+                )
+            ],
+            12,
+            20,
+            stat="Average",
+            unit_label="seconds",
+        ),
+        widget(
+            "Bedrock tokens per minute (input / output)",
+            [
+                insights(
+                    f'SELECT SUM("{TOKENS}") FROM {TOKEN_SCHEMA} '
+                    f'WHERE "service.name" = \'{SVC}\' GROUP BY "gen_ai.token.type"',
+                    "",
+                    "q6",
+                )
+            ],
+            0,
+            26,
+            stat="Sum",
+            unit_label="tokens",
+            stacked=True,
+        ),
+        widget(
+            "Estimated Bedrock cost by model (USD)",
+            [
+                insights(
+                    f'SELECT SUM("{COST}") FROM {TOKEN_SCHEMA} '
+                    f'WHERE "service.name" = \'{SVC}\' GROUP BY "gen_ai.request.model"',
+                    "",
+                    "q7",
+                )
+            ],
+            12,
+            26,
+            w=6,
+            stat="Sum",
+            unit_label="USD",
+            stacked=True,
+        ),
+        widget(
+            "Bedrock throttles",
+            [metric(THROTTLES, s, "Sum", "throttled calls")],
+            18,
+            26,
+            w=6,
+            stat="Sum",
+            unit_label="calls",
+        ),
+        widget(
+            "CPU and memory (ECS service)",
+            [
+                [
+                    "AWS/ECS",
+                    "CPUUtilization",
+                    "ClusterName",
+                    CLUSTER,
+                    "ServiceName",
+                    ECS_SERVICE,
+                    {"stat": "Average", "label": "CPU %"},
+                ],
+                [
+                    "AWS/ECS",
+                    "MemoryUtilization",
+                    "ClusterName",
+                    CLUSTER,
+                    "ServiceName",
+                    ECS_SERVICE,
+                    {"stat": "Average", "label": "memory %"},
+                ],
+            ],
+            0,
+            32,
+            w=24,
+            stat="Average",
+            unit_label="percent",
+        ),
+    ]
+    return {"start": "-PT3H", "periodOverride": "inherit", "widgets": widgets}
+
+
+def substitute(value: Any, mapping: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for key, replacement in mapping.items():
+            value = value.replace(key, replacement)
+        return value
+    if isinstance(value, list):
+        return [substitute(v, mapping) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, mapping) for k, v in value.items()}
+    return value
+
+
+def stat_metric(id_: str, name: str, dims: dict[str, str], stat: str, *, visible: bool = False) -> dict[str, Any]:
+    return {
+        "Id": id_,
+        "ReturnData": visible,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": {"Ref": "Namespace"},
+                "MetricName": name,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+            },
+            "Period": 60,
+            "Stat": stat,
+        },
+    }
+
+
+def service_dims(**more: str) -> dict[str, Any]:
+    return {"service.name": {"Ref": "ServiceName"}, **more}  # type: ignore[dict-item]
+
+
+def alarm(
+    title: str,
+    description: str,
+    metrics: list[dict[str, Any]],
+    threshold: float,
+    periods: int,
+    comparison: str = "GreaterThanThreshold",
+) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": {"Fn::Sub": f"${{ServiceName}}-${{Environment}}-{title}"},
+            "AlarmDescription": description,
+            "Metrics": metrics,
+            "ComparisonOperator": comparison,
+            "Threshold": threshold,
+            "EvaluationPeriods": periods,
+            "DatapointsToAlarm": periods,
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": {"Fn::If": ["HasTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]},
+            "OKActions": {"Fn::If": ["HasTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]},
+        },
+    }
+
+
+def template() -> dict[str, Any]:
+    body = json.dumps(dashboard_body(), separators=(",", ":"))
+    errors, totals = [], []
+    for index, (method, route) in enumerate(ALARM_ROUTES, start=1):
+        errors.append(
+            stat_metric(
+                f"e{index}",
+                HTTP,
+                service_dims(**{"http.route": route, "http.request.method": method, "http.status_class": "5xx"}),
+                "SampleCount",
+            )
+        )
+        totals.append(stat_metric(f"t{index}", HTTP, service_dims(**{"http.route": route}), "SampleCount"))
+    error_sum = " + ".join(f"FILL(e{i}, 0)" for i in range(1, len(ALARM_ROUTES) + 1))
+    total_sum = " + ".join(f"FILL(t{i}, 0)" for i in range(1, len(ALARM_ROUTES) + 1))
+    timeouts = [
+        stat_metric(f"m{index}", GENAI, service_dims(**{"error.type": error}), "SampleCount")
+        for index, error in enumerate(("ModelTimeoutException", "ReadTimeoutError", "ConnectTimeoutError"), start=1)
+    ]
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "otel_chatbot: CloudWatch dashboard and alarms over the EMF metrics of otelcol-chatbot "
+        "(generated by cloudwatch/generate.py).",
+        "Parameters": {
+            "ServiceName": {"Type": "String", "Default": "chatbot", "Description": "OTel service.name of the chatbot."},
+            "Environment": {"Type": "String", "Default": "production", "Description": "Used in alarm names only."},
+            "Namespace": {
+                "Type": "String",
+                "Default": "OtelChatbot",
+                "Description": "awsemf namespace (OTELCOL_CLOUDWATCH_NAMESPACE).",
+            },
+            "EcsClusterName": {
+                "Type": "String",
+                "Default": "chatbot-cluster",
+                "Description": "ECS cluster of the service (CPU and memory widget).",
+            },
+            "EcsServiceName": {
+                "Type": "String",
+                "Default": "chatbot",
+                "Description": "ECS service name (CPU and memory widget).",
+            },
+            "AlarmTopicArn": {
+                "Type": "String",
+                "Default": "",
+                "Description": "SNS topic for alarm notifications (empty: none).",
+            },
+        },
+        "Conditions": {"HasTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}},
+        "Resources": {
+            "Dashboard": {
+                "Type": "AWS::CloudWatch::Dashboard",
+                "Properties": {
+                    "DashboardName": {"Fn::Sub": "${ServiceName}-${Environment}"},
+                    "DashboardBody": {"Fn::Sub": body},
+                },
+            },
+            "ErrorRateAlarm": alarm(
+                "error-rate",
+                "More than 1 % of the chat routes' requests answered 5xx in each of 5 minutes (same threshold as "
+                "the Prometheus alert ChatbotHighErrorRate; runbook: docs/stack.md#chatbothigherrorrate).",
+                [
+                    *errors,
+                    *totals,
+                    {
+                        "Id": "rate",
+                        "Label": "5xx %",
+                        "ReturnData": True,
+                        "Expression": f"100 * ({error_sum}) / ({total_sum})",
+                    },
+                ],
+                1.0,
+                5,
+            ),
+            "LatencyAlarm": alarm(
+                "latency",
+                "Average request duration above 2 s in each of 5 minutes (EMF histograms carry no percentiles; "
+                "runbook: docs/stack.md#chatbothighlatencyp95).",
+                [{**stat_metric("m1", HTTP, service_dims(), "Average", visible=True), "Label": "average latency"}],
+                2.0,
+                5,
+            ),
+            "BedrockTimeoutAlarm": alarm(
+                "bedrock-timeouts",
+                "Bedrock calls timed out (ModelTimeoutException, client read/connect timeouts) in each of 3 "
+                "minutes (runbook: docs/stack.md#chatbotbedrocktimeouts). Needs the [service.name, error.type] "
+                "dimension set on gen_ai.client.operation.duration in collector/config.yaml.",
+                [
+                    *timeouts,
+                    {
+                        "Id": "timeouts",
+                        "Label": "timed-out calls",
+                        "ReturnData": True,
+                        "Expression": "FILL(m1, 0) + FILL(m2, 0) + FILL(m3, 0)",
+                    },
+                ],
+                0.0,
+                3,
+            ),
+        },
+        "Outputs": {
+            "DashboardName": {"Value": {"Ref": "Dashboard"}},
+            "DashboardUrl": {
+                "Value": {
+                    "Fn::Sub": "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home"
+                    "?region=${AWS::Region}#dashboards:name=${Dashboard}"
+                }
+            },
+        },
+    }
+
+
+FILES = {
+    DASHBOARD: lambda: json.dumps(substitute(dashboard_body(), DEFAULTS), indent=2) + "\n",
+    TEMPLATE: lambda: json.dumps(template(), indent=2) + "\n",
+}
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for path, render in FILES.items():
+        text_ = render()
+        if "--check" in argv:
+            if not path.exists() or path.read_text() != text_:
+                stale.append(path.name)
+        else:
+            path.write_text(text_)
+    if stale:
+        print(f"out of date (run cloudwatch/generate.py): {', '.join(stale)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
