@@ -22,11 +22,11 @@ import urllib.request
 
 from examples.chatbot import load
 
-# count 3 = the example app's botocore max_attempts: the retries see the fault too, so one
-# call ends throttled / timed out (what the alerts and the throttle panel count).
+# count 4 = every attempt of the example app's boto3 client (the first + max_attempts 3 retries):
+# one call ends throttled (what the throttle panel and alert count); timeouts are not retried.
 FAULTS: tuple[dict[str, object], ...] = (
-    {"fault": "throttle", "count": 3, "operation": "Converse"},
-    {"fault": "timeout", "count": 3, "operation": "Converse"},
+    {"fault": "throttle", "count": 4, "operation": "Converse"},
+    {"fault": "timeout", "count": 1, "operation": "Converse"},
     {"fault": "slow", "count": 5, "delay_s": 0.4},
     {"fault": "slow", "count": 3, "delay_s": 0.3, "chunk_delay_s": 0.05, "operation": "ConverseStream"},
 )

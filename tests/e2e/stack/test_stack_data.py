@@ -1,0 +1,245 @@
+"""Every dashboard query returns data after a real workload: app -> otelcol-chatbot -> Prometheus.
+
+The compose stack's data path, on loopback and without Docker (tests/e2e/stack/stack_harness.py):
+the example app under ``opentelemetry-instrument`` (with the app image's runtime-metrics
+package), otelcol-chatbot with collector/config.yaml, a real Prometheus with the stack's rule
+files and a scrape of the collector's own metrics, the local Bedrock server with injected
+throttling and timeouts, and ``examples.chatbot.load`` as the traffic.  Then every Prometheus
+query of every panel (template variables at "All") must return at least one sample, except
+the panels in ``ALLOWED_EMPTY`` -- each with the reason it cannot have data here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from otelcol_harness import Collector, loopback_env, running
+from stack_harness import (
+    BIN,
+    REPO,
+    App,
+    Prometheus,
+    app_env,
+    install_runtime_metrics,
+    post_json,
+    prometheus_binary,
+)
+from stack_lib import all_variables, load_dashboards, panel_queries, substitute
+
+from examples.bedrock_server import BedrockServer
+
+SERVICE = "chatbot-stack-e2e"
+ENVIRONMENT = "e2e"
+MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+REQUESTS = 120
+
+# (dashboard uid, panel title) -> why it has no data after this workload.
+ALLOWED_EMPTY: dict[tuple[str, str], str] = {
+    ("chatbot-genai", "Finish reasons (sampled traces)"): (
+        "a Tempo (TraceQL) panel: finish reasons are a span attribute, not a metric, and this test runs no Tempo"
+    ),
+    ("chatbot-genai", "Prompt-cache cost per hour"): (
+        "the example app sends no cachePoint, so Bedrock reports no cache read/write tokens and nothing is billed "
+        "for them"
+    ),
+}
+RUNTIME_PANELS = {
+    "CPU (cores)",
+    "Memory (RSS)",
+    "Threads",
+    "CPU by instance",
+    "Memory by instance",
+    "GC collections/s by generation",
+    "Threads and open files",
+    "Context switches/s",
+}
+
+
+@dataclass
+class Stack:
+    prometheus: Prometheus
+    app: App
+    runtime_metrics_missing: str
+    sent: int
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return bytes(response.read())
+
+
+def _chat(base_url: str, session: str) -> int:
+    status, _ = post_json(f"{base_url}/chat/{session}", {"message": "where is my order?"})
+    return status
+
+
+@pytest.fixture(scope="module")
+def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    binary = prometheus_binary()
+    if binary is None:
+        pytest.skip("prometheus is not installed (scripts/install_system_deps.sh installs Debian's prometheus)")
+    runtime_dir, runtime_missing = install_runtime_metrics()
+    work = tmp_path_factory.mktemp("stack")
+    env = loopback_env(work / "storage", OTELCOL_DEPLOYMENT_ENVIRONMENT="from-collector")
+    prometheus = Prometheus(
+        binary, work, scrape_targets={"otelcol": f"127.0.0.1:{env['OTELCOL_SELF_METRICS_PORT']}"}
+    ).start()
+    env["OTELCOL_PROMETHEUS_REMOTE_WRITE_ENDPOINT"] = prometheus.remote_write_url
+    try:
+        with (
+            BedrockServer() as bedrock,
+            running([Collector(otelcol_binary, ["config.yaml"], env, work / "otelcol.log")]) as (collector,),
+        ):
+            app = App(
+                app_env(collector.grpc_endpoint, bedrock.endpoint_url, SERVICE, ENVIRONMENT, runtime_dir),
+                work / "app.log",
+            ).start()
+            try:
+                sent = _workload(app, bedrock)
+                _wait_for_data(prometheus, sent)
+                yield Stack(prometheus, app, runtime_missing, sent)
+            finally:
+                app.stop()
+    finally:
+        prometheus.stop()
+
+
+def _workload(app: App, bedrock: BedrockServer) -> int:
+    """Faults first, one call at a time (so the SDK's retries see them), then the scripted load."""
+    sent = 0
+    # Four throttles = every attempt of the example app's boto3 client (max_attempts 3 retries + the first):
+    # the call ends throttled (429).
+    post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "throttle", "count": 4, "operation": "Converse"})
+    assert _chat(app.base_url, "e2e-throttled") == 429
+    sent += 1
+    post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "timeout", "count": 3, "operation": "Converse"})
+    while json.loads(_get(f"{bedrock.endpoint_url}/__control/faults"))["faults"] and sent < 10:
+        assert _chat(app.base_url, "e2e-timeout") >= 400
+        sent += 1
+    post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "slow", "count": 2, "delay_s": 0.3})
+    proc = subprocess.run(
+        [str(BIN / "python"), "-m", "examples.chatbot.load", "--url", app.base_url, "--requests", str(REQUESTS),
+         "--sessions", "4", "--duration", "60"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert f"sent {REQUESTS} requests" in proc.stdout, proc.stdout + proc.stderr
+    return sent + REQUESTS
+
+
+def _wait_for_data(prometheus: Prometheus, sent: int, timeout: float = 60.0) -> None:
+    """Until Prometheus counted the requests (GET /health is excluded from telemetry) and the rules ran."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counted = prometheus.query(f'sum(http_server_request_duration_seconds_count{{job="{SERVICE}"}})')
+        recorded = prometheus.query(f'job_env:slo_latency_slow_ratio:rate3d{{job="{SERVICE}"}}')
+        self_metrics = prometheus.query('up{job="otelcol"} == 1')
+        total = float(counted[0]["value"][1]) if counted else 0.0
+        if total >= sent * 0.8 and recorded and self_metrics:
+            time.sleep(3)  # a few more rule evaluations and scrapes
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Prometheus counted {total} of {sent} requests; rules recorded: {bool(recorded)}")
+        time.sleep(0.5)
+
+
+DASHBOARDS = load_dashboards()
+QUERIES = [q for q in panel_queries(DASHBOARDS) if q.datasource_uid == "prometheus"]
+
+
+def test_allow_list_names_real_panels() -> None:
+    panels = {(d["uid"], p["title"]) for d in DASHBOARDS.values() for p in d["panels"]}
+    assert set(ALLOWED_EMPTY) <= panels
+    # Queries this test cannot run (not PromQL) must be on the list, with their reason.
+    others = {(q.dashboard, q.panel) for q in panel_queries(DASHBOARDS) if q.datasource_uid != "prometheus"}
+    assert others <= set(ALLOWED_EMPTY), others - set(ALLOWED_EMPTY)
+    assert {("chatbot-runtime", title) for title in RUNTIME_PANELS} <= panels
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: q.key)
+def test_every_panel_query_returns_data(stack: Stack, query: object) -> None:
+    from stack_lib import PanelQuery
+
+    assert isinstance(query, PanelQuery)
+    reason = ALLOWED_EMPTY.get((query.dashboard, query.panel))
+    if reason is None and query.dashboard == "chatbot-runtime" and query.panel in RUNTIME_PANELS:
+        reason = stack.runtime_metrics_missing or None
+    dashboard = next(d for d in DASHBOARDS.values() if d["uid"] == query.dashboard)
+    expr = substitute(query.expr, all_variables(dashboard))
+    result = stack.prometheus.query(expr)
+    if reason is not None:
+        pytest.skip(f"allowed to be empty: {reason} (got {len(result)} series)")
+    assert result, (
+        f"{query.key}: no data for\n  {expr}\n(series in Prometheus: {sorted(stack.prometheus.series_names())})"
+    )
+
+
+def test_allowed_empty_panels_are_really_empty(stack: Stack) -> None:
+    """If an allowed panel starts returning data, its entry is stale: drop it."""
+    for query in QUERIES:
+        if (query.dashboard, query.panel) in ALLOWED_EMPTY:
+            dashboard = next(d for d in DASHBOARDS.values() if d["uid"] == query.dashboard)
+            expr = substitute(query.expr, all_variables(dashboard))
+            assert not stack.prometheus.query(expr), f"{query.key} has data now: remove it from ALLOWED_EMPTY"
+
+
+def test_template_variables_offer_the_workloads_values(stack: Stack) -> None:
+    for dashboard in DASHBOARDS.values():
+        for variable in dashboard["templating"]["list"]:
+            query = variable["query"]["query"]
+            inner, label = query[len("label_values(") : -1].rsplit(",", 1)
+            selector = substitute(inner, all_variables(dashboard))
+            values = stack.prometheus.api(f"label/{label.strip()}/values", **{"match[]": selector})
+            assert values, f"{dashboard['uid']}: variable {variable['name']} offers nothing"
+    services = stack.prometheus.api("label/job/values", **{"match[]": "target_info"})
+    assert SERVICE in services
+    environments = stack.prometheus.api(
+        "label/deployment_environment_name/values", **{"match[]": f'target_info{{job="{SERVICE}"}}'}
+    )
+    assert environments == [ENVIRONMENT], "the app's own environment wins over the collector's default"
+    models = stack.prometheus.api(
+        "label/gen_ai_request_model/values",
+        **{"match[]": f'gen_ai_client_operation_duration_seconds_count{{job="{SERVICE}"}}'},
+    )
+    assert MODEL in models
+
+
+def test_latency_buckets_carry_exemplars_with_trace_ids(stack: Stack) -> None:
+    now = time.time()
+    found = stack.prometheus.api(
+        "query_exemplars",
+        query=f'http_server_request_duration_seconds_bucket{{job="{SERVICE}"}}',
+        start=str(now - 600),
+        end=str(now),
+    )
+    trace_ids = {e["labels"].get("trace_id") for series in found for e in series["exemplars"]}
+    assert trace_ids - {None}, "Grafana's exemplar links need trace_id on the exemplars"
+    assert all(len(t) == 32 for t in trace_ids if t)
+
+
+def test_the_bedrock_faults_reach_the_alert_metrics(stack: Stack) -> None:
+    throttles = stack.prometheus.query(f'sum(gen_ai_client_throttles_total{{job="{SERVICE}"}})')
+    assert throttles and float(throttles[0]["value"][1]) >= 1
+    timeouts = stack.prometheus.query(
+        f'sum(gen_ai_client_operation_duration_seconds_count{{job="{SERVICE}", error_type=~"(?i).*timeout.*"}})'
+    )
+    assert timeouts and float(timeouts[0]["value"][1]) >= 1, "ChatbotBedrockTimeouts matches error_type"
+    # The recording rules the alerts use have values for this service.
+    for record in (
+        "job_env:http_server_request_error_ratio:rate5m",
+        "job_env:http_server_request_duration_seconds:p95_5m",
+    ):
+        assert stack.prometheus.query(f'{record}{{job="{SERVICE}"}}'), record
+    # The latency SLI's bucket boundaries exist as the rules spell them.
+    for le in ("0.1", "0.25"):
+        assert stack.prometheus.query(f'http_server_request_duration_seconds_bucket{{job="{SERVICE}", le="{le}"}}')
