@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_lib import CLOUDWATCH_DIR, COLLECTOR_CONFIG, REPO
+from stack_lib import CLOUDWATCH_DIR, COLLECTOR_CONFIG, REPO, tool
 
 AWSEMF = yaml.safe_load(COLLECTOR_CONFIG.read_text())["exporters"]["awsemf"]
 NAMESPACE = re.fullmatch(r"\$\{env:\w+:-(\w+)\}", AWSEMF["namespace"]).group(1)  # type: ignore[union-attr]
@@ -177,3 +177,13 @@ def test_the_compose_profile_deploys_this_template() -> None:
     assert "chatbot-observability.cfn.json" in script
     compose = (REPO / "docker-compose.yml").read_text()
     assert "./cloudwatch:/cloudwatch:ro" in compose and "/cloudwatch/deploy.sh" in compose
+
+
+def test_cfn_lint_accepts_the_template() -> None:
+    cfn_lint = tool("cfn-lint")
+    if cfn_lint is None:
+        pytest.skip("cfn-lint is not installed (pip install cfn-lint) -- the template's references are checked above")
+    proc = subprocess.run(
+        [cfn_lint, str(CLOUDWATCH_DIR / "chatbot-observability.cfn.json")], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -112,3 +112,11 @@ def test_slo_alerts_are_multi_window_multi_burn_rate() -> None:
         windows = {metric.rsplit(":rate", 1)[1] for metric, _ in selectors(alert["expr"])}
         expected = {"1h", "5m", "6h", "30m"} if name.endswith("Fast") else {"1d", "2h", "3d", "6h"}
         assert windows == expected, f"{name}: windows {windows}"
+
+
+def test_every_runbook_url_points_at_a_section_of_the_stack_docs() -> None:
+    docs = (PROMETHEUS_DIR.parent / "docs" / "stack.md").read_text()
+    headings = {line[4:].strip().lower() for line in docs.splitlines() if line.startswith("### ")}
+    for alert in ALERTS:
+        anchor = alert["annotations"]["runbook_url"].split("#", 1)[1]
+        assert anchor in headings, f"{alert['alert']}: no '### {alert['alert']}' section in docs/stack.md"
