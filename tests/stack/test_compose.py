@@ -255,3 +255,18 @@ def test_an_empty_cloudwatch_endpoint_means_real_aws() -> None:
     services = json.loads(proc.stdout)["services"]
     assert services["otelcol"]["environment"]["OTELCOL_CLOUDWATCH_ENDPOINT"] == ""
     assert services["cloudwatch-deploy"]["environment"]["OTELCOL_CLOUDWATCH_ENDPOINT"] == ""
+
+
+def test_grafana_provisions_the_dashboards_from_where_they_are_mounted(model: dict[str, Any]) -> None:
+    import yaml
+
+    grafana = model["services"]["grafana"]
+    mounts = {Path(v["source"]): v["target"] for v in grafana["volumes"] if v["type"] == "bind"}
+    dashboards_target = mounts[REPO / "dashboards" / "grafana"]
+    providers = yaml.safe_load((REPO / "dashboards/provisioning/dashboards/dashboards.yaml").read_text())["providers"]
+    assert {p["options"]["path"] for p in providers} == {dashboards_target}
+    assert mounts[REPO / "dashboards/provisioning/datasources"] == "/etc/grafana/provisioning/datasources"
+    assert mounts[REPO / "dashboards/provisioning/dashboards"] == "/etc/grafana/provisioning/dashboards"
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(dashboards_target + "/")
+    assert (REPO / "dashboards" / "grafana" / home.rsplit("/", 1)[1]).exists()

@@ -164,5 +164,5 @@ def test_datasources_are_provisioned_with_the_uids_the_dashboards_use() -> None:
         expr = named["query"].replace("$$__tags", 'job="chatbot"')
         promql_parser.parse(expr)
     providers = yaml.safe_load((PROVISIONING_DIR / "dashboards" / "dashboards.yaml").read_text())["providers"]
-    assert [p["options"]["path"] for p in providers] == ["/var/lib/grafana/dashboards"]
+    assert [p["options"]["path"] for p in providers] == ["/etc/grafana/dashboards"]
     assert DASHBOARD_DIR.is_dir()
