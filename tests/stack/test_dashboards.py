@@ -166,3 +166,11 @@ def test_datasources_are_provisioned_with_the_uids_the_dashboards_use() -> None:
     providers = yaml.safe_load((PROVISIONING_DIR / "dashboards" / "dashboards.yaml").read_text())["providers"]
     assert [p["options"]["path"] for p in providers] == ["/etc/grafana/dashboards"]
     assert DASHBOARD_DIR.is_dir()
+
+
+def test_annotation_queries_parse() -> None:
+    for name, dashboard in DASHBOARDS.items():
+        for annotation in dashboard["annotations"]["list"]:
+            if "expr" in annotation:
+                assert annotation["datasource"]["uid"] == "prometheus", name
+                promql_parser.parse(substitute(annotation["expr"], all_variables(dashboard)))

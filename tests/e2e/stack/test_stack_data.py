@@ -11,8 +11,11 @@ the panels in ``ALLOWED_EMPTY`` -- each with the reason it cannot have data here
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +69,14 @@ RUNTIME_PANELS = {
 class Stack:
     prometheus: Prometheus
     app: App
+    bedrock_url: str
     runtime_metrics_missing: str
     sent: int
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return bytes(response.read())
 
 
 def _chat(base_url: str, session: str) -> int:
@@ -99,7 +108,7 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             try:
                 sent = _workload(app, bedrock)
                 _wait_for_data(prometheus, sent)
-                yield Stack(prometheus, app, runtime_missing, sent)
+                yield Stack(prometheus, app, bedrock.endpoint_url, runtime_missing, sent)
             finally:
                 app.stop()
     finally:
@@ -260,3 +269,24 @@ def test_the_real_prometheus_evaluates_every_rule_and_the_workloads_alerts_go_pe
         for series in stack.prometheus.query(f'ALERTS{{job="{SERVICE}", alertstate="pending"}}')
     }
     assert {"ChatbotHighErrorRate", "ChatbotBedrockTimeouts"} <= pending, pending
+
+
+def test_the_loadgen_service_drives_the_app_and_injects_faults(stack: Stack) -> None:
+    """docker/loadgen.py (the compose `loadgen` service), for two short rounds."""
+    before = json.loads(_get(f"{stack.bedrock_url}/__control/ledger"))["totals"]["calls"]
+    proc = subprocess.run(
+        [str(BIN / "python"), str(REPO / "docker" / "loadgen.py"), "--url", stack.app.base_url,
+         "--bedrock-url", stack.bedrock_url, "--rounds", "2", "--requests", "10", "--pause", "0.2",
+         "--fault-every", "1"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("sent 10 requests") == 2, proc.stdout
+    assert "could not inject" not in proc.stderr
+    after = json.loads(_get(f"{stack.bedrock_url}/__control/ledger"))["totals"]["calls"]
+    assert after > before
