@@ -36,6 +36,7 @@ GENAI_BUCKET = "gen_ai_client_operation_duration_seconds_bucket"
 TTFT_BUCKET = "gen_ai_client_operation_time_to_first_chunk_seconds_bucket"
 CHUNK_BUCKET = "gen_ai_client_operation_time_per_output_chunk_seconds_bucket"
 RI = "$__rate_interval"
+REQUESTS_5M = "job_env_route_method_class:http_server_requests:rate5m"
 
 
 def variable(name: str, label: str, query: str, description: str) -> dict[str, Any]:
@@ -302,10 +303,11 @@ def api_dashboard() -> dict[str, Any]:
     b.add(
         "timeseries",
         "Requests/s by route",
-        "Throughput per route template and method.",
+        "Throughput per route template and method, over 5 minutes (recording rule "
+        "job_env_route_method_class:http_server_requests:rate5m).",
         [
             q(
-                f"sum by (http_route, http_request_method) (rate({HTTP_COUNT}{{{ROUTE}}}[{RI}]))",
+                f"sum by (http_route, http_request_method) ({REQUESTS_5M}{{{ROUTE}}})",
                 "{{http_request_method}} {{http_route}}",
             )
         ],
@@ -315,8 +317,8 @@ def api_dashboard() -> dict[str, Any]:
         "timeseries",
         "Requests/s by status class",
         "Throughput split by status class (2xx/3xx/4xx/5xx, derived "
-        "from http.response.status_code by otelcol-chatbot).",
-        [q(f"sum by (http_status_class) (rate({HTTP_COUNT}{{{ROUTE}}}[{RI}]))", "{{http_status_class}}")],
+        "from http.response.status_code by otelcol-chatbot), over 5 minutes (recording rule).",
+        [q(f"sum by (http_status_class) ({REQUESTS_5M}{{{ROUTE}}})", "{{http_status_class}}")],
         unit="reqps",
     )
     b.add(
@@ -476,10 +478,12 @@ def genai_dashboard() -> dict[str, Any]:
     b.add(
         "timeseries",
         "Calls/s by model and operation",
-        "Bedrock call rate per requested model and GenAI operation (chat, invoke_agent, ...).",
+        "Bedrock call rate per requested model and GenAI operation (chat, invoke_agent, ...), over 5 minutes "
+        "(recording rule).",
         [
             q(
-                f"sum by (gen_ai_request_model, gen_ai_operation_name) (rate({GENAI_COUNT}{{{MODEL}}}[{RI}]))",
+                f"sum by (gen_ai_request_model, gen_ai_operation_name) "
+                f"(job_env_model_op:gen_ai_client_operations:rate5m{{{MODEL}}})",
                 "{{gen_ai_operation_name}} {{gen_ai_request_model}}",
             )
         ],
@@ -529,11 +533,11 @@ def genai_dashboard() -> dict[str, Any]:
         "timeseries",
         "Tokens per minute, in and out",
         "Input and output tokens per minute by model "
-        "(gen_ai.token.type). Compare with the model's tokens-per-minute quota.",
+        "(gen_ai.token.type) over 5 minutes (recording rule). Compare with the model's tokens-per-minute quota.",
         [
             q(
                 f"sum by (gen_ai_request_model, gen_ai_token_type) "
-                f"(rate(gen_ai_client_token_usage_sum{{{MODEL}}}[{RI}])) * 60",
+                f"(job_env_model_type:gen_ai_client_token_usage:rate5m{{{MODEL}}}) * 60",
                 "{{gen_ai_token_type}} {{gen_ai_request_model}}",
             )
         ],
@@ -542,10 +546,10 @@ def genai_dashboard() -> dict[str, Any]:
     b.add(
         "timeseries",
         "Cost per hour by model",
-        "Estimated USD per hour per model at the current rate.",
+        "Estimated USD per hour per model at the rate of the last 5 minutes (recording rule).",
         [
             q(
-                f"sum by (gen_ai_request_model) (rate(gen_ai_client_cost_USD_total{{{MODEL}}}[{RI}])) * 3600",
+                f"sum by (gen_ai_request_model) (job_env_model_type:gen_ai_client_cost_usd:rate5m{{{MODEL}}}) * 3600",
                 "{{gen_ai_request_model}}",
             )
         ],
@@ -569,12 +573,12 @@ def genai_dashboard() -> dict[str, Any]:
         "timeseries",
         "Throttles/s by model",
         "Bedrock calls rejected with ThrottlingException after the SDK's "
-        "retries (gen_ai.client.throttles). ChatbotBedrockThrottling fires above 5 % of calls.",
+        "retries (gen_ai.client.throttles), over 5 minutes (recording rule). ChatbotBedrockThrottling fires "
+        "above 5 % of calls.",
         [
             q(
-                f"sum by (gen_ai_request_model, gen_ai_operation_name) "
-                f"(rate(gen_ai_client_throttles_total{{{MODEL}}}[{RI}]))",
-                "{{gen_ai_operation_name}} {{gen_ai_request_model}}",
+                f"sum by (gen_ai_request_model) (job_env_model:gen_ai_client_throttles:rate5m{{{MODEL}}})",
+                "{{gen_ai_request_model}}",
             )
         ],
         unit="reqps",
@@ -583,10 +587,11 @@ def genai_dashboard() -> dict[str, Any]:
         "timeseries",
         "Bedrock errors by type",
         "Failed Bedrock calls per second by error.type "
-        "(ThrottlingException, ModelTimeoutException, ValidationException, ...).",
+        "(ThrottlingException, ModelTimeoutException, ValidationException, ...), over 5 minutes (recording rule).",
         [
             q(
-                f'sum by (error_type, gen_ai_operation_name) (rate({GENAI_COUNT}{{{MODEL}, error_type!=""}}[{RI}]))',
+                f"sum by (error_type, gen_ai_operation_name) "
+                f"(job_env_model_op_error:gen_ai_client_operation_errors:rate5m{{{MODEL}}})",
                 "{{error_type}} {{gen_ai_operation_name}}",
             )
         ],

@@ -174,3 +174,15 @@ def test_annotation_queries_parse() -> None:
             if "expr" in annotation:
                 assert annotation["datasource"]["uid"] == "prometheus", name
                 promql_parser.parse(substitute(annotation["expr"], all_variables(dashboard)))
+
+
+def test_every_recording_rule_is_used_by_a_panel_or_a_rule() -> None:
+    from stack_lib import load_rules
+
+    used = {
+        metric
+        for query in PROMETHEUS_QUERIES
+        for metric, _ in selectors(substitute(query.expr, all_variables(load_dashboards()[query.dashboard + ".json"])))
+    }
+    used |= {metric for rule in load_rules() for metric, _ in selectors(rule["expr"])}
+    assert recorded_names() <= used, f"recorded but never read: {sorted(recorded_names() - used)}"
