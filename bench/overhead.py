@@ -133,7 +133,7 @@ def server_command(config: str, port: int) -> list[str]:
     return [str(VENV_BIN / "opentelemetry-instrument"), *uvicorn]
 
 
-def server_env(config: str, sink_http: str, served_file: str) -> dict[str, str]:
+def server_env(config: str, sink_http: str, metrics_http: str, served_file: str) -> dict[str, str]:
     env = clean_env()
     env["BENCH_SERVED_FILE"] = served_file
     if config == "bare":
@@ -141,6 +141,8 @@ def server_env(config: str, sink_http: str, served_file: str) -> dict[str, str]:
     env.update(
         {
             "OTEL_EXPORTER_OTLP_ENDPOINT": sink_http,
+            # metrics go to a second sink that keeps them (few points), so histogram counts can be checked
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": metrics_http + "/v1/metrics",
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
             "OTEL_TRACES_EXPORTER": "otlp",
             "OTEL_METRICS_EXPORTER": "otlp",
@@ -171,10 +173,12 @@ def post_once(port: int, timeout: float = 2.0) -> bool:
 
 
 class Sink:
-    """The example OTLP receiver as a child process (count-only)."""
+    """The example OTLP receiver as a child process (count-only unless ``keep``)."""
 
-    def __init__(self) -> None:
-        cmd = [sys.executable, "-m", "examples.otlp_sink", "--http-port", "0", "--grpc-port", "0", "--count-only"]
+    def __init__(self, keep: bool = False) -> None:
+        cmd = [sys.executable, "-m", "examples.otlp_sink", "--http-port", "0", "--no-grpc"]
+        if not keep:
+            cmd.append("--count-only")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -186,6 +190,37 @@ class Sink:
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(self.http + "/__sink/stats", timeout=5) as r:
             return json.loads(r.read())
+
+    def reset(self) -> None:
+        req = urllib.request.Request(self.http + "/__sink/reset", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            r.read()
+
+    def metric_points(self, name: str) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(f"{self.http}/__sink/metrics?name={name}", timeout=10) as r:
+            return list(json.loads(r.read()))
+
+    def duration_count(self) -> tuple[str, int] | None:
+        """Requests recorded by the HTTP server duration histogram, summed over its series.
+
+        Cumulative series: the latest point of each series; delta: the sum of all points.
+        """
+        for name in ("http.server.request.duration", "http.server.duration"):
+            points = self.metric_points(name)
+            if not points:
+                continue
+            latest: dict[str, dict[str, Any]] = {}
+            total = 0
+            for pt in points:
+                if pt.get("temporality") == "delta":
+                    total += pt.get("count") or 0
+                    continue
+                key = json.dumps(pt.get("attributes"), sort_keys=True) + json.dumps(pt.get("resource"), sort_keys=True)
+                if key not in latest or pt["time_ns"] >= latest[key]["time_ns"]:
+                    latest[key] = pt
+            total += sum(pt.get("count") or 0 for pt in latest.values())
+            return name, total
+        return None
 
     def items(self) -> dict[str, int]:
         s = self.stats()
@@ -241,6 +276,8 @@ class Run:
     served: int | None = None  # chat requests the app served over the server's lifetime
     spans: int = 0
     metric_points: int = 0
+    duration_metric: str | None = None
+    duration_count: int = 0  # requests the HTTP server duration histogram recorded
     log_records: int = 0
     sink_not_accepted: int = 0
     sink_cpu_us_per_req: float = 0.0  # the receiver decoding what this server sent
@@ -251,19 +288,23 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
 
-def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: Sink, lua: str) -> Run:
+def one_run(
+    config: str, conns: int, rep: int, args: argparse.Namespace, sink: Sink, msink: Sink, lua: str
+) -> Run:
     run = Run(config, conns, rep)
     port = free_port()
     with tempfile.NamedTemporaryFile(prefix="bench-served-", delete=False) as f:
         served_file = f.name
     os.unlink(served_file)
     before = sink.settle(max_wait=2.0, quiet=0.3)
+    msink.settle(max_wait=2.0, quiet=0.3)
+    msink.reset()
     log = open(RESULTS / f"server-{config}.log", "a", encoding="utf-8")
     t0 = time.monotonic()
     proc = subprocess.Popen(
         server_command(config, port),
         cwd=ROOT,
-        env=server_env(config, sink.http, served_file),
+        env=server_env(config, sink.http, msink.http, served_file),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -276,15 +317,17 @@ def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: S
         run_wrk(lua, port, conns, args.warmup, args.threads)
         time.sleep(0.3)
         cpu0, sink0, sys0 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
+        msink0 = cpu_seconds(msink.proc.pid)
         kids0, self0, t_0 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
         w = run_wrk(lua, port, conns, args.duration, args.threads)
         time.sleep(0.3)  # let in-flight requests and queued export work land in the window
         cpu1, sink1, sys1 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
+        msink1 = cpu_seconds(msink.proc.pid)
         kids1, self1, t_1 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
         n = max(w["requests"], 1)
         run.sink_cpu_us_per_req = (sink1 - sink0) * 1e6 / n
         run.wrk_cpu_us_per_req = (kids1 - kids0) * 1e6 / n
-        ours_cpu = (cpu1 - cpu0) + (sink1 - sink0) + (kids1 - kids0) + (self1 - self0)
+        ours_cpu = (cpu1 - cpu0) + (sink1 - sink0) + (msink1 - msink0) + (kids1 - kids0) + (self1 - self0)
         foreign = max(0.0, (sys1 - sys0) - ours_cpu)
         run.foreign_cpu_pct = 100 * foreign / ((t_1 - t_0) * (os.cpu_count() or 1))
         run.rss_mib = rss_kib(proc.pid) / 1024
@@ -305,10 +348,15 @@ def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: S
             run.exit_code = proc.wait()
         log.close()
     after = sink.settle(max_wait=args.flush_wait)
+    mafter = msink.settle(max_wait=2.0)
     run.spans = after["traces"] - before["traces"]
-    run.metric_points = after["metrics"] - before["metrics"]
+    run.metric_points = mafter["metrics"]
     run.log_records = after["logs"] - before["logs"]
     run.sink_not_accepted = sum(after[k] - before[k] for k in ("rejected", "refused", "abandoned"))
+    run.sink_not_accepted += sum(mafter[k] for k in ("rejected", "refused", "abandoned"))
+    found = msink.duration_count()
+    if found:
+        run.duration_metric, run.duration_count = found
     try:
         run.served = int(Path(served_file).read_text())
         os.unlink(served_file)
@@ -354,6 +402,7 @@ def summarize(runs: list[Run], configs: list[str], conns_list: list[int]) -> lis
                 "served": sum(r.served or 0 for r in rs),
                 "spans": sum(r.spans for r in rs),
                 "metric_points": sum(r.metric_points for r in rs),
+                "duration_count": sum(r.duration_count for r in rs),
                 "log_records": sum(r.log_records for r in rs),
                 "sink_not_accepted": sum(r.sink_not_accepted for r in rs),
             }
@@ -369,8 +418,9 @@ def summarize(runs: list[Run], configs: list[str], conns_list: list[int]) -> lis
 def markdown(rows: list[dict[str, Any]]) -> str:
     head = (
         "| config | conns | req/s | share of bare | server CPU µs/req | added CPU µs/req | p50 ms | p99 ms "
-        "| RSS MiB | served | spans (per req) | metric points | log records | sink CPU µs/req | other load % |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| RSS MiB | served | spans (per req) | metric points | duration histogram count | log records "
+        "| sink CPU µs/req | other load % |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for r in rows:
@@ -381,7 +431,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['config']} | {r['conns']} | {fmt(r['rps'])} | {share} | {fmt(r['cpu_us_per_req'])} | {added} "
             f"| {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | {fmt(r['rss_mib'], 1)} | {r['served']:,} | {spans} "
-            f"| {r['metric_points']:,} | {r['log_records']:,} | {fmt(r['sink_cpu_us_per_req'])} "
+            f"| {r['metric_points']:,} | {r['duration_count']:,} | {r['log_records']:,} "
+            f"| {fmt(r['sink_cpu_us_per_req'])} "
             f"| {fmt(r['foreign_cpu_pct'])} |"
         )
     return head + "\n".join(lines) + "\n"
@@ -416,6 +467,12 @@ def versions() -> dict[str, str]:
             text=True,
         ).stdout.split("\n")
         out["git_head"] = head
+        out["package_last_commit"] = subprocess.run(
+            ["git", "log", "-1", "--format=%h %s", "--", "otel_chatbot", "pyproject.toml"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()[:120]
         out["package_uncommitted_changes"] = ", ".join(line[3:] for line in dirty if line.strip()) or "none"
     except OSError:
         pass
@@ -467,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     lua_file.write_text(WRK_LUA)
     v_start = versions()
     sink = Sink()
+    msink = Sink(keep=True)
     runs: list[Run] = []
     started = time.time()
     total = args.reps * len(conns_list) * len(configs)
@@ -475,25 +533,26 @@ def main(argv: list[str] | None = None) -> int:
             for conns in conns_list:
                 k = rep % len(configs)
                 for config in configs[k:] + configs[:k]:
-                    run = one_run(config, conns, rep, args, sink, str(lua_file))
+                    run = one_run(config, conns, rep, args, sink, msink, str(lua_file))
                     for attempt in range(args.retry_busy):
                         if run.foreign_cpu_pct <= args.max_other_load:
                             break
                         print(f"  (other load {run.foreign_cpu_pct:.0f} %: repeating {config} conns={conns})")
-                        run = one_run(config, conns, rep, args, sink, str(lua_file))
+                        run = one_run(config, conns, rep, args, sink, msink, str(lua_file))
                         run.notes.append(f"retry {attempt + 1} (machine busy)")
                     runs.append(run)
                     print(
                         f"[{len(runs)}/{total}] rep={rep} conns={conns:<3} {config:<5} "
                         f"{run.rps:8.0f} req/s  cpu {run.cpu_us_per_req:6.0f} µs/req  "
                         f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms  rss {run.rss_mib:5.1f} MiB  "
-                        f"served {run.served}  spans {run.spans}  points {run.metric_points}  "
+                        f"served {run.served}  spans {run.spans}  points {run.metric_points}  hist {run.duration_count}  "
                         f"logs {run.log_records}  sink {run.sink_cpu_us_per_req:.0f} µs/req  "
                         f"other load {run.foreign_cpu_pct:.0f} %  exit {run.exit_code} {' '.join(run.notes)}",
                         flush=True,
                     )
     finally:
         sink.stop()
+        msink.stop()
 
     rows = summarize(runs, configs, conns_list)
     table = markdown(rows)
