@@ -33,6 +33,7 @@ Output: a markdown table on stdout, and ``bench/results/overhead-<timestamp>.jso
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -189,7 +190,8 @@ class Sink:
 
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(self.http + "/__sink/stats", timeout=5) as r:
-            return json.loads(r.read())
+            stats: dict[str, Any] = json.loads(r.read())
+        return stats
 
     def reset(self) -> None:
         req = urllib.request.Request(self.http + "/__sink/reset", data=b"", method="POST")
@@ -249,13 +251,14 @@ class Sink:
 
 
 def run_wrk(lua: str, port: int, conns: int, duration: int, threads: int) -> dict[str, Any]:
-    cmd = ["wrk", f"-t{min(threads, conns)}", f"-c{conns}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "5s"]
+    cmd = ["wrk", f"-t{min(threads, conns)}", f"-c{conns}", f"-d{max(1, duration)}s", "--latency", "--timeout", "5s"]
     cmd += ["-s", lua, f"http://127.0.0.1:{port}/chat"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30, check=True).stdout
     m = re.search(r"^WRKJSON (.*)$", out, re.M)
     if not m:
         raise RuntimeError(f"no WRKJSON in wrk output:\n{out}")
-    return json.loads(m.group(1))
+    result: dict[str, Any] = json.loads(m.group(1))
+    return result
 
 
 # --------------------------------------------------------------------------- one run
@@ -288,9 +291,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
 
-def one_run(
-    config: str, conns: int, rep: int, args: argparse.Namespace, sink: Sink, msink: Sink, lua: str
-) -> Run:
+def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: Sink, msink: Sink, lua: str) -> Run:
     run = Run(config, conns, rep)
     port = free_port()
     with tempfile.NamedTemporaryFile(prefix="bench-served-", delete=False) as f:
@@ -299,7 +300,7 @@ def one_run(
     before = sink.settle(max_wait=2.0, quiet=0.3)
     msink.settle(max_wait=2.0, quiet=0.3)
     msink.reset()
-    log = open(RESULTS / f"server-{config}.log", "a", encoding="utf-8")
+    log = open(RESULTS / f"server-{config}.log", "a", encoding="utf-8")  # noqa: SIM115 (closed in finally)
     t0 = time.monotonic()
     proc = subprocess.Popen(
         server_command(config, port),
@@ -375,7 +376,7 @@ def med(values: list[float]) -> tuple[float, float, float]:
 def fmt(t: tuple[float, float, float], digits: int = 0, suffix: str = "") -> str:
     m, lo, hi = t
     f = f"{{:,.{digits}f}}"
-    return f"{f.format(m)}{suffix} ({f.format(lo)}–{f.format(hi)})"
+    return f"{f.format(m)}{suffix} ({f.format(lo)}–{f.format(hi)})"  # noqa: RUF001
 
 
 def summarize(runs: list[Run], configs: list[str], conns_list: list[int]) -> list[dict[str, Any]]:
@@ -476,10 +477,8 @@ def versions() -> dict[str, str]:
         out["package_uncommitted_changes"] = ", ".join(line[3:] for line in dirty if line.strip()) or "none"
     except OSError:
         pass
-    try:
+    with contextlib.suppress(OSError, IndexError):
         out["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
-    except (OSError, IndexError):
-        pass
     return out
 
 
@@ -545,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"[{len(runs)}/{total}] rep={rep} conns={conns:<3} {config:<5} "
                         f"{run.rps:8.0f} req/s  cpu {run.cpu_us_per_req:6.0f} µs/req  "
                         f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms  rss {run.rss_mib:5.1f} MiB  "
-                        f"served {run.served}  spans {run.spans}  points {run.metric_points}  hist {run.duration_count}  "
+                        f"served {run.served}  spans {run.spans}  points {run.metric_points}  "
+                        f"hist {run.duration_count}  "
                         f"logs {run.log_records}  sink {run.sink_cpu_us_per_req:.0f} µs/req  "
                         f"other load {run.foreign_cpu_pct:.0f} %  exit {run.exit_code} {' '.join(run.notes)}",
                         flush=True,
@@ -560,8 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd = " ".join([".venv/bin/python", "bench/overhead.py", *(argv if argv is not None else sys.argv[1:])])
     md = (
         f"# Overhead benchmark {stamp}\n\n`{cmd}`\n\n"
-        f"{args.reps} repetitions × {args.duration:g} s (after {args.warmup:g} s warm-up) per cell; "
-        "median (min–max). Added CPU and share of bare are paired with the bare run of the same repetition. "
+        f"{args.reps} repetitions x {args.duration:g} s (after {args.warmup:g} s warm-up) per cell; "
+        "median (min-max). Added CPU and share of bare are paired with the bare run of the same repetition. "
         "served/spans/points/logs are totals over all runs of the cell, counted over each server's lifetime "
         "(warm-up included) after a SIGINT shutdown and flush wait. sink CPU is the receiver decoding what the "
         "server sent (not part of the server's CPU). other load % is CPU used during the timed run by processes "
@@ -572,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     v_end = versions()
     if v_end != v_start:
-        md += f"\n**The installed versions or the package's working tree changed during the run**: {json.dumps(v_end)}\n"
+        md += f"\n**Installed versions or the package's git state changed during the run**: {json.dumps(v_end)}\n"
     data = {
         "command": cmd,
         "started_utc": stamp,

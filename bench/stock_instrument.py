@@ -20,14 +20,14 @@ from typing import Any
 
 from opentelemetry.instrumentation.auto_instrumentation import _load
 
-_entry_points = _load.entry_points
+_entry_points = _load.entry_points  # type: ignore[attr-defined]
 
 
 def _without_otel_chatbot(**kwargs: Any) -> list[Any]:
     return [ep for ep in _entry_points(**kwargs) if not ep.value.startswith("otel_chatbot")]
 
 
-_load.entry_points = _without_otel_chatbot  # type: ignore[assignment]
+_load.entry_points = _without_otel_chatbot  # type: ignore[attr-defined,assignment]
 
 
 def main() -> None:
