@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -58,7 +59,10 @@ NAMESPACE = "OtelChatbotE2E"
 LOG_GROUP = "/otel-chatbot/e2e-metrics"
 LOG_STREAM = "otelcol-e2e"
 SLOW_MS = 1000
-DECISION_WAIT_S = 1
+# Longer than any request's trace takes to complete: the throttled request's boto3 retries back off
+# up to 1 + 2 + 4 s, and its first span (fastapi.dependencies) is exported long before its ERROR
+# client span; a trace decided before that span arrives would be dropped at 0 %.
+DECISION_WAIT_S = 10
 
 PHASE1 = {
     "chat": 3,
@@ -133,6 +137,16 @@ EMF_COUNTERS_RECOUNTED_ON_RESTART = pytest.mark.xfail(
     ),
 )
 
+NO_LOGS_PIPELINE = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "collector/config.yaml has no logs pipeline, so its otlp receiver serves no /v1/logs (POST answers 404 "
+        "'404 page not found'), while the distro's OTEL_LOGS_EXPORTER defaults to otlp "
+        "(otel_chatbot/config/table.py): every log export of the app (e.g. the 500's 'Exception in ASGI "
+        "application' record) fails, silently"
+    ),
+)
+
 
 # -- results of the one scenario ---------------------------------------------------------------
 
@@ -146,6 +160,7 @@ class Results:
     ledger_phase1: dict[str, Any] = field(default_factory=dict)
     ledger_final: dict[str, Any] = field(default_factory=dict)
     accepted_spans_phase1: float = 0
+    accepted_log_records_phase1: float = 0
     tempo_phase1: list[SpanRecord] = field(default_factory=list)
     prom_requests_phase1: dict[tuple[str, ...], float] = field(default_factory=dict)
     prom_tokens_phase1: dict[tuple[str, ...], float] = field(default_factory=dict)
@@ -155,6 +170,7 @@ class Results:
     decisions_before_kill: dict[str, float] = field(default_factory=dict)
     tempo_stats_before_kill: SinkStats | None = None
     tempo_queue_before_kill: float = 0
+    tempo_queue_loaded_by_3: dict[str, int] = field(default_factory=dict)
     tempo_phase2: list[SpanRecord] = field(default_factory=list)
     prom_requests_final: dict[tuple[str, ...], float] = field(default_factory=dict)
     prom_tokens_final: dict[tuple[str, ...], float] = field(default_factory=dict)
@@ -209,6 +225,14 @@ def traces_by_path(spans: list[SpanRecord]) -> dict[str, list[SpanRecord]]:
         key = str(servers[0].attributes.get("url.path")) if len(servers) == 1 else f"<trace {trace[0].trace_id}>"
         named[key] = trace
     return named
+
+
+def loaded_queue(log: str, exporter: str) -> dict[str, int]:
+    """What a starting collector says it found in ``exporter``'s persistent queue (its "Loaded queue metadata" line)."""
+    for line in log.splitlines():
+        if "Loaded queue metadata" in line and f'"otelcol.component.id": "{exporter}"' in line:
+            return {key: int(value) for key, value in re.findall(r'"(\w+)": (\d+)', line)}
+    return {}
 
 
 def signature(trace: list[SpanRecord]) -> Counter[tuple[str, str, str, str]]:
@@ -300,9 +324,10 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             found = {str(s.attributes.get("url.path")) for s in spans if s.kind == "SERVER"}
             return paths1 <= found and len(spans) == self_metric_sum(self_port, "otelcol_receiver_accepted_spans")
 
-        settle(lambda: tempo_complete(), bool, 30)
+        settle(lambda: tempo_complete(), bool, DECISION_WAIT_S + 30)
         time.sleep(1.0)  # late spans would show now
         results.accepted_spans_phase1 = self_metric_sum(self_port, "otelcol_receiver_accepted_spans")
+        results.accepted_log_records_phase1 = self_metric_sum(self_port, "otelcol_receiver_accepted_log_records")
         results.tempo_phase1 = tempo.spans()
 
         want_requests1 = requests_by_series(results.phase1)
@@ -345,7 +370,7 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
                 for sampled in ("true", "false")
             }
 
-        results.decisions_before_kill = settle(decided, lambda d: sum(d.values()) >= count2, 20)
+        results.decisions_before_kill = settle(decided, lambda d: sum(d.values()) >= count2, DECISION_WAIT_S + 20)
         settle(
             lambda: self_metric_sum(self_port, "otelcol_processor_tail_sampling_sampling_traces_on_memory"),
             lambda n: n == 0,
@@ -379,8 +404,9 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
                 signature(traces.get(r.path, [])) == phase1_sigs.get(r.kind.name) for r in kept
             ) and kept_paths <= set(traces)
 
+        results.tempo_queue_loaded_by_3 = loaded_queue(collectors[2].log(), "otlp_grpc/tempo")
         settle(tempo.spans, phase2_complete, 40)
-        time.sleep(DECISION_WAIT_S + 1.0)  # anything that should not arrive would arrive now
+        time.sleep(1.5)  # every trace was decided before the kill: one more flush shows any extra span
         results.tempo_phase2 = tempo.spans()
 
         # ---- the totals at the end ----
@@ -565,6 +591,9 @@ def test_a_sigkilled_collector_loses_none_of_the_traces_it_had_queued(scenario: 
     for request in scenario.phase2.requests:
         if request.kind.kept_by_tail_sampling:
             assert signature(traces.get(request.path, [])) == shapes[request.kind.name], request
+    # collector #3 found them in the queue on disk: some still queued, some dispatched (in flight) at the kill
+    loaded = scenario.tempo_queue_loaded_by_3
+    assert loaded.get("itemsSize", 0) + loaded.get("dispatchedItems", 0) > 0, loaded
     # Tempo had accepted nothing before the kill, so nothing may arrive twice either
     assert len(scenario.tempo_phase2) == len({s.span_id for s in scenario.tempo_phase2})
 
@@ -574,7 +603,10 @@ def test_emf_events_follow_the_specification_and_the_declarations(scenario: Resu
     assert config.rollup.endswith("NoDimensionRollup}")
     events = scenario.emf_final
     assert events, "no EMF log event reached CloudWatch Logs (moto)"
-    assert len(scenario.emf_stream_final) == len(events), "get_log_events on the stream disagrees with filter"
+    # all in the configured stream; get_log_events (read a moment later: events keep coming) has them all
+    assert {e["logStreamName"] for e in events} == {LOG_STREAM}
+    in_stream = {(e["timestamp"], e["message"]) for e in scenario.emf_stream_final}
+    assert {(e["timestamp"], e["message"]) for e in events} <= in_stream
     problems: list[str] = []
     metric_events = [e for e in events if "_aws" in e["parsed"]]
     for event in metric_events:
@@ -654,3 +686,9 @@ def test_emf_counter_deltas_add_up_to_the_counter_across_collector_restarts(scen
     parsed = [e["parsed"] for e in scenario.emf_final]
     got = statistic_total(parsed, "gen_ai.client.cost", "Sum", ("gen_ai.token.type",))
     assert scenario.prom_cost_final and _close(got, scenario.prom_cost_final), (got, scenario.prom_cost_final)
+
+
+@NO_LOGS_PIPELINE
+def test_the_collector_accepts_the_log_records_the_distro_exports_by_default(scenario: Results) -> None:
+    """The app runs with the distro's defaults, logs exporter otlp included; phase 1 logs two unhandled 500s."""
+    assert scenario.accepted_log_records_phase1 > 0
