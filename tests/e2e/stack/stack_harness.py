@@ -157,6 +157,12 @@ class Prometheus(_Process):
             return [{"value": result}]
         return list(result)
 
+    def query_range(
+        self, promql: str, start: float, end: float, step: float
+    ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        data = self.api("query_range", query=promql, start=str(start), end=str(end), step=str(step))
+        return [(series["metric"], [(float(t), float(v)) for t, v in series["values"]]) for series in data["result"]]
+
     def series_names(self) -> set[str]:
         return set(self.api("label/__name__/values"))
 

@@ -72,6 +72,7 @@ class Stack:
     bedrock_url: str
     runtime_metrics_missing: str
     sent: int
+    started: float
 
 
 def _get(url: str) -> bytes:
@@ -106,9 +107,10 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 work / "app.log",
             ).start()
             try:
+                started = time.time()
                 sent = _workload(app, bedrock)
                 _wait_for_data(prometheus, sent)
-                yield Stack(prometheus, app, bedrock.endpoint_url, runtime_missing, sent)
+                yield Stack(prometheus, app, bedrock.endpoint_url, runtime_missing, sent, started)
             finally:
                 app.stop()
     finally:
@@ -290,3 +292,35 @@ def test_the_loadgen_service_drives_the_app_and_injects_faults(stack: Stack) -> 
     assert "could not inject" not in proc.stderr
     after = json.loads(_get(f"{stack.bedrock_url}/__control/ledger"))["totals"]["calls"]
     assert after > before
+
+
+def test_every_dashboard_renders_from_the_runs_data(stack: Stack, tmp_path: Path) -> None:
+    """dashboards/render.py draws each dashboard from this run's Prometheus (documentation pictures).
+
+    With OTEL_CHATBOT_DASHBOARD_PREVIEWS=<dir> the SVGs are written there too.
+    """
+    import importlib.util
+    import xml.etree.ElementTree as ET
+
+    spec = importlib.util.spec_from_file_location("dashboard_render", REPO / "dashboards" / "render.py")
+    assert spec is not None and spec.loader is not None
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    out_dir = Path(os.environ.get("OTEL_CHATBOT_DASHBOARD_PREVIEWS") or tmp_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    end = time.time()
+    for name, dashboard in DASHBOARDS.items():
+        variables = all_variables(dashboard)
+        svg = render.render(
+            dashboard,
+            stack.prometheus.query_range,
+            stack.started - 10,
+            end,
+            1.0,
+            lambda expr, v=variables: substitute(expr, v),  # type: ignore[misc]
+            subtitle=f"rendered from a tests/e2e/stack run ({stack.sent} requests), all variables = All",
+        )
+        ET.fromstring(svg)  # well-formed
+        (out_dir / name.replace(".json", ".svg")).write_text(svg)
+        allowed = sum(1 for (uid, _), _ in ALLOWED_EMPTY.items() if uid == dashboard["uid"])
+        assert svg.count(">No data<") <= allowed, f"{name}: panels without data in the picture"
