@@ -48,7 +48,8 @@ from otelcol_harness import COLLECTOR_DIR, Collector, loopback_env
 from examples.bedrock_server import BedrockServer
 from examples.otlp_sink import OtlpSink, SinkStats, SpanRecord
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
+# No timeout mark of its own: conftest's extend_build_timeout gives room for a cold collector build.
+pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
 
@@ -109,6 +110,7 @@ BEDROCK_OPERATION = {"Converse": "chat", "ConverseStream": "chat", "InvokeAgent"
 
 EMF_HISTOGRAMS_STAY_CUMULATIVE = pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason=(
         "awsemf writes cumulative histograms as they are: histogramDataPointSlice.CalculateDeltaDatapoints "
         "(exporter/awsemfexporter/datapoint.go:191, v0.161.0) copies Count/Sum/Min/Max without any delta, and "
@@ -120,6 +122,7 @@ EMF_HISTOGRAMS_STAY_CUMULATIVE = pytest.mark.xfail(
 )
 EMF_AGENT_TOKENS_UNDECLARED = pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason=(
         "collector/config.yaml's awsemf metric_declarations for gen_ai.client.token.usage / gen_ai.client.cost "
         "only have dimension sets containing gen_ai.request.model, which InvokeAgent data points do not carry "
@@ -129,6 +132,7 @@ EMF_AGENT_TOKENS_UNDECLARED = pytest.mark.xfail(
 )
 EMF_COUNTERS_RECOUNTED_ON_RESTART = pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason=(
         "collector/config.yaml sets awsemf retain_initial_value_of_delta_metric: true, and awsemf's delta state is "
         "in memory: the first point of every cumulative counter after a collector restart (graceful or not) is "
@@ -139,6 +143,7 @@ EMF_COUNTERS_RECOUNTED_ON_RESTART = pytest.mark.xfail(
 
 NO_LOGS_PIPELINE = pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason=(
         "collector/config.yaml has no logs pipeline, so its otlp receiver serves no /v1/logs (POST answers 404 "
         "'404 page not found'), while the distro's OTEL_LOGS_EXPORTER defaults to otlp "
@@ -349,7 +354,11 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             parsed = [e["parsed"] for e in events]
             return statistic_total(parsed, "http.server.request.duration", "Count", EMF_REQUEST_KEY)
 
-        results.emf_phase1 = settle(emf_events, lambda ev: emf_requests(ev) == want_requests1, 30)
+        def emf_has(want: dict[tuple[str, ...], float]) -> Callable[[list[dict[str, Any]]], bool]:
+            # ">=": each series has reached its count (the exact comparison is a test's job)
+            return lambda events: all(emf_requests(events).get(k, 0) >= n for k, n in want.items())
+
+        results.emf_phase1 = settle(emf_events, emf_has(want_requests1), 30)
         results.prom_cost_phase1 = prometheus.vector(COST_PROMQL, "gen_ai_token_type")
 
         # ---- restart on the same storage: baseline sampling 0 %, Tempo refusing everything ----
@@ -419,11 +428,7 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         results.prom_tokens_final = settle(
             lambda: prometheus.vector(TOKENS_PROMQL, *TOKEN_LABELS), lambda v: v == want_tokens, 15
         )
-        results.emf_final = settle(
-            emf_events,
-            lambda ev: all(emf_requests(ev).get(k, 0) >= n for k, n in want_requests.items()),
-            30,
-        )
+        results.emf_final = settle(emf_events, emf_has(want_requests), 30)
         results.prom_cost_final = prometheus.vector(COST_PROMQL, "gen_ai_token_type")
         results.emf_stream_final = read_stream(logs_client, LOG_GROUP, LOG_STREAM)
         now = time.time()
