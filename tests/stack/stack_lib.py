@@ -116,3 +116,67 @@ def load_rules() -> list[dict[str, Any]]:
 
 def recorded_names() -> set[str]:
     return {rule["record"] for rule in load_rules() if "record" in rule}
+
+
+# -- CloudWatch --------------------------------------------------------------------------------
+
+INSIGHTS_QUERY = re.compile(
+    r'^SELECT (AVG|SUM|COUNT|MIN|MAX)\("(?P<metric>[^"]+)"\) FROM SCHEMA\("(?P<ns>[^"]+)", (?P<dims>"[^)]*")\)'
+    r"(?: WHERE (?P<where>.*?))?(?: GROUP BY (?P<group>.*))?$"
+)
+
+NEEDS_COLLECTOR_CHANGE = {
+    "BedrockTimeoutAlarm": "needs `[service.name, error.type]` in the gen_ai.client.operation.duration "
+    "metric_declarations of collector/config.yaml (timeouts are only told apart by error.type)",
+}
+
+
+def cloudwatch_dashboard() -> dict[str, Any]:
+    return dict(json.loads((CLOUDWATCH_DIR / "dashboard.json").read_text()))
+
+
+def cloudwatch_template() -> dict[str, Any]:
+    return dict(json.loads((CLOUDWATCH_DIR / "chatbot-observability.cfn.json").read_text()))
+
+
+def widget_metrics(body: dict[str, Any]) -> tuple[list[tuple[str, str, dict[str, str]]], list[str]]:
+    """([(namespace, metric, dimensions)], [Metrics Insights queries]) of a dashboard body."""
+    rows, queries = [], []
+    for widget in body["widgets"]:
+        if widget["type"] != "metric":
+            continue
+        for row in widget["properties"]["metrics"]:
+            if isinstance(row[0], dict):
+                expression = row[0]["expression"]
+                if expression.startswith("SELECT"):
+                    queries.append(expression)
+                continue
+            values = [item for item in row if not isinstance(item, dict)]
+            namespace, metric, *pairs = values
+            rows.append((namespace, metric, dict(zip(pairs[::2], pairs[1::2], strict=True))))
+    return rows, queries
+
+
+def alarm_metrics(name: str) -> list[tuple[str, set[str]]]:
+    found = []
+    for entry in cloudwatch_template()["Resources"][name]["Properties"]["Metrics"]:
+        if "MetricStat" in entry:
+            metric = entry["MetricStat"]["Metric"]
+            assert metric["Namespace"] == {"Ref": "Namespace"}
+            found.append((metric["MetricName"], {d["Name"] for d in metric["Dimensions"]}))
+    return found
+
+
+def cloudwatch_metric_uses() -> list[tuple[str, str, frozenset[str]]]:
+    """(where, EMF metric name, dimension set) of every dashboard widget, Metrics Insights query and
+    alarm metric in our namespace (AWS/* metrics such as ECS CPU are not EMF)."""
+    rows, queries = widget_metrics(cloudwatch_dashboard())
+    uses = [(f"widget {m}", m, frozenset(dims)) for ns, m, dims in rows if not ns.startswith("AWS/")]
+    for query in queries:
+        match = INSIGHTS_QUERY.match(query)
+        assert match, query
+        uses.append((f"query {query}", match["metric"], frozenset(re.findall(r'"([^"]+)"', match["dims"]))))
+    for name, resource in cloudwatch_template()["Resources"].items():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            uses += [(f"alarm {name}", metric, frozenset(dims)) for metric, dims in alarm_metrics(name)]
+    return uses

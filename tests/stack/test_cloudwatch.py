@@ -16,24 +16,24 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_lib import CLOUDWATCH_DIR, COLLECTOR_CONFIG, REPO, tool
+from stack_lib import (
+    CLOUDWATCH_DIR,
+    COLLECTOR_CONFIG,
+    INSIGHTS_QUERY,
+    NEEDS_COLLECTOR_CHANGE,
+    REPO,
+    alarm_metrics,
+    tool,
+    widget_metrics,
+)
 
 AWSEMF = yaml.safe_load(COLLECTOR_CONFIG.read_text())["exporters"]["awsemf"]
 NAMESPACE = re.fullmatch(r"\$\{env:\w+:-(\w+)\}", AWSEMF["namespace"]).group(1)  # type: ignore[union-attr]
 DASHBOARD = json.loads((CLOUDWATCH_DIR / "dashboard.json").read_text())
 TEMPLATE = json.loads((CLOUDWATCH_DIR / "chatbot-observability.cfn.json").read_text())
-_INSIGHTS = re.compile(
-    r'^SELECT (AVG|SUM|COUNT|MIN|MAX)\("(?P<metric>[^"]+)"\) FROM SCHEMA\("(?P<ns>[^"]+)", (?P<dims>"[^)]*")\)'
-    r"(?: WHERE (?P<where>.*?))?(?: GROUP BY (?P<group>.*))?$"
-)
+
 
 # Alarms that wait for a collector change (the metric exists, the dimension set does not yet).
-NEEDS_COLLECTOR_CHANGE = {
-    "BedrockTimeoutAlarm": "needs `[service.name, error.type]` in the gen_ai.client.operation.duration "
-    "metric_declarations of collector/config.yaml (timeouts are only told apart by error.type)",
-}
-
-
 def declared() -> dict[str, list[frozenset[str]]]:
     """metric name pattern -> the dimension sets awsemf publishes it with."""
     sets: dict[str, list[frozenset[str]]] = {}
@@ -67,24 +67,6 @@ def test_the_collector_publishes_without_rollup_in_the_dashboards_namespace() ->
     assert TEMPLATE["Parameters"]["Namespace"]["Default"] == NAMESPACE
 
 
-def widget_metrics(body: dict[str, Any]) -> tuple[list[tuple[str, str, dict[str, str]]], list[str]]:
-    """([(namespace, metric, dimensions)], [Metrics Insights queries]) of a dashboard body."""
-    rows, queries = [], []
-    for widget in body["widgets"]:
-        if widget["type"] != "metric":
-            continue
-        for row in widget["properties"]["metrics"]:
-            if isinstance(row[0], dict):
-                expression = row[0]["expression"]
-                if expression.startswith("SELECT"):
-                    queries.append(expression)
-                continue
-            values = [item for item in row if not isinstance(item, dict)]
-            namespace, metric, *pairs = values
-            rows.append((namespace, metric, dict(zip(pairs[::2], pairs[1::2], strict=True))))
-    return rows, queries
-
-
 def test_the_dashboard_has_the_widgets_the_design_lists() -> None:
     titles = " | ".join(w["properties"]["title"] for w in DASHBOARD["widgets"] if w["type"] == "metric").lower()
     for needed in ("qps", "latency", "success vs error", "bedrock latency", "tokens", "concurrency", "cpu and memory"):
@@ -101,23 +83,13 @@ def test_every_dashboard_metric_is_a_published_emf_metric() -> None:
         check(metric, set(dims), f"dashboard metric {metric}")
         assert dims.get("service.name") == "chatbot"
     for query in queries:
-        match = _INSIGHTS.match(query)
+        match = INSIGHTS_QUERY.match(query)
         assert match, f"unexpected Metrics Insights query: {query}"
         assert match["ns"] == NAMESPACE
         dims = set(re.findall(r'"([^"]+)"', match["dims"]))
         check(match["metric"], dims, f"query {query}")
         used = set(re.findall(r'"([^"]+)"', (match["where"] or "") + " " + (match["group"] or "")))
         assert used <= dims, f"{query}: filters or groups by {used - dims}, not in its schema"
-
-
-def alarm_metrics(name: str) -> list[tuple[str, set[str]]]:
-    found = []
-    for entry in TEMPLATE["Resources"][name]["Properties"]["Metrics"]:
-        if "MetricStat" in entry:
-            metric = entry["MetricStat"]["Metric"]
-            assert metric["Namespace"] == {"Ref": "Namespace"}
-            found.append((metric["MetricName"], {d["Name"] for d in metric["Dimensions"]}))
-    return found
 
 
 ALARMS = sorted(name for name, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm")

@@ -5,6 +5,8 @@
   files, on a free loopback port, with its TSDB in a temporary directory;
 * otelcol-chatbot: the cached ocb build, ``collector/config.yaml`` through the collector tests'
   harness (``tests/collector/otelcol_harness.py``), remote-writing to that Prometheus;
+* CloudWatch: ``moto_server`` as the CloudWatch Logs endpoint awsemf writes EMF to (the compose
+  ``cloudwatch-emulator``);
 * Bedrock: ``examples.bedrock_server`` in-process;
 * the app: ``opentelemetry-instrument uvicorn examples.chatbot.app:app``, exactly the compose
   service's command, exporting OTLP/gRPC to the collector;
@@ -165,6 +167,48 @@ class Prometheus(_Process):
 
     def series_names(self) -> set[str]:
         return set(self.api("label/__name__/values"))
+
+
+class Moto(_Process):
+    """``moto_server`` from the venv: the CloudWatch Logs endpoint awsemf writes EMF to (the compose
+    stack's ``cloudwatch-emulator``)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "moto.log"
+
+    def start(self, timeout: float = 30.0) -> Moto:
+        proc = self._spawn([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"moto_server exited:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=1):
+                    return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        raise TimeoutError(f"moto_server not ready after {timeout}s:\n{self.log_tail()}")
+
+    def emf_events(self, log_group: str, log_stream: str) -> list[dict[str, Any]]:
+        import boto3
+
+        logs = boto3.client(
+            "logs", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )  # fmt: skip
+        events: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"logGroupName": log_group, "logStreamName": log_stream, "startFromHead": True}
+            if token:
+                kwargs["nextToken"] = token
+            page = logs.get_log_events(**kwargs)
+            events += [json.loads(e["message"]) for e in page["events"]]
+            if not page["events"] or page["nextForwardToken"] == token:
+                return events
+            token = page["nextForwardToken"]
 
 
 class App(_Process):

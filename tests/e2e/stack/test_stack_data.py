@@ -6,7 +6,9 @@ package), otelcol-chatbot with collector/config.yaml, a real Prometheus with the
 files and a scrape of the collector's own metrics, the local Bedrock server with injected
 throttling and timeouts, and ``examples.chatbot.load`` as the traffic.  Then every Prometheus
 query of every panel (template variables at "All") must return at least one sample, except
-the panels in ``ALLOWED_EMPTY`` -- each with the reason it cannot have data here.
+the panels in ``ALLOWED_EMPTY`` -- each with the reason it cannot have data here.  The EMF the
+collector writes to a CloudWatch Logs emulator (moto) must carry every metric and dimension set
+the CloudWatch dashboard and alarms use.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from stack_harness import (
     BIN,
     REPO,
     App,
+    Moto,
     Prometheus,
     app_env,
     install_runtime_metrics,
@@ -73,6 +76,7 @@ class Stack:
     runtime_metrics_missing: str
     sent: int
     started: float
+    moto: Moto
 
 
 def _get(url: str) -> bytes:
@@ -97,7 +101,10 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         binary, work, scrape_targets={"otelcol": f"127.0.0.1:{env['OTELCOL_SELF_METRICS_PORT']}"}
     ).start()
     env["OTELCOL_PROMETHEUS_REMOTE_WRITE_ENDPOINT"] = prometheus.remote_write_url
+    moto = Moto(work)
     try:
+        moto.start()
+        env["OTELCOL_CLOUDWATCH_ENDPOINT"] = moto.url
         with (
             BedrockServer() as bedrock,
             running([Collector(otelcol_binary, ["config.yaml"], env, work / "otelcol.log")]) as (collector,),
@@ -110,10 +117,11 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 started = time.time()
                 sent = _workload(app, bedrock)
                 _wait_for_data(prometheus, sent)
-                yield Stack(prometheus, app, bedrock.endpoint_url, runtime_missing, sent, started)
+                yield Stack(prometheus, app, bedrock.endpoint_url, runtime_missing, sent, started, moto)
             finally:
                 app.stop()
     finally:
+        moto.stop()
         prometheus.stop()
 
 
@@ -324,3 +332,31 @@ def test_every_dashboard_renders_from_the_runs_data(stack: Stack, tmp_path: Path
         (out_dir / name.replace(".json", ".svg")).write_text(svg)
         allowed = sum(1 for (uid, _), _ in ALLOWED_EMPTY.items() if uid == dashboard["uid"])
         assert svg.count(">No data<") <= allowed, f"{name}: panels without data in the picture"
+
+
+def test_cloudwatch_dashboard_and_alarms_read_what_awsemf_really_publishes(stack: Stack) -> None:
+    """Every EMF metric + dimension set the CloudWatch dashboard and alarms use is in the EMF log
+    events otelcol-chatbot wrote for this run (to moto, as to the compose stack's emulator)."""
+    import yaml
+    from stack_lib import COLLECTOR_CONFIG, NEEDS_COLLECTOR_CHANGE, cloudwatch_metric_uses
+
+    awsemf = yaml.safe_load(COLLECTOR_CONFIG.read_text())["exporters"]["awsemf"]
+    group = awsemf["log_group_name"].rsplit(":-", 1)[1].rstrip("}")
+    stream = awsemf["log_stream_name"].rsplit(":-", 1)[1].rstrip("}")
+    published: set[tuple[str, frozenset[str]]] = set()
+    deadline = time.monotonic() + 30
+    uses = cloudwatch_metric_uses()
+    wanted = {(metric, dims) for where, metric, dims in uses if where.split()[1] not in NEEDS_COLLECTOR_CHANGE}
+    while not wanted <= published and time.monotonic() < deadline:
+        for event in stack.moto.emf_events(group, stream):
+            if event.get("service.name") != SERVICE:
+                continue
+            for directive in event.get("_aws", {}).get("CloudWatchMetrics", []):
+                for metric in directive["Metrics"]:
+                    published |= {(metric["Name"], frozenset(dims)) for dims in directive["Dimensions"]}
+        time.sleep(1)
+    for where, metric, dims in uses:
+        if where.split()[1] in NEEDS_COLLECTOR_CHANGE:
+            assert (metric, dims) not in published, f"{where}: published now -- drop it from NEEDS_COLLECTOR_CHANGE"
+        else:
+            assert (metric, dims) in published, f"{where}: awsemf published no {metric} with {sorted(dims)}"
