@@ -270,3 +270,15 @@ def test_grafana_provisions_the_dashboards_from_where_they_are_mounted(model: di
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home.startswith(dashboards_target + "/")
     assert (REPO / "dashboards" / "grafana" / home.rsplit("/", 1)[1]).exists()
+
+
+def test_the_apps_telemetry_variables_are_settings_the_distro_reads(model: dict[str, Any]) -> None:
+    from otel_chatbot.config.table import SETTINGS
+
+    known = {setting.env for setting in SETTINGS}
+    # Read by other packages in the image: the SDK's own service name and the system-metrics instrumentor.
+    known |= {"OTEL_SERVICE_NAME", "OTEL_PYTHON_SYSTEM_METRICS_EXCLUDED_METRICS"}
+    env = model["services"]["app"]["environment"]
+    telemetry = {name for name in env if name.startswith("OTEL_")}
+    assert telemetry <= known, f"not read by anything: {sorted(telemetry - known)}"
+    assert env["OTEL_CHATBOT_ENVIRONMENT"] == "local"

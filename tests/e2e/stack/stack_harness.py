@@ -298,7 +298,7 @@ def app_env(
         "BEDROCK_ENDPOINT_URL": bedrock_url,
         "AWS_REGION": "us-east-1",
         "OTEL_SERVICE_NAME": service,
-        "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment.name={environment}",
+        "OTEL_CHATBOT_ENVIRONMENT": environment,
         "OTEL_CHATBOT_AWS_DETECTORS": "none",
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{collector_grpc}",
         "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
