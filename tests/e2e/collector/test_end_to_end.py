@@ -690,7 +690,14 @@ def test_emf_counter_deltas_add_up_to_the_counter_before_a_restart(scenario: Res
 def test_emf_counter_deltas_add_up_to_the_counter_across_collector_restarts(scenario: Results) -> None:
     parsed = [e["parsed"] for e in scenario.emf_final]
     got = statistic_total(parsed, "gen_ai.client.cost", "Sum", ("gen_ai.token.type",))
-    assert scenario.prom_cost_final and _close(got, scenario.prom_cost_final), (got, scenario.prom_cost_final)
+    deltas = [
+        (e["_aws"]["Timestamp"], e["gen_ai.client.cost"])
+        for e in parsed
+        if "_aws" in e and e.get("gen_ai.token.type") == "output" and "gen_ai.client.cost" in e
+    ]
+    assert scenario.prom_cost_final and _close(got, scenario.prom_cost_final), (
+        f"EMF deltas add up to {got}, the counters are at {scenario.prom_cost_final}; output deltas: {deltas}"
+    )
 
 
 @NO_LOGS_PIPELINE
