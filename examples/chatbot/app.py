@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -99,8 +99,10 @@ def sessions_router() -> APIRouter:
 
     @router.get("/{session_id}/history")
     async def history(session_id: SessionId, service: Service) -> History:
-        """Sessions are implicit (any id may start one), so an unknown one simply has no turns yet."""
-        return History(session_id=session_id, turns=service.history.turns(session_id))
+        turns = service.history.turns(session_id)
+        if not turns:
+            raise HTTPException(status_code=404, detail=f"no conversation {session_id}")
+        return History(session_id=session_id, turns=turns)
 
     return router
 

@@ -55,6 +55,7 @@ KINDS: dict[str, StepKind] = {
 
 CYCLE = ("chat", "stream", "ws", "chat", "agent", "stream", "v1_chat", "history", "health")
 FAILURES = ("not_found", "fail", "invalid", "bad_model")
+_WRITES_HISTORY = frozenset({"chat", "stream", "ws", "v1_chat"})
 
 PROMPTS = (
     "Hi! I'd like to know where my order is.",
@@ -73,10 +74,7 @@ class Step:
     session_id: str
     turn: int
     """Position within its session's conversation (0-based)."""
-
-    @property
-    def expected(self) -> str:
-        return self.kind.expected
+    expected: str
 
     @property
     def path(self) -> str:
@@ -101,8 +99,13 @@ def plan(requests: int, sessions: int, prefix: str = "load") -> list[list[Step]]
         raise ValueError("requests must be >= 0 and sessions >= 1")
     count = min(sessions, max(requests, 1))
     conversations: list[list[Step]] = [[] for _ in range(count)]
+    has_history = [False] * count
     for index in range(requests):
+        number = index % count
         kind = kind_at(index)
-        session = conversations[index % count]
-        session.append(Step(kind, f"{prefix}-{index % count}", len(session)))
+        # Asking for a history that has no turn yet is a legitimate 404, not a failure.
+        expected = "404" if kind.name == "history" and not has_history[number] else kind.expected
+        session = conversations[number]
+        session.append(Step(kind, f"{prefix}-{number}", len(session), expected))
+        has_history[number] = has_history[number] or kind.name in _WRITES_HISTORY
     return conversations

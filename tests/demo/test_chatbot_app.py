@@ -129,6 +129,7 @@ def test_stream_broken_midway_reports_in_band() -> None:
         ("/chat/s1", {"message": ""}, 422),
         ("/chat/bad%20id", {"message": "hi"}, 422),
         ("/chat/s1/fail", {"message": "hi"}, 500),
+        ("/sessions/nobody/history", None, 404),
         ("/no-such-route", None, 404),
     ],
 )
@@ -141,10 +142,6 @@ def test_bedrock_errors_map_to_statuses() -> None:
     gateway = StubGateway(BedrockError("ValidationException", "bad model", 400))
     response = call(gateway, "POST", "/chat/s1", json={"message": "hi", "model": "nope"})
     assert (response.status_code, response.json()["error"]) == (400, "ValidationException")
-
-
-def test_an_unknown_session_has_an_empty_history() -> None:
-    assert call(StubGateway(), "GET", "/sessions/nobody/history").json() == {"session_id": "nobody", "turns": []}
 
 
 def test_agent_health_and_models() -> None:

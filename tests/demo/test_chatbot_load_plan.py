@@ -31,6 +31,16 @@ def test_plan_is_deterministic_and_covers_every_surface() -> None:
     assert set(kinds) == set(KINDS)
 
 
+def test_history_before_any_chat_in_that_session_expects_404() -> None:
+    # With 8 sessions, request 7 (history) is the first step of session 7.
+    conversations = plan(8, 8, "h")
+    (history,) = conversations[7]
+    assert history.kind.name == "history"
+    assert history.expected == "404"
+    # With 4 sessions, session 3 chatted at request 3 before asking for its history at 7.
+    assert plan(8, 4, "h")[3][1].expected == "200"
+
+
 def test_steps_fill_paths_and_bodies() -> None:
     steps = [step for steps in plan(40, 2, "s") for step in steps]
     fail = next(step for step in steps if step.kind.name == "fail")
