@@ -91,8 +91,14 @@ def _prometheus(settings: Settings) -> PrometheusEndpoint:
         raise ConfigError(
             "OTEL_METRICS_EXPORTER: 'prometheus' needs the Prometheus exporter: pip install 'otel-chatbot[prometheus]'"
         ) from None
+    class PullOnlyReader(PrometheusMetricReader):
+        """Prometheus pulls: a flush must not queue a collection the next scrape would print twice."""
+
+        def force_flush(self, timeout_millis: float = 10_000) -> bool:
+            return True
+
     registry = CollectorRegistry(auto_describe=True)  # private: no clash with the app's own registry
-    reader = PrometheusMetricReader(registry=registry)
+    reader = PullOnlyReader(registry=registry)
     server, thread = start_http_server(settings.prometheus_port, addr=settings.prometheus_host, registry=registry)
     return PrometheusEndpoint(reader, server, thread, server.server_address[1])
 

@@ -23,9 +23,12 @@ def test_metrics_are_served_in_prometheus_text_format() -> None:
         assert port
         meter = telemetry.meter_provider.get_meter("test")
         meter.create_histogram("http.server.request.duration", unit="s").record(0.2, {"http.route": "/chat/{id}"})
+        telemetry.force_flush()
+        telemetry.force_flush()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             text = response.read().decode()
         assert 'http_server_request_duration_seconds_count{http_route="/chat/{id}"' in text
+        assert text.count("# TYPE http_server_request_duration_seconds histogram") == 1, "no repeats"
         assert "target_info" in text
     finally:
         telemetry.shutdown()

@@ -87,7 +87,7 @@ def test_forked_workers_export_under_their_own_instance_ids(tmp_path: Path) -> N
             wait_until_serving(f"http://127.0.0.1:{port}/health", time.monotonic() + 30)
             with ThreadPoolExecutor(max_workers=16) as pool:  # concurrency spreads requests over both workers
                 statuses = list(
-                    pool.map(lambda n: get(f"http://127.0.0.1:{port}/sessions/s{n}/history"), range(REQUESTS))
+                    pool.map(lambda n: get(f"http://127.0.0.1:{port}/v1/models"), range(REQUESTS))
                 )
             assert statuses == [200] * REQUESTS
             proc.send_signal(signal.SIGTERM)
@@ -100,9 +100,9 @@ def test_forked_workers_export_under_their_own_instance_ids(tmp_path: Path) -> N
                 proc.kill()
                 proc.communicate()
         spans = sink.wait_for(
-            lambda: s if len(s := sink.spans("GET /sessions/{session_id}/history")) >= REQUESTS else None,
+            lambda: s if len(s := sink.spans("GET /v1/models")) >= REQUESTS else None,
             timeout=15,
-            what=f"{REQUESTS} history spans",
+            what=f"{REQUESTS} model-list spans",
         )
         assert len(spans) == REQUESTS, output[-3000:]
         instances = Counter(span.resource["service.instance.id"] for span in spans)
@@ -113,7 +113,7 @@ def test_forked_workers_export_under_their_own_instance_ids(tmp_path: Path) -> N
         points = [
             p
             for p in sink.metric_points("http.server.request.duration")
-            if p.attributes.get("http.route") == "/sessions/{session_id}/history"
+            if p.attributes.get("http.route") == "/v1/models"
         ]
         latest: dict[str, int] = {}
         for point in points:
