@@ -598,7 +598,9 @@ def test_a_sigkilled_collector_loses_none_of_the_traces_it_had_queued(scenario: 
             assert signature(traces.get(request.path, [])) == shapes[request.kind.name], request
     # collector #3 found them in the queue on disk: some still queued, some dispatched (in flight) at the kill
     loaded = scenario.tempo_queue_loaded_by_3
-    assert loaded.get("itemsSize", 0) + loaded.get("dispatchedItems", 0) > 0, loaded
+    assert loaded.get("itemsSize", 0) + loaded.get("dispatchedItems", 0) > 0, (
+        f"#3 loaded {loaded}; #2's otelcol_exporter_queue_size before the kill: {scenario.tempo_queue_before_kill}"
+    )
     # Tempo had accepted nothing before the kill, so nothing may arrive twice either
     assert len(scenario.tempo_phase2) == len({s.span_id for s in scenario.tempo_phase2})
 
