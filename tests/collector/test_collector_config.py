@@ -25,7 +25,7 @@ APP_METRICS = {
     "http.server.active_requests": {"http.request.method", "url.scheme"},
     "http.client.request.duration": {"http.request.method", "server.address", "http.response.status_code"},
     "gen_ai.client.token.usage": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.token.type"},
-    "gen_ai.client.operation.duration": {"gen_ai.operation.name", "gen_ai.request.model"},
+    "gen_ai.client.operation.duration": {"gen_ai.operation.name", "gen_ai.request.model", "error.type"},
     "gen_ai.client.operation.time_to_first_chunk": {"gen_ai.operation.name", "gen_ai.request.model"},
     "gen_ai.client.cost": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.token.type"},
     "gen_ai.client.throttles": {"gen_ai.operation.name", "gen_ai.request.model"},
