@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from fastapi import Request
 
 from examples.bedrock_server import BedrockServer
 
@@ -361,3 +362,107 @@ def test_in_stream_exception_ends_the_span_with_its_type(runtime: tuple[Any, Any
     (span,) = kit.finished()
     assert "hrottling" in span.attributes["error.type"]
     assert span.status.status_code.name == "ERROR"
+
+
+def test_apply_guardrail_records_the_intervention(runtime: tuple[Any, Any]) -> None:
+    kit, client = runtime
+    response = client.apply_guardrail(
+        guardrailIdentifier="gr-123",
+        guardrailVersion="1",
+        source="INPUT",
+        content=[{"text": {"text": "this is forbidden talk"}}],
+    )
+    (span,) = kit.finished()
+    assert span.attributes["gen_ai.operation.name"] == "apply_guardrail"
+    assert span.attributes["aws.bedrock.guardrail.id"] == "gr-123"
+    assert span.attributes["aws.bedrock.guardrail.intervened"] is (response["action"] == "GUARDRAIL_INTERVENED")
+    assert response["action"] == "GUARDRAIL_INTERVENED"
+
+
+def test_retrieve_and_generate_names_model_and_session(runtime: tuple[Any, Any], server: BedrockServer) -> None:
+    kit, _ = runtime
+    client = agent_client(server)
+    arn = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+    response = client.retrieve_and_generate(
+        input={"text": "what does it cost"},
+        retrieveAndGenerateConfiguration={
+            "type": "KNOWLEDGE_BASE",
+            "knowledgeBaseConfiguration": {"knowledgeBaseId": "KBID123456", "modelArn": arn},
+        },
+    )
+    client.close()
+    (span,) = kit.finished()
+    assert span.attributes["aws.bedrock.knowledge_base.id"] == "KBID123456"
+    assert span.attributes["gen_ai.request.model"] == "anthropic.claude-3-haiku-20240307-v1:0"
+    assert span.attributes["gen_ai.conversation.id"] == response["sessionId"]
+
+
+def test_slow_response_is_timed(runtime: tuple[Any, Any], server: BedrockServer) -> None:
+    kit, client = runtime
+    server.inject("slow", delay_s=0.3)
+    client.converse(**converse_params())
+    (point,) = kit.points("gen_ai.client.operation.duration")
+    assert point.sum >= 0.3
+
+
+def test_pricing_file_and_redaction_patterns_come_from_settings(
+    server: BedrockServer, kit_factory: Any, tmp_path: Any
+) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text(
+        json.dumps({"models": {"anthropic.claude-3-5-haiku-20241022-v1:0": {"input": 1000.0, "output": 2000.0}}})
+    )
+    kit = kit_factory(pricing_file=str(prices), capture_message_content=True, redact_patterns=r"ORDER-\d+")
+    kit.instrumentations.apply_libraries(patch_all_apps=False)
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    response = client.converse(**converse_params("where is ORDER-12345 now"))
+    client.close()
+    (span,) = kit.finished()
+    usage = response["usage"]
+    expected = (usage["inputTokens"] * 1000.0 + usage["outputTokens"] * 2000.0) / 1_000_000
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(expected)
+    assert "ORDER-12345" not in span.attributes["gen_ai.input.messages"]
+
+
+def test_conversation_id_from_a_json_body_field(server: BedrockServer, kit_factory: Any) -> None:
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+    from starlette.concurrency import run_in_threadpool
+
+    kit = kit_factory(conversation_id_sources="body:session")
+    kit.instrumentations.apply_libraries(patch_all_apps=False)
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    app = FastAPI()
+
+    @app.post("/chat")
+    async def chat(request: Request) -> dict[str, str]:
+        body = await request.json()
+        await run_in_threadpool(client.converse, **converse_params(body["message"]))
+        return {"ok": "yes"}
+
+    kit.instrumentations.instrument_app(app)
+
+    async def go() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.post("/chat", json={"session": "from-body", "message": "hi"})
+            assert response.status_code == 200, response.text
+
+    asyncio.run(go())
+    client.close()
+    (bedrock,) = [s for s in kit.finished() if s.kind.name == "CLIENT"]
+    assert bedrock.attributes["gen_ai.conversation.id"] == "from-body"
