@@ -357,8 +357,6 @@ class _Request:
             late[sc.STATUS] = status
             if t.dup_semconv:
                 late["http.status_code"] = status
-        if t.add_request_id and self.request_id:
-            late[f"http.response.header.{t.request_id_name}"] = (self.request_id,)
         if error:
             late[sc.ERROR_TYPE] = error
             span.set_status(Status(StatusCode.ERROR))
