@@ -24,6 +24,9 @@ FIRST_EVENT = "first_event_ms"
 MAX_ERROR_KINDS = 20
 """Distinct failure messages kept per endpoint; the rest are counted under ``other``."""
 
+_MESSAGE_ONLY = frozenset({"CatchResponseError"})
+"""Locust's wrapper for a failure a user declared: its message is the whole story."""
+
 _SESSION_ID = re.compile(r"lt-[0-9a-f]{6,}")
 
 
@@ -62,7 +65,10 @@ class _Tally:
 
 def error_message(exception: BaseException | str) -> str:
     """A stable, bounded failure label: session ids folded so one bug is one row."""
-    text = exception if isinstance(exception, str) else f"{type(exception).__name__}: {exception}"
+    if isinstance(exception, str) or type(exception).__name__ in _MESSAGE_ONLY:
+        text = str(exception)
+    else:
+        text = f"{type(exception).__name__}: {exception}"
     return _SESSION_ID.sub("{session_id}", text)[:200]
 
 

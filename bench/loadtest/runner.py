@@ -26,6 +26,7 @@ from typing import TextIO
 import gevent
 from gevent.event import Event
 from locust.env import Environment
+from locust.runners import LocalRunner
 
 from bench.loadtest import users as locust_users
 from bench.loadtest.progress import Tick, format_tick
@@ -33,6 +34,8 @@ from bench.loadtest.recorder import Recorder
 from bench.loadtest.schema import Level, Run
 
 RAMP_MARGIN_S = 15.0
+STOP_TIMEOUT_S = 10.0
+"""How long Locust may take to stop a level's users before they are killed outright."""
 """Extra time a ramp-up may take beyond ``users / spawn_rate`` before the level is abandoned."""
 
 
@@ -72,9 +75,9 @@ def run_level(config: RunConfig, users: int, out: TextIO) -> Level:
         catch_exceptions=True,
     )
     recorder = Recorder()
-    env.events.request.add_listener(recorder.on_request)
+    env.events.request.add_listener(recorder.on_request)  # type: ignore[no-untyped-call]
     spawned = Event()
-    env.events.spawning_complete.add_listener(lambda user_count: spawned.set())
+    env.events.spawning_complete.add_listener(lambda user_count: spawned.set())  # type: ignore[no-untyped-call]
     runner = env.create_local_runner()
     cpu_started = time.process_time()
 
@@ -120,8 +123,7 @@ def run_level(config: RunConfig, users: int, out: TextIO) -> Level:
             print(f"error in a Locust user ({problem['count']}x): {problem['msg']}", file=out, flush=True)
         cpu_warning = bool(runner.cpu_warning_emitted)
     finally:
-        runner.quit()
-        runner.user_greenlets.join(timeout=5.0)  # users close their connections in on_stop
+        _stop(runner, out)
     endpoints, total = recorder.snapshot(window_s)
     return Level(
         users=users,
@@ -134,6 +136,21 @@ def run_level(config: RunConfig, users: int, out: TextIO) -> Level:
         generator_cpu_warning=cpu_warning,
         user_errors=user_errors,
     )
+
+
+def _stop(runner: LocalRunner, out: TextIO) -> None:
+    """``runner.quit()``, bounded: a user that survives its kill (a library swallowing
+    ``GreenletExit`` in a bare ``except``) must not hang the whole run; it is killed again."""
+    stopper = gevent.spawn(runner.quit)
+    stopper.join(timeout=STOP_TIMEOUT_S)
+    if stopper.dead:
+        runner.user_greenlets.join(timeout=STOP_TIMEOUT_S)  # users close their connections in on_stop
+        return
+    print(f"warning: users still stopping after {STOP_TIMEOUT_S:.0f}s; killing them", file=out, flush=True)
+    stopper.kill(block=False)
+    # killall, not Group.kill: the group skips greenlets it has already asked to die once.
+    gevent.killall(list(runner.user_greenlets), block=True, timeout=STOP_TIMEOUT_S)
+    gevent.killall(list(runner.greenlet), block=True, timeout=STOP_TIMEOUT_S)
 
 
 def _cpu_percent(cpu_started: float, wall_s: float) -> float:

@@ -63,16 +63,20 @@ class _Conversation:
         return self._session, new
 
 
-def _failure_from_status(status: int, body: bytes | None) -> str:
-    """``HTTP 429 ThrottlingException``: the app's error code when it sent one."""
+def _http_failure(response: Any) -> str | Exception:
+    """What a non-200 answer is recorded as: ``HTTP 429 ThrottlingException`` (the app's error
+    code when it sent one), or the connection error itself when there was no answer at all."""
+    error = getattr(response, "error", None)
+    if response.status_code == 0 and isinstance(error, Exception):
+        return error
     code = ""
     try:
-        parsed = json.loads(body or b"")
+        parsed = json.loads(response.content or b"")
         if isinstance(parsed, dict):
             code = str(parsed.get("error") or parsed.get("detail") or "")[:80]
     except ValueError:
         pass
-    return f"HTTP {status} {code}".strip()
+    return f"HTTP {response.status_code} {code}".strip()
 
 
 class _PooledHttpUser(FastHttpUser):
@@ -102,7 +106,7 @@ class RestChatUser(_PooledHttpUser):
             f"/chat/{session}", json={"message": self.conversation.message}, name=CHAT, catch_response=True
         ) as response:
             if response.status_code != 200:
-                response.failure(_failure_from_status(response.status_code, response.content))
+                response.failure(_http_failure(response))
                 return
             try:
                 reply = response.json().get("reply")
@@ -130,7 +134,7 @@ class SseChatUser(_PooledHttpUser):
             catch_response=True,
         ) as response:
             if response.status_code != 200:
-                response.failure(_failure_from_status(response.status_code, response.content))
+                response.failure(_http_failure(response))
                 return
             first_ms, length, error = _read_events(response, started)
             meta: dict[str, Any] = response.request_meta
@@ -201,10 +205,18 @@ class WsChatUser(User):
         self._close()
 
     def _close(self) -> None:
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            with contextlib.suppress(OSError, websocket.WebSocketException):
-                ws.close(timeout=1)
+        """Send a close frame and drop the socket, without waiting for the server's reply.
+
+        Not ``WebSocket.close()``: it waits for the reply inside a bare ``except``, which
+        swallows gevent's ``GreenletExit``; a user killed there at the end of a level would
+        carry on chatting, and Locust's stop would wait for it forever.
+        """
+        if self._ws is None:
+            return
+        ws, self._ws = self._ws, None
+        with contextlib.suppress(OSError, websocket.WebSocketException):
+            ws.send_close()
+        ws.shutdown()
 
     def _fire(self, name: str, started: float, length: int, error: str | None, first_ms: float | None = None) -> None:
         self.environment.events.request.fire(
@@ -212,7 +224,7 @@ class WsChatUser(User):
             name=name,
             response_time=(time.perf_counter() - started) * 1000.0,
             response_length=length,
-            exception=Exception(error) if error else None,
+            exception=error,  # Locust's stats take a message as well as an exception
             context={FIRST_EVENT: first_ms} if first_ms is not None else {},
         )
 

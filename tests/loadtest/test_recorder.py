@@ -79,3 +79,10 @@ def test_zero_window_gives_zero_throughput() -> None:
     recorder.on_request("GET", "/health", 1.0)
     _, total = recorder.snapshot(0.0)
     assert total.throughput_rps == 0.0
+
+
+def test_a_declared_failure_is_labelled_by_its_message_alone() -> None:
+    class CatchResponseError(Exception):  # Locust's wrapper for response.failure("...")
+        pass
+
+    assert error_message(CatchResponseError("HTTP 500 SimulatedFailure")) == "HTTP 500 SimulatedFailure"
