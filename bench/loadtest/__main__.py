@@ -11,10 +11,39 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from bench.loadtest.options import DEFAULT_USERS, parse_duration, parse_users
+
+T = TypeVar("T")
+
+
+def _argument(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """argparse shows a ``ValueError`` as "invalid <function name> value"; keep our message."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError(f"must not be negative: {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError(f"must be positive: {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,19 +55,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--scenario", choices=("rest", "sse", "ws", "mixed"), default="mixed")
     run.add_argument(
         "--users",
-        type=parse_users,
+        type=_argument(parse_users),
         default=DEFAULT_USERS,
         help="comma-separated concurrent user levels, run one after another (default 10,50,100,200)",
     )
-    run.add_argument("--spawn-rate", type=float, default=10.0, help="users started per second (default %(default)s)")
+    run.add_argument(
+        "--spawn-rate", type=_argument(_positive), default=10.0, help="users started per second (default %(default)s)"
+    )
     run.add_argument(
         "--duration",
-        type=parse_duration,
+        type=_argument(parse_duration),
         default=30.0,
         help="steady-state window per level, e.g. 30s, 2m (default 30s)",
     )
     run.add_argument(
-        "--think-time", type=float, default=0.0, help="seconds each user waits between turns (default 0: closed loop)"
+        "--think-time",
+        type=_argument(_non_negative),
+        default=0.0,
+        help="seconds each user waits between turns (default 0: closed loop)",
     )
     run.add_argument("--message", default=None, help="the chat message users send")
     run.add_argument("--label", default="", help="a name for this run in reports, e.g. before or after")
@@ -82,9 +116,6 @@ def _run(args: argparse.Namespace) -> int:
     from bench.loadtest.runner import LoadTestError, RunConfig, run
     from bench.loadtest.users import MESSAGE
 
-    if args.spawn_rate <= 0:
-        print("--spawn-rate must be positive", file=sys.stderr)
-        return 2
     config = RunConfig(
         host=args.host,
         scenario=args.scenario,

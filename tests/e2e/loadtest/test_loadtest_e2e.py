@@ -115,6 +115,9 @@ def test_each_scenario_runs_clean_and_writes_a_valid_result(chatbot: str, scenar
         assert turns.first_event_ms is not None
         assert turns.latency_ms is not None and turns.first_event_ms.p50 <= turns.latency_ms.max
 
+    shown = loadtest("show", str(out))
+    assert shown.returncode == 0 and shown.stdout.strip() == done.stdout.strip()
+
     report = loadtest("compare", str(out), str(out))
     assert report.returncode == 0, report.stdout + report.stderr
     assert "**Verdict: PASS**" in report.stdout and ", 0 regressions, 0 SLO breaches." in report.stdout
