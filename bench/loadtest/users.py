@@ -216,7 +216,7 @@ class WsChatUser(User):
         ws, self._ws = self._ws, None
         with contextlib.suppress(OSError, websocket.WebSocketException):
             ws.send_close()
-        ws.shutdown()
+        ws.shutdown()  # type: ignore[no-untyped-call]
 
     def _fire(self, name: str, started: float, length: int, error: str | None, first_ms: float | None = None) -> None:
         self.environment.events.request.fire(
