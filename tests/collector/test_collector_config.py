@@ -130,6 +130,33 @@ def test_awsemf_declarations_give_every_app_metric_usable_dimensions() -> None:
     assert all(any({"gen_ai.request.model"} <= set(s) for s in d["dimensions"]) for d in genai)
 
 
+def test_cloudwatch_gets_deltas_and_restarts_do_not_recount() -> None:
+    """awsemf copies histogram Count/Sum as they come and keeps its delta state in memory:
+    cumulative_to_delta turns sums and histograms into deltas before it, and sends a series'
+    first point only when the series started after the collector (initial_value auto)."""
+    pipeline = CONFIG["service"]["pipelines"]["metrics/cloudwatch"]
+    assert pipeline["processors"] == ["cumulative_to_delta"]
+    assert pipeline["exporters"] == ["awsemf"]
+    delta = CONFIG["processors"]["cumulative_to_delta"]
+    assert delta["initial_value"] == "auto"
+    assert "include" not in delta and "exclude" not in delta, "every monotonic sum and histogram"
+    assert EMF["retain_initial_value_of_delta_metric"] is False
+    # the Prometheus side stays cumulative
+    assert CONFIG["service"]["pipelines"]["metrics/prometheus"]["processors"] == []
+    assert "cumulative_to_delta" not in CONFIG["service"]["pipelines"]["metrics"]["processors"]
+
+
+def test_agent_token_usage_has_a_dimension_set_without_the_model() -> None:
+    """InvokeAgent points have gen_ai.operation.name and gen_ai.token.type but no gen_ai.request.model."""
+    agent_point = {"gen_ai.operation.name", "gen_ai.token.type"} | ADDED_LABELS
+    for metric in ("gen_ai.client.token.usage", "gen_ai.client.cost"):
+        (declaration,) = [
+            d for d in EMF["metric_declarations"] if any(re.search(s, metric) for s in d["metric_name_selectors"])
+        ]
+        assert any(set(d) <= agent_point for d in declaration["dimensions"]), metric
+        assert ["service.name", "gen_ai.operation.name", "gen_ai.token.type"] in declaration["dimensions"]
+
+
 def test_tail_sampling_keeps_errors_throttles_and_slow_traces() -> None:
     policies = {p["type"]: p for p in CONFIG["processors"]["tail_sampling"]["policies"]}
     assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"]
