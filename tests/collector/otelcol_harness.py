@@ -103,6 +103,7 @@ def loopback_env(storage_dir: Path, **overrides: str) -> dict[str, str]:
         "OTELCOL_PROMETHEUS_REMOTE_WRITE_ENDPOINT": f"http://127.0.0.1:{dead}/api/v1/write",
         "OTELCOL_CLOUDWATCH_ENDPOINT": f"http://127.0.0.1:{dead}",
         "OTELCOL_GATEWAY_ENDPOINTS": f"[127.0.0.1:{dead}]",
+        "OTELCOL_LOGS_ENDPOINT": f"127.0.0.1:{dead}",
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

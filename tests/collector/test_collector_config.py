@@ -55,6 +55,7 @@ def default(value: Any) -> Any:
 
 
 CONFIG = load("config.yaml")
+LOGS_SWITCH = "${env:OTELCOL_LOGS_EXPORTER:-nop}"
 AGENT = load("agent.yaml")
 EMF = CONFIG["exporters"]["awsemf"]
 
@@ -76,11 +77,13 @@ def test_app_facing_pipelines_only_write_to_persistent_queues(config: dict[str, 
     """A backend outage must not fail (or duplicate) the app's export: every exporter the
     app's data reaches synchronously persists it first; awsemf and remote write sit behind
     spools, never in a pipeline the app's receiver feeds."""
-    switch = "${env:OTELCOL_DEBUG_EXPORTER:-nop}"
+    debug_switch = "${env:OTELCOL_DEBUG_EXPORTER:-nop}"
     for name, pipeline in app_facing(config).items():
         for exporter_id in pipeline["exporters"]:
-            if exporter_id == switch:
+            if exporter_id == debug_switch:
                 continue
+            if exporter_id == LOGS_SWITCH:
+                exporter_id = "otlp_grpc/logs"  # the one choice of the logs switch that leaves the process
             queue = config["exporters"][exporter_id]["sending_queue"]
             assert queue["storage"] == "file_storage", (name, exporter_id)
             assert exporter_id.split("/")[0] not in {"awsemf", "prometheus_remote_write"}
@@ -157,6 +160,26 @@ def test_agent_token_usage_has_a_dimension_set_without_the_model() -> None:
         assert ["service.name", "gen_ai.operation.name", "gen_ai.token.type"] in declaration["dimensions"]
 
 
+def test_logs_pipeline_scrubs_and_redacts_like_traces_and_exports_where_told() -> None:
+    logs = CONFIG["service"]["pipelines"]["logs"]
+    assert logs["receivers"] == ["otlp"]
+    assert logs["processors"] == ["memory_limiter", "transform/scrub", "redaction", "resource"]
+    assert logs["exporters"] == [LOGS_SWITCH]
+    assert default(LOGS_SWITCH) == "nop", "logs are dropped unless a destination is chosen"
+    exporters = CONFIG["exporters"]
+    for choice in ("nop", "debug", "otlp_grpc/logs"):
+        assert choice in exporters
+    assert exporters["otlp_grpc/logs"]["sending_queue"]["storage"] == "file_storage"
+    assert exporters["otlp_grpc/logs"]["retry_on_failure"]["enabled"] is True
+
+
+def log_scrub_patterns() -> dict[str, str]:
+    statements = CONFIG["processors"]["transform/scrub"]["log_statements"]
+    found = [re.fullmatch(r'delete_matching_keys\(([\w.]+), "(.*)"\)( where IsMap\(log\.body\))?', s) for s in statements]
+    assert all(found), statements
+    return {m.group(1): yaml.safe_load(f'"{m.group(2)}"') for m in found if m}
+
+
 def test_tail_sampling_keeps_errors_throttles_and_slow_traces() -> None:
     policies = {p["type"]: p for p in CONFIG["processors"]["tail_sampling"]["policies"]}
     assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"]
@@ -203,9 +226,23 @@ def test_scrub_drops_prompt_content_and_credential_headers(key: str) -> None:
     assert re.search(span_pattern, key)
 
 
+@pytest.mark.parametrize("key", CONTENT_KEYS)
+def test_scrub_drops_prompt_content_and_credential_headers_from_log_records(key: str) -> None:
+    patterns = log_scrub_patterns()
+    assert set(patterns) == {"resource.attributes", "log.attributes", "log.body"}
+    assert re.search(patterns["log.attributes"], key)
+    if key.startswith("gen_ai."):
+        assert re.search(patterns["log.body"], key)
+
+
+@pytest.mark.parametrize("key", ["content", "message", "tool_calls"])
+def test_scrub_drops_content_from_structured_log_bodies(key: str) -> None:
+    assert re.search(log_scrub_patterns()["log.body"], key)
+
+
 @pytest.mark.parametrize("key", KEPT_KEYS)
 def test_scrub_and_redaction_keep_the_attributes_dashboards_use(key: str) -> None:
-    for pattern in scrub_patterns():
+    for pattern in [*scrub_patterns(), *log_scrub_patterns().values()]:
         assert not re.search(pattern, key)
     for pattern in CONFIG["processors"]["redaction"]["blocked_key_patterns"]:
         assert not re.search(pattern, key)

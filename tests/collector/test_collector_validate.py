@@ -40,6 +40,12 @@ def test_unknown_debug_switch_value_is_rejected(otelcol_binary: Path) -> None:
     assert 'references exporter "stdout" which is not configured' in result.stderr
 
 
+@pytest.mark.parametrize("choice", ["nop", "debug", "otlp_grpc/logs"])
+def test_every_logs_exporter_choice_validates(otelcol_binary: Path, tmp_path: Path, choice: str) -> None:
+    result = validate(otelcol_binary, ["config.yaml"], loopback_env(tmp_path, OTELCOL_LOGS_EXPORTER=choice))
+    assert result.returncode == 0, result.stderr
+
+
 BROKEN = {
     "unconfigured processor in a pipeline": (
         """

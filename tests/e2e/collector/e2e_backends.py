@@ -217,8 +217,9 @@ class Moto(Process):
 class ChatbotApp(Process):
     """The example chatbot under the distro, exactly as users run it."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(self, env: Mapping[str, str], log_path: Path, uvicorn_log_config: Path | None = None) -> None:
         self.base_url = ""
+        extra = ["--log-config", str(uvicorn_log_config)] if uvicorn_log_config is not None else []
         super().__init__(
             [
                 str(VENV_BIN / "opentelemetry-instrument"),
@@ -228,6 +229,7 @@ class ChatbotApp(Process):
                 "127.0.0.1",
                 "--port",
                 "0",
+                *extra,
             ],
             env,
             log_path,

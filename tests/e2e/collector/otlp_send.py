@@ -1,12 +1,15 @@
-"""Send spans and metrics to a collector with the OTel Python SDK: fresh providers, never globals."""
+"""Send spans, metrics and logs to a collector with the OTel Python SDK: fresh providers, never globals."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -39,4 +42,17 @@ def meter_provider(grpc_endpoint: str, service: str) -> Iterator[MeterProvider]:
         yield provider
     finally:
         assert provider.force_flush(20_000), "metrics were not exported"
+        provider.shutdown()
+
+
+@contextmanager
+def logger_provider(grpc_endpoint: str, service: str) -> Iterator[LoggerProvider]:
+    """A LoggerProvider exporting OTLP/gRPC to ``grpc_endpoint``; flushed and shut down on exit."""
+    provider = LoggerProvider(resource=Resource.create({"service.name": service}))
+    exporter = OTLPLogExporter(endpoint=grpc_endpoint, insecure=True, timeout=10)
+    provider.add_log_record_processor(BatchLogRecordProcessor(exporter, schedule_delay_millis=50))
+    try:
+        yield provider
+    finally:
+        assert provider.force_flush(20_000), "log records were not exported"
         provider.shutdown()

@@ -1,7 +1,8 @@
 """config.yaml running for real: scrubbing and redaction, tail sampling, the status-class dimension.
 
-Tempo is an OTLP sink; the debug exporter (switched on through OTELCOL_DEBUG_EXPORTER)
-shows what the metrics pipeline hands to the Prometheus and CloudWatch spools.
+Tempo is an OTLP sink, which also stands in for a log backend (OTELCOL_LOGS_EXPORTER=otlp_grpc/logs);
+the debug exporter (switched on through OTELCOL_DEBUG_EXPORTER) shows what the metrics pipeline
+hands to the Prometheus and CloudWatch spools.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.trace import Status, StatusCode
 from otelcol_harness import Collector, loopback_env, running
-from otlp_send import meter_provider, tracer_provider
+from otlp_send import logger_provider, meter_provider, tracer_provider
 
 from examples.otlp_sink import OtlpSink
 
@@ -39,6 +40,8 @@ def collector(otelcol_binary: Path, tempo: OtlpSink, tmp_path_factory: pytest.Te
         OTELCOL_DEBUG_EXPORTER="debug",
         OTELCOL_DEBUG_VERBOSITY="detailed",
         OTELCOL_DEPLOYMENT_ENVIRONMENT="e2e",
+        OTELCOL_LOGS_EXPORTER="otlp_grpc/logs",
+        OTELCOL_LOGS_ENDPOINT=tempo.grpc_endpoint,
     )
     with running([Collector(otelcol_binary, ["config.yaml"], env, work / "collector.log")]) as (col,):
         yield col
@@ -116,6 +119,47 @@ def test_prompt_content_and_credentials_never_reach_tempo(collector: Collector, 
     assert event.attributes == {"gen_ai.system": "aws.bedrock"}
     assert "4111" not in repr(span)
     assert span.resource["deployment.environment.name"] == "e2e"
+
+
+def test_log_records_arrive_without_prompt_content_and_credentials(collector: Collector, tempo: OtlpSink) -> None:
+    with logger_provider(collector.grpc_endpoint, "logs") as provider:
+        logger = provider.get_logger("e2e")
+        logger.emit(
+            body="calling bedrock with Authorization: Bearer abcdefghijklmnop",
+            attributes={
+                "gen_ai.request.model": "anthropic.claude-3-haiku",
+                "gen_ai.prompt": "my card is 4111",
+                "gen_ai.input.messages": '[{"role":"user","parts":[{"content":"my card is 4111"}]}]',
+                "http.request.header.authorization": "Bearer abcdefghijklmnop",
+                "api_key": "sk-abcdefghijklmnopqrstuvwxyz",
+                "session": "s-1",
+            },
+        )
+        logger.emit(
+            event_name="gen_ai.user.message",
+            body={"role": "user", "content": "my card is 4111"},
+            attributes={"gen_ai.provider.name": "aws.bedrock"},
+        )
+
+    records = tempo.wait_for(
+        lambda: (r if len(r := [x for x in tempo.logs() if x.resource.get("service.name") == "logs"]) >= 2 else []),
+        timeout=30,
+        what="2 log records",
+    )
+    line, event = sorted(records, key=lambda r: r.event_name)
+    assert event.event_name == "gen_ai.user.message"
+    assert event.body == {"role": "user"}
+    assert event.attributes["gen_ai.provider.name"] == "aws.bedrock"
+    attrs = line.attributes
+    for dropped in ("gen_ai.prompt", "gen_ai.input.messages", "http.request.header.authorization"):
+        assert dropped not in attrs
+    assert attrs["gen_ai.request.model"] == "anthropic.claude-3-haiku"
+    assert attrs["session"] == "s-1"
+    assert "sk-abcdefghijklmnopqrstuvwxyz" not in str(attrs["api_key"])
+    assert str(line.body).startswith("calling bedrock with Authorization: ")
+    assert "abcdefghijklmnop" not in str(line.body)
+    assert "4111" not in repr(records)
+    assert line.resource["deployment.environment.name"] == "e2e"
 
 
 def test_metrics_get_a_status_class_before_the_spools(collector: Collector) -> None:
