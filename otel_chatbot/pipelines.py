@@ -91,6 +91,7 @@ def _prometheus(settings: Settings) -> PrometheusEndpoint:
         raise ConfigError(
             "OTEL_METRICS_EXPORTER: 'prometheus' needs the Prometheus exporter: pip install 'otel-chatbot[prometheus]'"
         ) from None
+
     class PullOnlyReader(PrometheusMetricReader):
         """Prometheus pulls: a flush must not queue a collection the next scrape would print twice."""
 

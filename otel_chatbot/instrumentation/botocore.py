@@ -150,16 +150,24 @@ class BotocoreInstrumentation:
         self._originals: list[tuple[Any, Any]] = []
 
     def apply(self) -> None:
-        if self._originals:
-            return
-        from botocore.client import BaseClient
-
-        self._patch_sync(BaseClient)
+        """Patch botocore, and aiobotocore when it is installed."""
+        self.apply_sync()
         try:
-            from aiobotocore.client import AioBaseClient
+            self.apply_async()
         except ImportError:
             return
-        self._patch_async(AioBaseClient)
+
+    def apply_sync(self) -> None:
+        from botocore.client import BaseClient
+
+        if not any(owner is BaseClient for owner, _ in self._originals):
+            self._patch_sync(BaseClient)
+
+    def apply_async(self) -> None:
+        from aiobotocore.client import AioBaseClient
+
+        if not any(owner is AioBaseClient for owner, _ in self._originals):
+            self._patch_async(AioBaseClient)
 
     def revert(self) -> None:
         for owner, original in self._originals:

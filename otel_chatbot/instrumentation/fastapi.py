@@ -68,14 +68,12 @@ class ClassPatch:
         self.telemetry = telemetry
         self._originals: list[tuple[type, Callable[..., Any]]] = []
 
-    def apply(self) -> None:
-        if self._originals:
-            return
-        for cls in _app_classes():
-            if "build_middleware_stack" in vars(cls):
-                original = vars(cls)["build_middleware_stack"]
-                setattr(cls, "build_middleware_stack", self._wrap(original))  # noqa: B010
-                self._originals.append((cls, original))
+    def apply(self, cls: type) -> None:
+        """Patch ``cls`` if it defines ``build_middleware_stack`` itself (once)."""
+        if "build_middleware_stack" in vars(cls) and all(owner is not cls for owner, _ in self._originals):
+            original = vars(cls)["build_middleware_stack"]
+            setattr(cls, "build_middleware_stack", self._wrap(original))  # noqa: B010
+            self._originals.append((cls, original))
 
     def _wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
         telemetry = self.telemetry
@@ -93,15 +91,3 @@ class ClassPatch:
         for cls, original in reversed(self._originals):
             setattr(cls, "build_middleware_stack", original)  # noqa: B010
         self._originals = []
-
-
-def _app_classes() -> list[type]:
-    from starlette.applications import Starlette
-
-    classes: list[type] = [Starlette]
-    try:
-        from fastapi import FastAPI
-    except ImportError:
-        return classes
-    classes.append(FastAPI)
-    return classes
