@@ -109,6 +109,27 @@ def self_cpu_seconds() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def owns_listener(pid: int, port: int) -> bool:
+    """True if process ``pid`` holds the socket listening on 127.0.0.1:``port``.
+
+    The port comes from binding port 0 and closing: another process on a shared machine can
+    take it before uvicorn binds it, and then uvicorn exits while the other process answers.
+    """
+    want = f"0100007F:{port:04X}"
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = line.split()
+        if f[1] == want and f[3] == "0A":  # 0A = LISTEN
+            inodes.add(f"socket:[{f[9]}]")
+    if not inodes:
+        return False
+    fd_dir = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.readlink(fd_dir / fd) in inodes for fd in os.listdir(fd_dir))
+    except OSError:
+        return False
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -293,7 +314,6 @@ class Run:
 
 def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: Sink, msink: Sink, lua: str) -> Run:
     run = Run(config, conns, rep)
-    port = free_port()
     with tempfile.NamedTemporaryFile(prefix="bench-served-", delete=False) as f:
         served_file = f.name
     os.unlink(served_file)
@@ -301,27 +321,48 @@ def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: S
     msink.settle(max_wait=2.0, quiet=0.3)
     msink.reset()
     log = open(RESULTS / f"server-{config}.log", "a", encoding="utf-8")  # noqa: SIM115 (closed in finally)
-    t0 = time.monotonic()
-    proc = subprocess.Popen(
-        server_command(config, port),
-        cwd=ROOT,
-        env=server_env(config, sink.http, msink.http, served_file),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        while not post_once(port, timeout=1.0):
-            if proc.poll() is not None or time.monotonic() - t0 > 30:
+    for _attempt in range(5):
+        port = free_port()
+        t0 = time.monotonic()
+        proc = subprocess.Popen(
+            server_command(config, port),
+            cwd=ROOT,
+            env=server_env(config, sink.http, msink.http, served_file),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        while True:
+            if proc.poll() is not None:
+                break  # e.g. the port was taken by another process: try another port
+            if post_once(port, timeout=1.0) and owns_listener(proc.pid, port):
+                break
+            if time.monotonic() - t0 > 30:
+                proc.kill()
+                proc.wait()
+                log.close()
                 raise RuntimeError(f"{config} server did not come up (see {log.name})")
             time.sleep(0.05)
+        if proc.poll() is None:
+            break
+        run.notes.append(f"server exited at start (exit {proc.returncode}, port {port}); retried")
+        if os.path.exists(served_file):
+            os.unlink(served_file)
+    else:
+        log.close()
+        raise RuntimeError(f"{config} server did not start in 5 attempts (see {log.name})")
+    try:
         run.startup_s = time.monotonic() - t0
         run_wrk(lua, port, conns, args.warmup, args.threads)
         time.sleep(0.3)
+        if proc.poll() is not None:
+            raise RuntimeError(f"{config} server exited during warm-up (see {log.name})")
         cpu0, sink0, sys0 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
         msink0 = cpu_seconds(msink.proc.pid)
         kids0, self0, t_0 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
         w = run_wrk(lua, port, conns, args.duration, args.threads)
         time.sleep(0.3)  # let in-flight requests and queued export work land in the window
+        if proc.poll() is not None:
+            raise RuntimeError(f"{config} server exited during the timed run (see {log.name})")
         cpu1, sink1, sys1 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
         msink1 = cpu_seconds(msink.proc.pid)
         kids1, self1, t_1 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
@@ -525,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     sink = Sink()
     msink = Sink(keep=True)
     runs: list[Run] = []
+    failures: list[dict[str, Any]] = []
     started = time.time()
     total = args.reps * len(conns_list) * len(configs)
     try:
@@ -532,12 +574,22 @@ def main(argv: list[str] | None = None) -> int:
             for conns in conns_list:
                 k = rep % len(configs)
                 for config in configs[k:] + configs[:k]:
-                    run = one_run(config, conns, rep, args, sink, msink, str(lua_file))
+                    try:
+                        run = one_run(config, conns, rep, args, sink, msink, str(lua_file))
+                    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                        failures.append({"config": config, "conns": conns, "rep": rep, "error": repr(exc)})
+                        print(f"  FAILED rep={rep} conns={conns} {config}: {exc!r}", flush=True)
+                        continue
                     for attempt in range(args.retry_busy):
                         if run.foreign_cpu_pct <= args.max_other_load:
                             break
                         print(f"  (other load {run.foreign_cpu_pct:.0f} %: repeating {config} conns={conns})")
-                        run = one_run(config, conns, rep, args, sink, msink, str(lua_file))
+                        try:
+                            retry = one_run(config, conns, rep, args, sink, msink, str(lua_file))
+                        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                            print(f"  retry failed: {exc!r}; keeping the busy run", flush=True)
+                            break
+                        run = retry
                         run.notes.append(f"retry {attempt + 1} (machine busy)")
                     runs.append(run)
                     print(
@@ -568,7 +620,8 @@ def main(argv: list[str] | None = None) -> int:
         "other than the server, the sink, wrk and this script, as a share of all CPUs: if it is not near 0 "
         "the machine was shared and the cell is contaminated.\n\n"
         f"{table}\n"
-        f"Versions: {json.dumps(v_start)}\n"
+        + (f"**{len(failures)} run(s) failed** (see the JSON): {failures}\n\n" if failures else "")
+        + f"Versions: {json.dumps(v_start)}\n"
     )
     v_end = versions()
     if v_end != v_start:
@@ -583,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions_at_end": v_end,
         "summary": rows,
         "runs": [asdict(r) for r in runs],
+        "failures": failures,
     }
     for name in (f"overhead-{stamp}", "overhead-latest"):
         (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2))
