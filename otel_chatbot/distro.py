@@ -37,9 +37,18 @@ _REPLACED = frozenset(
 
 
 def _configure_from_entry_point() -> None:
+    """Set up once; a bad setting stops the process at start-up, naming the variable.
+
+    ``opentelemetry-instrument`` logs and swallows exceptions from distros, which would
+    leave the service running silently without telemetry; SystemExit is not swallowed.
+    """
+    from otel_chatbot.config import ConfigError
     from otel_chatbot.telemetry import configure
 
-    configure(patch_all_apps=True)
+    try:
+        configure(patch_all_apps=True)
+    except ConfigError as exc:
+        raise SystemExit(f"otel_chatbot: invalid configuration: {exc}") from None
 
 
 class ChatbotDistro(BaseDistro):  # type: ignore[misc]

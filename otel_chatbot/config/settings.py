@@ -60,6 +60,7 @@ class Settings:
     response_headers: tuple[str, ...]
     conversation_id_sources: tuple[tuple[str, str], ...]
     pricing_file: str | None
+    gc_freeze: bool
     raise_internal_errors: bool
 
     def exports(self, signal: str, exporter: str) -> bool:

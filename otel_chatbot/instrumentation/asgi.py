@@ -12,6 +12,7 @@ upstream's.
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -109,6 +110,7 @@ class ServerTelemetry:
         self.capture_body = any(kind == "body" for kind, _ in settings.conversation_id_sources)
         self.dup_semconv = "http/dup" in settings.semconv_opt_in
         self.on_shutdown: Callable[[], object] | None = None
+        self.gc_freeze = settings.gc_freeze
         # Pre-built attribute dicts keyed by their values: metric recording reuses them.
         self._duration_attrs: dict[tuple[Any, ...], dict[str, Any]] = {}
 
@@ -175,7 +177,7 @@ class TelemetryMiddleware:
             await request.run_http(self.app, receive, send)
 
     def _lifespan_send(self, send: Send) -> Send:
-        """Flush telemetry when the server shuts the app down.
+        """Freeze the start-up heap once the app started; flush telemetry when it shuts down.
 
         uvicorn re-raises SIGTERM after its shutdown, so atexit handlers never run: the
         lifespan shutdown is the last reliable moment to export what was recorded.
@@ -183,6 +185,10 @@ class TelemetryMiddleware:
         telemetry = self.telemetry
 
         async def send_and_flush(message: Message) -> None:
+            if message.get("type") == "lifespan.startup.complete" and telemetry.gc_freeze:
+                # The app's start-up objects live as long as the process; full garbage
+                # collections need not walk them on every cycle (p99 latency).
+                gc.freeze()
             if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
                 flush = telemetry.on_shutdown
                 if flush is not None:
