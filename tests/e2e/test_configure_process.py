@@ -62,3 +62,25 @@ def test_sdk_disabled_installs_nothing() -> None:
         OTEL_SDK_DISABLED="true",
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_auto_path_stops_at_start_on_a_bad_setting() -> None:
+    import os
+    from pathlib import Path
+
+    instrument = str(Path(sys.executable).parent / "opentelemetry-instrument")
+    result = subprocess.run(
+        [instrument, sys.executable, "-c", "print('app ran')"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "OTEL_PYTHON_DISTRO": "otel_chatbot",
+            "OTEL_PYTHON_CONFIGURATOR": "otel_chatbot",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        },
+    )
+    assert result.returncode != 0
+    assert "app ran" not in result.stdout
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL: expected one of http/protobuf, grpc" in result.stderr
