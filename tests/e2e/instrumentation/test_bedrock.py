@@ -85,6 +85,9 @@ def test_stream_span_ends_once_with_time_to_first_chunk(runtime: tuple[Any, Any]
     assert span.attributes["gen_ai.response.time_to_first_chunk"] > 0
     assert span.attributes["gen_ai.usage.output_tokens"] == server.ledger.totals().output_tokens
     assert len(kit.points("gen_ai.client.operation.time_to_first_chunk")) == 1
+    (per_chunk,) = kit.points("gen_ai.client.operation.time_per_output_chunk")
+    deltas = sum(1 for e in events if "contentBlockDelta" in e)
+    assert per_chunk.count == deltas - 1  # the gaps between content chunks, after the first
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the broken socket is the caller's
