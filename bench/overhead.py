@@ -312,6 +312,23 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
 
+class NoTelemetry(RuntimeError):
+    """An instrumented server delivered no spans at all: its SDK did not start (see its log).
+
+    Such a run is as fast as bare because it is bare; it must not count as a measurement.
+    """
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(f"{run.config}: no spans arrived for {run.served} requests served; run excluded")
+        self.run = run
+
+
+def check_telemetry(run: Run) -> Run:
+    if run.config != "bare" and run.spans == 0:
+        raise NoTelemetry(run)
+    return run
+
+
 def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: Sink, msink: Sink, lua: str) -> Run:
     run = Run(config, conns, rep)
     with tempfile.NamedTemporaryFile(prefix="bench-served-", delete=False) as f:
@@ -526,6 +543,28 @@ def versions() -> dict[str, str]:
 # --------------------------------------------------------------------------- main
 
 
+def resummarize(path: Path) -> int:
+    data = json.loads(path.read_text())
+    runs, failures = [], list(data.get("failures", []))
+    for raw in data["runs"]:
+        run = Run(**raw)
+        try:
+            runs.append(check_telemetry(run))
+        except NoTelemetry as exc:
+            failures.append({"config": run.config, "conns": run.conns, "rep": run.rep, "error": repr(exc), "run": raw})
+    table = markdown(summarize(runs, data["configs"], data["conns"]))
+    out = path.with_suffix(".resummarized.md")
+    out.write_text(
+        f"# {path.name}, resummarized\n\n`{data['command']}`\n\n{table}\n"
+        + (f"**{len(failures)} run(s) excluded or failed**: {failures}\n" if failures else "")
+    )
+    print(table)
+    for f in failures:
+        print(f"excluded/failed: rep={f['rep']} conns={f['conns']} {f['config']}: {f['error']}")
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="3 repetitions of 4 s at 1 and 32 connections")
@@ -545,7 +584,14 @@ def main(argv: list[str] | None = None) -> int:
         help="repeat a run up to N times while other processes used more than --max-other-load %% of the CPUs",
     )
     p.add_argument("--max-other-load", type=float, default=10.0, metavar="PCT")
+    p.add_argument(
+        "--resummarize",
+        metavar="JSON",
+        help="rebuild the table from a results JSON, moving instrumented runs with no spans to the failures",
+    )
     args = p.parse_args(argv)
+    if args.resummarize:
+        return resummarize(Path(args.resummarize))
     args.reps = args.reps or (3 if args.quick else 5)
     args.duration = args.duration or (4 if args.quick else 10)
     args.warmup = args.warmup or (1 if args.quick else 2)
@@ -574,19 +620,31 @@ def main(argv: list[str] | None = None) -> int:
             for conns in conns_list:
                 k = rep % len(configs)
                 for config in configs[k:] + configs[:k]:
-                    try:
-                        run = one_run(config, conns, rep, args, sink, msink, str(lua_file))
-                    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-                        failures.append({"config": config, "conns": conns, "rep": rep, "error": repr(exc)})
-                        print(f"  FAILED rep={rep} conns={conns} {config}: {exc!r}", flush=True)
+                    got: Run | None = None
+                    for _ in range(2):  # a failed run is tried once more
+                        try:
+                            got = check_telemetry(one_run(config, conns, rep, args, sink, msink, str(lua_file)))
+                            break
+                        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                            failure = {"config": config, "conns": conns, "rep": rep, "error": repr(exc)}
+                            if isinstance(exc, NoTelemetry):
+                                failure["run"] = asdict(exc.run)
+                            failures.append(failure)
+                            print(f"  FAILED rep={rep} conns={conns} {config}: {exc!r}", flush=True)
+                    if got is None:
                         continue
+                    run = got
                     for attempt in range(args.retry_busy):
                         if run.foreign_cpu_pct <= args.max_other_load:
                             break
                         print(f"  (other load {run.foreign_cpu_pct:.0f} %: repeating {config} conns={conns})")
                         try:
-                            retry = one_run(config, conns, rep, args, sink, msink, str(lua_file))
+                            retry = check_telemetry(one_run(config, conns, rep, args, sink, msink, str(lua_file)))
                         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                            failure = {"config": config, "conns": conns, "rep": rep, "error": repr(exc)}
+                            if isinstance(exc, NoTelemetry):
+                                failure["run"] = asdict(exc.run)
+                            failures.append(failure)
                             print(f"  retry failed: {exc!r}; keeping the busy run", flush=True)
                             break
                         run = retry
