@@ -240,7 +240,7 @@ class _Request:
                 conversation[name.decode("latin-1")] = value.decode("latin-1")
         raw_method = scope.get("method", "GET")
         self.method, original = sc.normalize_method(raw_method)
-        self.scheme = scope.get("scheme") or ("https" if scope["type"] == "http" else "wss")
+        self.scheme = scope.get("scheme") or ("http" if scope["type"] == "http" else "ws")  # the ASGI defaults
         self.version = scope.get("http_version", "1.1")
         if not _valid_request_id(request_id):
             request_id = ""
