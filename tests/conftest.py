@@ -16,7 +16,7 @@ from otel_chatbot.config import load_settings
 from otel_chatbot.guard import set_raise_internal_errors
 from otel_chatbot.pipelines import build_pipelines
 from otel_chatbot.resource import build_resource
-from otel_chatbot.telemetry import Instrumentations
+from otel_chatbot.wiring import Instrumentations
 
 
 @dataclass
