@@ -175,7 +175,8 @@ def test_logs_pipeline_scrubs_and_redacts_like_traces_and_exports_where_told() -
 
 def log_scrub_patterns() -> dict[str, str]:
     statements = CONFIG["processors"]["transform/scrub"]["log_statements"]
-    found = [re.fullmatch(r'delete_matching_keys\(([\w.]+), "(.*)"\)( where IsMap\(log\.body\))?', s) for s in statements]
+    pattern = r'delete_matching_keys\(([\w.]+), "(.*)"\)( where IsMap\(log\.body\))?'
+    found = [re.fullmatch(pattern, s) for s in statements]
     assert all(found), statements
     return {m.group(1): yaml.safe_load(f'"{m.group(2)}"') for m in found if m}
 
