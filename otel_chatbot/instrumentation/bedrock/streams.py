@@ -55,6 +55,15 @@ class StreamState:
             report("bedrock stream end", exc)
 
 
+def _stream_error(exc: BaseException) -> str:
+    """``cancelled`` when the caller closed the iterator, else the AWS error code or class name."""
+    if isinstance(exc, GeneratorExit):
+        return "cancelled"
+    from otel_chatbot.instrumentation.botocore import error_type_of
+
+    return error_type_of(exc)
+
+
 def _abandoned(state: StreamState) -> None:
     state.finish("cancelled")
 
@@ -85,13 +94,8 @@ def _iterate(inner: Any, state: StreamState) -> Iterator[Any]:
         for event in inner:
             state.feed(event)
             yield event
-    except GeneratorExit:
-        state.finish("cancelled")
-        raise
     except BaseException as exc:
-        from otel_chatbot.instrumentation.botocore import error_type_of
-
-        state.finish(error_type_of(exc))
+        state.finish(_stream_error(exc))
         raise
     state.finish(None)
 
@@ -134,12 +138,7 @@ async def _aiterate(inner: Any, state: StreamState) -> AsyncIterator[Any]:
         async for event in inner:
             state.feed(event)
             yield event
-    except GeneratorExit:
-        state.finish("cancelled")
-        raise
     except BaseException as exc:
-        from otel_chatbot.instrumentation.botocore import error_type_of
-
-        state.finish(error_type_of(exc))
+        state.finish(_stream_error(exc))
         raise
     state.finish(None)
