@@ -174,33 +174,30 @@ class BotocoreInstrumentation:
             owner._make_api_call = original
         self._originals = []
 
-    def _start(self, client: Any, operation: str, params: Any) -> tuple[Any, Any, Any, Any] | None:
+    def _start(self, client: Any, operation: str, params: Any, is_async: bool) -> _Started | None:
         try:
             call, span, extension = self.telemetry.begin(client, operation, params)
+            call.state["async"] = is_async
             ctx = otel_context.set_value(SUPPRESS_HTTP_KEY, True, trace.set_span_in_context(span))
-            return call, span, extension, otel_context.attach(ctx)
+            return _Started(self.telemetry, call, span, extension, otel_context.attach(ctx))
         except Exception as exc:
             report("botocore call start", exc)
             return None
 
     def _patch_sync(self, owner: Any) -> None:
         original = owner._make_api_call
-        telemetry = self.telemetry
         start = self._start
 
         def _make_api_call(client: Any, operation_name: str, api_params: Any) -> Any:
-            started = start(client, operation_name, api_params)
+            started = start(client, operation_name, api_params, False)
             if started is None:
                 return original(client, operation_name, api_params)
-            call, span, extension, token = started
             try:
                 result = original(client, operation_name, api_params)
             except BaseException as exc:
-                otel_context.detach(token)
-                _guarded_fail(telemetry, call, span, extension, exc)
+                started.failed(exc)
                 raise
-            otel_context.detach(token)
-            _guarded_succeed(telemetry, call, span, extension, result)
+            started.succeeded(result)
             return result
 
         self._originals.append((owner, original))
@@ -208,27 +205,39 @@ class BotocoreInstrumentation:
 
     def _patch_async(self, owner: Any) -> None:
         original = owner._make_api_call
-        telemetry = self.telemetry
         start = self._start
 
         async def _make_api_call(client: Any, operation_name: str, api_params: Any) -> Any:
-            started = start(client, operation_name, api_params)
+            started = start(client, operation_name, api_params, True)
             if started is None:
                 return await original(client, operation_name, api_params)
-            call, span, extension, token = started
-            call.state["async"] = True
             try:
                 result = await original(client, operation_name, api_params)
             except BaseException as exc:
-                otel_context.detach(token)
-                _guarded_fail(telemetry, call, span, extension, exc)
+                started.failed(exc)
                 raise
-            otel_context.detach(token)
-            _guarded_succeed(telemetry, call, span, extension, result)
+            started.succeeded(result)
             return result
 
         self._originals.append((owner, original))
         owner._make_api_call = _make_api_call
+
+
+class _Started:
+    """One call in flight: leaves the span's context and records the outcome, never raising."""
+
+    __slots__ = ("call", "extension", "span", "telemetry", "token")
+
+    def __init__(self, telemetry: BotocoreTelemetry, call: AwsCall, span: Span, extension: Any, token: Any) -> None:
+        self.telemetry, self.call, self.span, self.extension, self.token = telemetry, call, span, extension, token
+
+    def succeeded(self, result: Any) -> None:
+        otel_context.detach(self.token)
+        _guarded_succeed(self.telemetry, self.call, self.span, self.extension, result)
+
+    def failed(self, error: BaseException) -> None:
+        otel_context.detach(self.token)
+        _guarded_fail(self.telemetry, self.call, self.span, self.extension, error)
 
 
 def _guarded_succeed(telemetry: BotocoreTelemetry, call: AwsCall, span: Span, ext: Any, result: Any) -> None:
