@@ -28,6 +28,12 @@ number of chat requests the app served (the app writes it at lifespan shutdown).
 
 Output: a markdown table on stdout, and ``bench/results/overhead-<timestamp>.json`` /
 ``.md`` (plus ``overhead-latest.*``).
+
+``--scenario bedrock`` / ``--scenario sse`` serve ``bench/apps/bedrock_chat.py`` (boto3 Converse in a
+worker thread) or ``bench/apps/sse_chat.py`` (ConverseStream relayed as ``text/event-stream``) instead,
+against one ``examples.bedrock_server`` started for the whole benchmark; the trace sink then keeps
+spans, and the CLIENT spans (the Bedrock calls) received per run are counted. Results go to
+``overhead-<scenario>-<timestamp>.*``.
 """
 
 from __future__ import annotations
@@ -57,6 +63,13 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 APP = "bench.apps.minimal:app"
+SCENARIOS = {
+    "minimal": APP,
+    "bedrock": "bench.apps.bedrock_chat:app",  # boto3 Converse against examples/bedrock_server
+    "sse": "bench.apps.sse_chat:app",  # boto3 ConverseStream relayed as text/event-stream
+}
+# fake credentials for the local Bedrock-compatible server (it checks nothing)
+BEDROCK_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
 BODY = '{"message":"hello, what can you do?","conversation_id":"c-42"}'
 CONFIGS = ("bare", "stock", "ours")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -144,8 +157,8 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def server_command(config: str, port: int) -> list[str]:
-    uvicorn = [str(VENV_BIN / "uvicorn"), APP, "--host", "127.0.0.1", "--port", str(port)]
+def server_command(config: str, port: int, app: str = APP) -> list[str]:
+    uvicorn = [str(VENV_BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port)]
     uvicorn += ["--workers", "1", "--no-access-log"]
     if config == "bare":
         return uvicorn
@@ -155,9 +168,16 @@ def server_command(config: str, port: int) -> list[str]:
     return [str(VENV_BIN / "opentelemetry-instrument"), *uvicorn]
 
 
-def server_env(config: str, sink_http: str, metrics_http: str, served_file: str) -> dict[str, str]:
+def server_env(
+    config: str, sink_http: str, metrics_http: str, served_file: str, bedrock_url: str | None = None
+) -> dict[str, str]:
     env = clean_env()
     env["BENCH_SERVED_FILE"] = served_file
+    if bedrock_url:
+        env.update(BEDROCK_ENV)
+        env["BEDROCK_ENDPOINT_URL"] = bedrock_url
+        for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE"):
+            env.pop(k, None)
     if config == "bare":
         return env
     env.update(
@@ -187,7 +207,9 @@ def post_once(port: int, timeout: float = 2.0) -> bool:
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         conn.request("POST", "/chat", body=BODY, headers={"Content-Type": "application/json"})
-        ok = conn.getresponse().status == 200
+        resp = conn.getresponse()
+        ok = resp.status == 200
+        resp.read()  # the SSE scenario streams its body: read it to the end
         conn.close()
         return ok
     except OSError:
@@ -271,6 +293,37 @@ class Sink:
             self.proc.kill()
 
 
+class BedrockStandIn:
+    """``examples/bedrock_server`` as a child process, one per benchmark (bedrock and sse scenarios)."""
+
+    def __init__(self) -> None:
+        cmd = [sys.executable, "-m", "examples.bedrock_server", "--host", "127.0.0.1", "--port", "0"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        m = re.search(r"listening on (\S+)", line)
+        if not m:
+            self.stop()
+            raise RuntimeError(f"bedrock server did not start: {line!r}")
+        self.url = m.group(1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def count_client_spans(sink: Sink) -> int:
+    """CLIENT spans the keeping trace sink holds (the Bedrock calls: the apps make no other)."""
+    with urllib.request.urlopen(sink.http + "/__sink/spans", timeout=30) as r:
+        spans = json.loads(r.read())
+    return sum(1 for s in spans if s.get("kind") == "CLIENT")
+
+
 def run_wrk(lua: str, port: int, conns: int, duration: int, threads: int) -> dict[str, Any]:
     cmd = ["wrk", f"-t{min(threads, conns)}", f"-c{conns}", f"-d{max(1, duration)}s", "--latency", "--timeout", "5s"]
     cmd += ["-s", lua, f"http://127.0.0.1:{port}/chat"]
@@ -303,9 +356,11 @@ class Run:
     duration_metric: str | None = None
     duration_count: int = 0  # requests the HTTP server duration histogram recorded
     log_records: int = 0
+    client_spans: int | None = None  # bedrock/sse scenarios: CLIENT spans (the Bedrock calls) received
     sink_not_accepted: int = 0
     sink_cpu_us_per_req: float = 0.0  # the receiver decoding what this server sent
     wrk_cpu_us_per_req: float = 0.0
+    bedrock_cpu_us_per_req: float = 0.0  # the local Bedrock stand-in answering this server's calls
     foreign_cpu_pct: float = 0.0  # other processes on the machine, % of all CPUs, during the timed run
     startup_s: float = 0.0
     exit_code: int | None = None
@@ -329,7 +384,19 @@ def check_telemetry(run: Run) -> Run:
     return run
 
 
-def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: Sink, msink: Sink, lua: str) -> Run:
+def one_run(
+    config: str,
+    conns: int,
+    rep: int,
+    args: argparse.Namespace,
+    sink: Sink,
+    msink: Sink,
+    lua: str,
+    bedrock: BedrockStandIn | None = None,
+) -> Run:
+    bedrock_url = bedrock.url if bedrock else None
+    app = SCENARIOS[args.scenario]
+    tag = config if args.scenario == "minimal" else f"{args.scenario}-{config}"
     run = Run(config, conns, rep)
     with tempfile.NamedTemporaryFile(prefix="bench-served-", delete=False) as f:
         served_file = f.name
@@ -337,14 +404,14 @@ def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: S
     before = sink.settle(max_wait=2.0, quiet=0.3)
     msink.settle(max_wait=2.0, quiet=0.3)
     msink.reset()
-    log = open(RESULTS / f"server-{config}.log", "a", encoding="utf-8")  # noqa: SIM115 (closed in finally)
+    log = open(RESULTS / f"server-{tag}.log", "a", encoding="utf-8")  # noqa: SIM115 (closed in finally)
     for _attempt in range(5):
         port = free_port()
         t0 = time.monotonic()
         proc = subprocess.Popen(
-            server_command(config, port),
+            server_command(config, port, app),
             cwd=ROOT,
-            env=server_env(config, sink.http, msink.http, served_file),
+            env=server_env(config, sink.http, msink.http, served_file, bedrock_url),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -375,6 +442,7 @@ def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: S
             raise RuntimeError(f"{config} server exited during warm-up (see {log.name})")
         cpu0, sink0, sys0 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
         msink0 = cpu_seconds(msink.proc.pid)
+        bedrock0 = cpu_seconds(bedrock.proc.pid) if bedrock else 0.0
         kids0, self0, t_0 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
         w = run_wrk(lua, port, conns, args.duration, args.threads)
         time.sleep(0.3)  # let in-flight requests and queued export work land in the window
@@ -382,11 +450,14 @@ def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: S
             raise RuntimeError(f"{config} server exited during the timed run (see {log.name})")
         cpu1, sink1, sys1 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
         msink1 = cpu_seconds(msink.proc.pid)
+        bedrock1 = cpu_seconds(bedrock.proc.pid) if bedrock else 0.0
         kids1, self1, t_1 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
         n = max(w["requests"], 1)
         run.sink_cpu_us_per_req = (sink1 - sink0) * 1e6 / n
         run.wrk_cpu_us_per_req = (kids1 - kids0) * 1e6 / n
+        run.bedrock_cpu_us_per_req = (bedrock1 - bedrock0) * 1e6 / n
         ours_cpu = (cpu1 - cpu0) + (sink1 - sink0) + (msink1 - msink0) + (kids1 - kids0) + (self1 - self0)
+        ours_cpu += bedrock1 - bedrock0
         foreign = max(0.0, (sys1 - sys0) - ours_cpu)
         run.foreign_cpu_pct = 100 * foreign / ((t_1 - t_0) * (os.cpu_count() or 1))
         run.rss_mib = rss_kib(proc.pid) / 1024
@@ -411,6 +482,10 @@ def one_run(config: str, conns: int, rep: int, args: argparse.Namespace, sink: S
     run.spans = after["traces"] - before["traces"]
     run.metric_points = mafter["metrics"]
     run.log_records = after["logs"] - before["logs"]
+    if bedrock_url:
+        # the trace sink keeps spans in these scenarios; counted and emptied after every run
+        run.client_spans = count_client_spans(sink)
+        sink.reset()
     run.sink_not_accepted = sum(after[k] - before[k] for k in ("rejected", "refused", "abandoned"))
     run.sink_not_accepted += sum(mafter[k] for k in ("rejected", "refused", "abandoned"))
     found = msink.duration_count()
@@ -456,6 +531,7 @@ def summarize(runs: list[Run], configs: list[str], conns_list: list[int]) -> lis
                 "p99_ms": med([r.p99_ms for r in rs]),
                 "rss_mib": med([r.rss_mib for r in rs]),
                 "sink_cpu_us_per_req": med([r.sink_cpu_us_per_req for r in rs]),
+                "bedrock_cpu_us_per_req": med([r.bedrock_cpu_us_per_req for r in rs]),
                 "foreign_cpu_pct": med([r.foreign_cpu_pct for r in rs]),
                 "errors": sum(r.errors for r in rs),
                 "served": sum(r.served or 0 for r in rs),
@@ -463,6 +539,11 @@ def summarize(runs: list[Run], configs: list[str], conns_list: list[int]) -> lis
                 "metric_points": sum(r.metric_points for r in rs),
                 "duration_count": sum(r.duration_count for r in rs),
                 "log_records": sum(r.log_records for r in rs),
+                "client_spans": (
+                    sum(r.client_spans for r in rs if r.client_spans is not None)
+                    if any(r.client_spans is not None for r in rs)
+                    else None
+                ),
                 "sink_not_accepted": sum(r.sink_not_accepted for r in rs),
             }
             if config != "bare" and paired:
@@ -474,12 +555,18 @@ def summarize(runs: list[Run], configs: list[str], conns_list: list[int]) -> lis
     return rows
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
+def markdown(rows: list[dict[str, Any]], client_spans: bool = False) -> str:
+    """The table; ``client_spans`` adds a column for the Bedrock CLIENT spans (bedrock/sse scenarios)."""
     head = (
         "| config | conns | req/s | share of bare | server CPU µs/req | added CPU µs/req | p50 ms | p99 ms "
-        "| RSS MiB | served | spans (per req) | metric points | duration histogram count | log records "
-        "| sink CPU µs/req | other load % |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| RSS MiB | served | spans (per req) | "
+        + ("Bedrock CLIENT spans (per req) | " if client_spans else "")
+        + "metric points | duration histogram count | log records "
+        "| sink CPU µs/req | "
+        + ("Bedrock stand-in CPU µs/req | " if client_spans else "")
+        + "other load % |\n"
+        + "|---" * (18 if client_spans else 16)
+        + "|\n"
     )
     lines = []
     for r in rows:
@@ -487,12 +574,16 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         added = fmt(r["added_cpu_us_per_req"], 0) if "added_cpu_us_per_req" in r else "—"
         spr = r["spans_per_request"]
         spans = f"{r['spans']:,} ({spr:.2f})" if spr is not None else f"{r['spans']:,}"
+        if client_spans:
+            n = r.get("client_spans") or 0
+            spans += f" | {n:,} ({n / r['served']:.2f})" if r["served"] else f" | {n:,}"
         lines.append(
             f"| {r['config']} | {r['conns']} | {fmt(r['rps'])} | {share} | {fmt(r['cpu_us_per_req'])} | {added} "
             f"| {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | {fmt(r['rss_mib'], 1)} | {r['served']:,} | {spans} "
             f"| {r['metric_points']:,} | {r['duration_count']:,} | {r['log_records']:,} "
             f"| {fmt(r['sink_cpu_us_per_req'])} "
-            f"| {fmt(r['foreign_cpu_pct'])} |"
+            + (f"| {fmt(r['bedrock_cpu_us_per_req'])} " if client_spans else "")
+            + f"| {fmt(r['foreign_cpu_pct'])} |"
         )
     return head + "\n".join(lines) + "\n"
 
@@ -552,7 +643,8 @@ def resummarize(path: Path) -> int:
             runs.append(check_telemetry(run))
         except NoTelemetry as exc:
             failures.append({"config": run.config, "conns": run.conns, "rep": run.rep, "error": repr(exc), "run": raw})
-    table = markdown(summarize(runs, data["configs"], data["conns"]))
+    scenario = data.get("scenario", "minimal")
+    table = markdown(summarize(runs, data["configs"], data["conns"]), client_spans=scenario != "minimal")
     out = path.with_suffix(".resummarized.md")
     out.write_text(
         f"# {path.name}, resummarized\n\n`{data['command']}`\n\n{table}\n"
@@ -567,6 +659,13 @@ def resummarize(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument(
+        "--scenario",
+        choices=tuple(SCENARIOS),
+        default="minimal",
+        help="minimal: bench/apps/minimal.py; bedrock: boto3 Converse against examples/bedrock_server "
+        "(bench/apps/bedrock_chat.py); sse: ConverseStream relayed as server-sent events (bench/apps/sse_chat.py)",
+    )
     p.add_argument("--quick", action="store_true", help="3 repetitions of 4 s at 1 and 32 connections")
     p.add_argument("--reps", type=int, help="repetitions (default 5, quick 3)")
     p.add_argument("--duration", type=int, help="seconds per timed wrk run (default 10, quick 4)")
@@ -604,13 +703,23 @@ def main(argv: list[str] | None = None) -> int:
         p.error("wrk not found on PATH (Debian/Ubuntu: apt-get install -y wrk)")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
+    minimal = args.scenario == "minimal"
     for c in configs:
-        (RESULTS / f"server-{c}.log").write_text("")
+        (RESULTS / (f"server-{c}.log" if minimal else f"server-{args.scenario}-{c}.log")).write_text("")
     lua_file = RESULTS / "post.lua"
     lua_file.write_text(WRK_LUA)
     v_start = versions()
-    sink = Sink()
+    # bedrock/sse: the trace sink keeps spans, so the Bedrock CLIENT spans can be counted per run
+    sink = Sink(keep=not minimal)
     msink = Sink(keep=True)
+    bedrock: BedrockStandIn | None = None
+    if not minimal:
+        try:
+            bedrock = BedrockStandIn()
+        except Exception:
+            sink.stop()
+            msink.stop()
+            raise
     runs: list[Run] = []
     failures: list[dict[str, Any]] = []
     started = time.time()
@@ -623,7 +732,9 @@ def main(argv: list[str] | None = None) -> int:
                     got: Run | None = None
                     for _ in range(2):  # a failed run is tried once more
                         try:
-                            got = check_telemetry(one_run(config, conns, rep, args, sink, msink, str(lua_file)))
+                            got = check_telemetry(
+                                one_run(config, conns, rep, args, sink, msink, str(lua_file), bedrock)
+                            )
                             break
                         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                             failure = {"config": config, "conns": conns, "rep": rep, "error": repr(exc)}
@@ -639,7 +750,9 @@ def main(argv: list[str] | None = None) -> int:
                             break
                         print(f"  (other load {run.foreign_cpu_pct:.0f} %: repeating {config} conns={conns})")
                         try:
-                            retry = check_telemetry(one_run(config, conns, rep, args, sink, msink, str(lua_file)))
+                            retry = check_telemetry(
+                                one_run(config, conns, rep, args, sink, msink, str(lua_file), bedrock)
+                            )
                         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                             failure = {"config": config, "conns": conns, "rep": rep, "error": repr(exc)}
                             if isinstance(exc, NoTelemetry):
@@ -656,16 +769,20 @@ def main(argv: list[str] | None = None) -> int:
                         f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms  rss {run.rss_mib:5.1f} MiB  "
                         f"served {run.served}  spans {run.spans}  points {run.metric_points}  "
                         f"hist {run.duration_count}  "
-                        f"logs {run.log_records}  sink {run.sink_cpu_us_per_req:.0f} µs/req  "
-                        f"other load {run.foreign_cpu_pct:.0f} %  exit {run.exit_code} {' '.join(run.notes)}",
+                        + (f"client spans {run.client_spans}  " if not minimal else "")
+                        + f"logs {run.log_records}  sink {run.sink_cpu_us_per_req:.0f} µs/req  "
+                        + (f"bedrock {run.bedrock_cpu_us_per_req:.0f} µs/req  " if not minimal else "")
+                        + f"other load {run.foreign_cpu_pct:.0f} %  exit {run.exit_code} {' '.join(run.notes)}",
                         flush=True,
                     )
     finally:
         sink.stop()
         msink.stop()
+        if bedrock:
+            bedrock.stop()
 
     rows = summarize(runs, configs, conns_list)
-    table = markdown(rows)
+    table = markdown(rows, client_spans=not minimal)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
     cmd = " ".join([".venv/bin/python", "bench/overhead.py", *(argv if argv is not None else sys.argv[1:])])
     md = (
@@ -687,6 +804,7 @@ def main(argv: list[str] | None = None) -> int:
     data = {
         "command": cmd,
         "started_utc": stamp,
+        "scenario": args.scenario,
         "params": {k: v for k, v in vars(args).items()},
         "conns": conns_list,
         "configs": configs,
@@ -696,12 +814,13 @@ def main(argv: list[str] | None = None) -> int:
         "runs": [asdict(r) for r in runs],
         "failures": failures,
     }
-    for name in (f"overhead-{stamp}", "overhead-latest"):
+    prefix = "overhead" if minimal else f"overhead-{args.scenario}"
+    for name in (f"{prefix}-{stamp}", f"{prefix}-latest"):
         (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2))
         (RESULTS / f"{name}.md").write_text(md)
     print()
     print(table)
-    print(f"wrote {RESULTS / f'overhead-{stamp}.json'} and .md ({time.time() - started:.0f} s)")
+    print(f"wrote {RESULTS / f'{prefix}-{stamp}.json'} and .md ({time.time() - started:.0f} s)")
     return 0
 
 
