@@ -21,6 +21,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from bench.apps.served import Served
+
 MODEL_ID = os.environ.get("BENCH_MODEL_ID", "us.anthropic.claude-3-5-haiku-20241022-v1:0")
 
 
@@ -50,7 +52,7 @@ def messages_for(text: str) -> list[dict[str, Any]]:
     return [{"role": "user", "content": [{"text": text}]}]
 
 
-_served = 0
+served = Served()
 _client: Any = None
 
 
@@ -59,10 +61,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     global _client
     _client = make_client()
     yield
-    path = os.environ.get("BENCH_SERVED_FILE")
-    if path:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(str(_served))
+    served.write()
 
 
 app = FastAPI(title="bench-bedrock-chat", lifespan=_lifespan)
@@ -70,8 +69,7 @@ app = FastAPI(title="bench-bedrock-chat", lifespan=_lifespan)
 
 @app.post("/chat", response_model=ChatResponse)
 async def chat(request: ChatRequest) -> ChatResponse:
-    global _served
-    _served += 1
+    served.count += 1
     out = await run_in_threadpool(
         _client.converse,
         modelId=MODEL_ID,

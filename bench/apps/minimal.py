@@ -13,12 +13,13 @@ benchmark can compare the telemetry the receiver got with the requests actually 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+
+from bench.apps.served import Served
 
 
 class ChatRequest(BaseModel):
@@ -31,16 +32,13 @@ class ChatResponse(BaseModel):
     conversation_id: str
 
 
-_served = 0
+served = Served()
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
-    path = os.environ.get("BENCH_SERVED_FILE")
-    if path:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(str(_served))
+    served.write()
 
 
 app = FastAPI(title="bench-minimal-chat", lifespan=_lifespan)
@@ -48,7 +46,6 @@ app = FastAPI(title="bench-minimal-chat", lifespan=_lifespan)
 
 @app.post("/chat", response_model=ChatResponse)
 async def chat(request: ChatRequest) -> ChatResponse:
-    global _served
-    _served += 1
+    served.count += 1
     await asyncio.sleep(0)
     return ChatResponse(reply=f"echo: {request.message}", conversation_id=request.conversation_id or "c-0")

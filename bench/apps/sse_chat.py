@@ -12,7 +12,6 @@ served and writes the count to ``BENCH_SERVED_FILE`` at lifespan shutdown.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,6 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from bench.apps.bedrock_chat import MODEL_ID, make_client, messages_for
+from bench.apps.served import Served
 
 
 class ChatRequest(BaseModel):
@@ -30,7 +30,7 @@ class ChatRequest(BaseModel):
     conversation_id: str | None = None
 
 
-_served = 0
+served = Served()
 _client: Any = None
 
 
@@ -39,10 +39,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     global _client
     _client = make_client()
     yield
-    path = os.environ.get("BENCH_SERVED_FILE")
-    if path:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(str(_served))
+    served.write()
 
 
 app = FastAPI(title="bench-sse-chat", lifespan=_lifespan)
@@ -73,8 +70,7 @@ async def _events(stream: Any, conversation_id: str) -> AsyncIterator[str]:
 
 @app.post("/chat")
 async def chat(request: ChatRequest) -> StreamingResponse:
-    global _served
-    _served += 1
+    served.count += 1
     out = await run_in_threadpool(
         _client.converse_stream,
         modelId=MODEL_ID,
