@@ -68,16 +68,13 @@ def _abandoned(state: StreamState) -> None:
     state.finish("cancelled")
 
 
-class TracedEventStream:
-    """Proxy for ``botocore.eventstream.EventStream`` (sync)."""
+class _StreamProxy:
+    """What both proxies share: the finalizer, ``close`` and pass-through of everything else."""
 
     def __init__(self, inner: Any, state: StreamState) -> None:
         self._inner = inner
         self._state = state
         weakref.finalize(self, _abandoned, state)
-
-    def __iter__(self) -> Iterator[Any]:
-        return _iterate(self._inner, self._state)
 
     def close(self) -> None:
         try:
@@ -87,6 +84,13 @@ class TracedEventStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+class TracedEventStream(_StreamProxy):
+    """Proxy for ``botocore.eventstream.EventStream`` (sync)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return _iterate(self._inner, self._state)
 
 
 def _iterate(inner: Any, state: StreamState) -> Iterator[Any]:
@@ -100,13 +104,8 @@ def _iterate(inner: Any, state: StreamState) -> Iterator[Any]:
     state.finish(None)
 
 
-class TracedAsyncEventStream:
+class TracedAsyncEventStream(_StreamProxy):
     """Proxy for aiobotocore's ``AioEventStream``."""
-
-    def __init__(self, inner: Any, state: StreamState) -> None:
-        self._inner = inner
-        self._state = state
-        weakref.finalize(self, _abandoned, state)
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return _aiterate(self._inner, self._state)
@@ -122,15 +121,6 @@ class TracedAsyncEventStream:
                 await self._inner.__aexit__(*exc)
         finally:
             self._state.finish("cancelled")
-
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            self._state.finish("cancelled")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 async def _aiterate(inner: Any, state: StreamState) -> AsyncIterator[Any]:
