@@ -21,6 +21,18 @@ MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
+def bedrock_client(server: BedrockServer, service: str, config: Config | None = None) -> Any:
+    """A real boto3 client of ``service`` pointed at the local server, with test credentials."""
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=config,
+    )
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[BedrockServer]:
     with BedrockServer() as srv:
@@ -32,14 +44,7 @@ def runtime(server: BedrockServer, kit_factory: Any) -> Iterator[tuple[Any, Any]
     server.reset()
     kit = kit_factory()
     kit.instrumentations.apply_libraries(patch_all_apps=False)
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=NO_RETRY,
-    )
+    client = bedrock_client(server, "bedrock-runtime", NO_RETRY)
     yield kit, client
     client.close()
 
@@ -145,13 +150,7 @@ def test_invoke_model_body_is_untouched_and_tokens_exact(runtime: tuple[Any, Any
 def test_conversation_content_is_captured_only_when_opted_in(server: BedrockServer, kit_factory: Any) -> None:
     kit = kit_factory(capture_message_content=True)
     kit.instrumentations.apply_libraries(patch_all_apps=False)
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = bedrock_client(server, "bedrock-runtime")
     client.converse(**converse_params("mail me at jane@example.com please"))
     client.close()
     (span,) = kit.finished()
@@ -161,14 +160,7 @@ def test_conversation_content_is_captured_only_when_opted_in(server: BedrockServ
 
 
 def agent_client(server: BedrockServer) -> Any:
-    return boto3.client(
-        "bedrock-agent-runtime",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=NO_RETRY,
-    )
+    return bedrock_client(server, "bedrock-agent-runtime", NO_RETRY)
 
 
 def test_invoke_agent_span_with_conversation_and_trace_children(
@@ -246,13 +238,7 @@ def test_conversation_id_flows_from_the_http_request(server: BedrockServer, kit_
 
     kit = kit_factory()
     kit.instrumentations.apply_libraries(patch_all_apps=False)
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = bedrock_client(server, "bedrock-runtime")
     app = FastAPI()
 
     @app.post("/chat/{session_id}")
@@ -421,13 +407,7 @@ def test_pricing_file_and_redaction_patterns_come_from_settings(
     )
     kit = kit_factory(pricing_file=str(prices), capture_message_content=True, redact_patterns=r"ORDER-\d+")
     kit.instrumentations.apply_libraries(patch_all_apps=False)
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = bedrock_client(server, "bedrock-runtime")
     response = client.converse(**converse_params("where is ORDER-12345 now"))
     client.close()
     (span,) = kit.finished()
@@ -446,13 +426,7 @@ def test_conversation_id_from_a_json_body_field(server: BedrockServer, kit_facto
 
     kit = kit_factory(conversation_id_sources="body:session")
     kit.instrumentations.apply_libraries(patch_all_apps=False)
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = bedrock_client(server, "bedrock-runtime")
     app = FastAPI()
 
     @app.post("/chat")
