@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace.sampling import (
 from otel_chatbot.config import ConfigError, Settings
 from otel_chatbot.export.factory import ExportWiring, log_exporters, metric_exporters, span_exporters
 from otel_chatbot.export.outage import ExporterMessages
+from otel_chatbot.export.span_batching import EncodingBatchSpanProcessor, accepts_encoded_spans
 
 _log = logging.getLogger("otel_chatbot")
 
@@ -147,8 +148,9 @@ def build_pipelines(
     wiring.attach()
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(settings))
     for exporter in [*span_exporters(settings, wiring), *extra_span_exporters]:
+        batching = EncodingBatchSpanProcessor if accepts_encoded_spans(exporter) else BatchSpanProcessor
         tracer_provider.add_span_processor(
-            BatchSpanProcessor(
+            batching(
                 exporter,
                 max_queue_size=settings.bsp_max_queue_size,
                 schedule_delay_millis=settings.bsp_schedule_delay_ms,

@@ -96,6 +96,10 @@ class OutageSpanExporter(SpanExporter):
         self.inner = inner
         self.outage = outage
 
+    @property
+    def accepts_encoded_spans(self) -> bool:
+        return bool(getattr(self.inner, "accepts_encoded_spans", False))
+
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
             result = self.inner.export(spans)

@@ -28,8 +28,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, Tracer
 from opentelemetry.trace.span import TraceState
 
-from otel_chatbot.export import protobuf_wire
-from otel_chatbot.export.fast_spans import FastOTLPSpanExporter, encode_spans
+from otel_chatbot.export import fast_spans, protobuf_wire
+from otel_chatbot.export.fast_spans import FastOTLPSpanExporter, encode_finished, encode_spans
 
 SCHEMA = "https://opentelemetry.io/schemas/1.26.0"
 REMOTE = SpanContext(
@@ -520,3 +520,26 @@ def test_exporter_falls_back_to_upstream_when_its_internals_change(
         exporter.shutdown()
         collector.close()
     assert collector.payloads() == [upstream_encode_spans(tracing.spans())]
+
+
+def test_encoded_and_raw_spans_mix_in_one_request(tracing: Tracing) -> None:
+    tracer = tracing.tracer("mixed")
+    for i in range(4):
+        tracer.start_span(f"s{i}", attributes={"i": i}).end()
+    spans = tracing.spans()
+    mixed = [encode_finished(spans[0]), spans[1], encode_finished(spans[2]), spans[3]]
+    assert ExportTraceServiceRequest.FromString(encode_spans(mixed)) == upstream_encode_spans(spans)
+
+
+def test_encoding_a_big_batch_offers_the_gil_every_few_spans(tracing: Tracing, monkeypatch: pytest.MonkeyPatch) -> None:
+    offers: list[int] = []
+    monkeypatch.setattr(fast_spans, "offer_gil", lambda: offers.append(0))
+    tracer = tracing.tracer()
+    for i in range(100):
+        tracer.start_span(f"s{i}").end()
+    spans = tracing.spans()
+    encode_spans(spans)
+    assert len(offers) == 100 // fast_spans._SPANS_PER_GIL_HOLD
+    offers.clear()
+    encode_spans([encode_finished(span) for span in spans])  # nothing left to encode: no pause
+    assert offers == []
