@@ -267,11 +267,15 @@ def test_redaction_masks_credential_keys(key: str) -> None:
     assert any(re.search(p, key) for p in CONFIG["processors"]["redaction"]["blocked_key_patterns"])
 
 
-def test_agent_routes_traces_by_trace_id_and_metrics_by_stream() -> None:
+def test_agent_routes_traces_by_trace_id_metrics_by_stream_and_logs_by_resource() -> None:
     exporters = AGENT["exporters"]
     assert exporters["load_balancing/traces"]["routing_key"] == "traceID"
     assert exporters["load_balancing/metrics"]["routing_key"] == "streamID"
-    for exporter in ("load_balancing/traces", "load_balancing/metrics"):
+    assert exporters["load_balancing/logs"]["routing_key"] == "resource"
+    pipelines = AGENT["service"]["pipelines"]
+    for signal in ("traces", "metrics", "logs"):
+        assert f"load_balancing/{signal}" in pipelines[signal]["exporters"]
+    for exporter in ("load_balancing/traces", "load_balancing/metrics", "load_balancing/logs"):
         assert exporters[exporter]["sending_queue"]["storage"] == "file_storage"
         assert exporters[exporter]["protocol"]["otlp"]["sending_queue"]["enabled"] is False
         hostnames = default(exporters[exporter]["resolver"]["static"]["hostnames"])
