@@ -7,12 +7,17 @@ entry points do the same complete, idempotent setup: whichever of ours runs firs
 configures the SDK, and the other finds it done. If another package's configurator ran
 first, ours still installs its instrumentation with its own providers and says so.
 ``OTEL_PYTHON_DISTRO=otel_chatbot`` / ``OTEL_PYTHON_CONFIGURATOR=otel_chatbot`` pin the
-choice explicitly.
+choice explicitly. Another distro also loads every installed instrumentor, including
+upstream ones for what we instrument ourselves (botocore: two CLIENT spans per call);
+our ``opentelemetry_post_instrument`` hook undoes those.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
@@ -85,6 +90,50 @@ def ensure_configured() -> None:
             "only ours."
         )
     configure(patch_all_apps=True, set_global_providers=not taken)
+
+
+def retire_upstream_duplicates() -> None:
+    """``opentelemetry_post_instrument`` hook: one instrumentation per library, ours.
+
+    Runs after every instrumentor was loaded. Under our distro the duplicates were never
+    loaded (``ChatbotDistro.load_instrumentor``); under another distro they were, next to
+    ours, and are undone here while the app has not been imported yet.
+    """
+    from otel_chatbot.telemetry import active
+
+    telemetry = active()
+    if telemetry is None or not telemetry.enabled:
+        return
+    retired = retire_instrumentors(entry_points(group="opentelemetry_instrumentor"))
+    if retired:
+        _log.warning(
+            "otel_chatbot: undid upstream instrumentation of %s, which otel_chatbot instruments itself "
+            "(another distro had loaded it)",
+            ", ".join(retired),
+        )
+
+
+def retire_instrumentors(candidates: Iterable[EntryPoint]) -> list[str]:
+    """Uninstrument the already loaded, active upstream instrumentors among ``candidates`` that duplicate ours."""
+    from otel_chatbot.guard import report
+
+    retired = []
+    for entry_point in candidates:
+        if entry_point.name not in _REPLACED:
+            continue
+        module = sys.modules.get(entry_point.module)
+        instrumentor_class = getattr(module, entry_point.attr, None) if module is not None else None
+        # Instrumentors are singletons: the instance that instrumented is the class's only one.
+        instance = getattr(instrumentor_class, "_instance", None)
+        if instance is None or not getattr(instance, "is_instrumented_by_opentelemetry", False):
+            continue
+        try:
+            instance.uninstrument()
+        except Exception as exc:
+            report(f"undoing the upstream {entry_point.name} instrumentor", exc)
+            continue
+        retired.append(entry_point.name)
+    return retired
 
 
 class ChatbotConfigurator(_BaseConfigurator):
