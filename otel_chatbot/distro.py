@@ -35,6 +35,7 @@ _REPLACED = frozenset(
         "aiohttp-client",
         "aiohttp_client",
         "botocore",
+        "aiobotocore",
         "boto3sqs",
         "logging",
     }

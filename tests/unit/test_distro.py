@@ -43,3 +43,12 @@ def test_inactive_or_unrelated_instrumentors_are_left_alone(upstream_botocore: B
     # Not one we replace (a made-up entry point of a module nobody imported): never even loaded.
     other = EntryPoint("redis", "opentelemetry.instrumentation.redis:RedisInstrumentor", "opentelemetry_instrumentor")
     assert retire_instrumentors([other]) == []
+
+
+def test_every_upstream_instrumentor_for_a_library_we_instrument_is_replaced() -> None:
+    from otel_chatbot.distro import _REPLACED
+
+    ours = {"fastapi", "asgi", "starlette", "httpx", "aiohttp-client", "botocore", "aiobotocore", "logging"}
+    installed = {ep.name for ep in entry_points(group="opentelemetry_instrumentor")}
+    assert installed & ours <= _REPLACED
+    assert {"botocore", "aiobotocore"} <= installed  # the dev install has upstream's botocore package
