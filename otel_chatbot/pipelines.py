@@ -31,8 +31,7 @@ from opentelemetry.sdk.trace.sampling import (
 
 from otel_chatbot.config import ConfigError, Settings
 from otel_chatbot.export.factory import ExportWiring, log_exporters, metric_exporters, span_exporters
-from otel_chatbot.export.outage import ExporterMessages
-from otel_chatbot.export.span_batching import EncodingBatchSpanProcessor, accepts_encoded_spans
+from otel_chatbot.export.outage import ExporterMessages, accepts_encoded_spans
 
 _log = logging.getLogger("otel_chatbot")
 
@@ -148,7 +147,11 @@ def build_pipelines(
     wiring.attach()
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(settings))
     for exporter in [*span_exporters(settings, wiring), *extra_span_exporters]:
-        batching = EncodingBatchSpanProcessor if accepts_encoded_spans(exporter) else BatchSpanProcessor
+        batching: type[BatchSpanProcessor] = BatchSpanProcessor
+        if accepts_encoded_spans(exporter):  # the exporter's module (fast_spans) is loaded by now
+            from otel_chatbot.export.span_batching import EncodingBatchSpanProcessor
+
+            batching = EncodingBatchSpanProcessor
         tracer_provider.add_span_processor(
             batching(
                 exporter,

@@ -91,6 +91,14 @@ class OutageLog:
                 )
 
 
+def accepts_encoded_spans(exporter: object) -> bool:
+    """Whether ``exporter`` (or the one a wrapper holds) takes ``fast_spans.EncodedSpan`` items.
+
+    Asked by attribute, so the OTLP http modules are imported only when that exporter is used.
+    """
+    return bool(getattr(exporter, "accepts_encoded_spans", False))
+
+
 class OutageSpanExporter(SpanExporter):
     def __init__(self, inner: SpanExporter, outage: OutageLog) -> None:
         self.inner = inner
@@ -98,7 +106,7 @@ class OutageSpanExporter(SpanExporter):
 
     @property
     def accepts_encoded_spans(self) -> bool:
-        return bool(getattr(self.inner, "accepts_encoded_spans", False))
+        return accepts_encoded_spans(self.inner)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:

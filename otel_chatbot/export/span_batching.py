@@ -31,10 +31,6 @@ from otel_chatbot.export.fast_spans import encode_finished, offer_gil
 from otel_chatbot.guard import report
 
 
-def accepts_encoded_spans(exporter: SpanExporter) -> bool:
-    return bool(getattr(exporter, "accepts_encoded_spans", False))
-
-
 class _ExportingFlag(SpanExporter):
     """Passes batches through, and says whether one is being exported right now."""
 

@@ -8,6 +8,8 @@ encoding of the very same spans (kept by an in-memory exporter on the same provi
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -23,7 +25,8 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from otel_chatbot.config import load_settings
 from otel_chatbot.export import span_batching
 from otel_chatbot.export.fast_spans import EncodedSpan, encode_spans
-from otel_chatbot.export.span_batching import EncodingBatchSpanProcessor, accepts_encoded_spans
+from otel_chatbot.export.outage import accepts_encoded_spans
+from otel_chatbot.export.span_batching import EncodingBatchSpanProcessor
 from otel_chatbot.guard import STATE, set_raise_internal_errors
 from otel_chatbot.pipelines import build_pipelines
 
@@ -172,3 +175,13 @@ def test_only_exporters_that_take_encoded_spans_get_this_processor() -> None:
         assert kinds == [EncodingBatchSpanProcessor, BatchSpanProcessor]
     finally:
         pipelines.shutdown()
+
+
+def test_the_otlp_http_modules_load_only_with_their_exporter() -> None:
+    """Choosing the batch processor must not import fast_spans (and requests) for gRPC or console users."""
+    probe = (
+        "import sys, otel_chatbot.pipelines; "
+        "print(sorted(m for m in sys.modules if m.endswith(('fast_spans', 'span_batching', 'otlp.proto.http'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
