@@ -384,6 +384,40 @@ def check_telemetry(run: Run) -> Run:
     return run
 
 
+@dataclass
+class Started:
+    proc: subprocess.Popen[bytes]
+    port: int
+    startup_s: float
+    notes: list[str]
+
+
+def start_server(config: str, app: str, env: dict[str, str], log: Any, served_file: str) -> Started:
+    """Start ``config``'s server for ``app`` on a free port; wait until *this* process serves ``POST /chat``.
+
+    On a shared machine another process can take the free port first: then uvicorn exits
+    and another port is tried (5 in all).
+    """
+    notes: list[str] = []
+    for _attempt in range(5):
+        port = free_port()
+        t0 = time.monotonic()
+        command = server_command(config, port, app)
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        while proc.poll() is None and not (post_once(port, timeout=1.0) and owns_listener(proc.pid, port)):
+            if time.monotonic() - t0 > 30:
+                proc.kill()
+                proc.wait()
+                raise RuntimeError(f"{config} server did not come up (see {log.name})")
+            time.sleep(0.05)
+        if proc.poll() is None:
+            return Started(proc, port, time.monotonic() - t0, notes)
+        notes.append(f"server exited at start (exit {proc.returncode}, port {port}); retried")
+        if os.path.exists(served_file):
+            os.unlink(served_file)
+    raise RuntimeError(f"{config} server did not start in 5 attempts (see {log.name})")
+
+
 def one_run(
     config: str,
     conns: int,
@@ -405,37 +439,16 @@ def one_run(
     msink.settle(max_wait=2.0, quiet=0.3)
     msink.reset()
     log = open(RESULTS / f"server-{tag}.log", "a", encoding="utf-8")  # noqa: SIM115 (closed in finally)
-    for _attempt in range(5):
-        port = free_port()
-        t0 = time.monotonic()
-        proc = subprocess.Popen(
-            server_command(config, port, app),
-            cwd=ROOT,
-            env=server_env(config, sink.http, msink.http, served_file, bedrock_url),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        while True:
-            if proc.poll() is not None:
-                break  # e.g. the port was taken by another process: try another port
-            if post_once(port, timeout=1.0) and owns_listener(proc.pid, port):
-                break
-            if time.monotonic() - t0 > 30:
-                proc.kill()
-                proc.wait()
-                log.close()
-                raise RuntimeError(f"{config} server did not come up (see {log.name})")
-            time.sleep(0.05)
-        if proc.poll() is None:
-            break
-        run.notes.append(f"server exited at start (exit {proc.returncode}, port {port}); retried")
-        if os.path.exists(served_file):
-            os.unlink(served_file)
-    else:
-        log.close()
-        raise RuntimeError(f"{config} server did not start in 5 attempts (see {log.name})")
+    env = server_env(config, sink.http, msink.http, served_file, bedrock_url)
     try:
-        run.startup_s = time.monotonic() - t0
+        started = start_server(config, app, env, log, served_file)
+    except RuntimeError:
+        log.close()
+        raise
+    proc, port = started.proc, started.port
+    run.notes += started.notes
+    try:
+        run.startup_s = started.startup_s
         run_wrk(lua, port, conns, args.warmup, args.threads)
         time.sleep(0.3)
         if proc.poll() is not None:

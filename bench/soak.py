@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,41 +30,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.overhead import (  # the repository root went on sys.path first
+    APP,
     CONFIGS,
     RESULTS,
-    ROOT,
     WRK_LUA,
     Sink,
     cpu_seconds,
-    free_port,
-    owns_listener,
-    post_once,
     rss_kib,
     run_wrk,
-    server_command,
     server_env,
+    start_server,
     versions,
 )
-
-
-def start_server(
-    config: str, sink: Sink, msink: Sink, served_file: str, log: Any
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        server_command(config, port),
-        cwd=ROOT,
-        env=server_env(config, sink.http, msink.http, served_file),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while not (post_once(port, timeout=1.0) and owns_listener(proc.pid, port)):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"{config} server did not come up (see {log.name})")
-        time.sleep(0.05)
-    return proc, port
 
 
 def soak(args: argparse.Namespace) -> dict[str, Any]:
@@ -78,7 +54,9 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     try:
         with open(RESULTS / f"server-soak-{args.config}.log", "w", encoding="utf-8") as log:
-            proc, port = start_server(args.config, sink, msink, served_file, log)
+            env = server_env(args.config, sink.http, msink.http, served_file)
+            server = start_server(args.config, APP, env, log, served_file)
+            proc, port = server.proc, server.port
             try:
                 done, cpu0 = 0, cpu_seconds(proc.pid)
                 while done < args.requests:
