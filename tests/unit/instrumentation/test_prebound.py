@@ -1,0 +1,228 @@
+"""Bound instruments record exactly what the SDK's public API records.
+
+Each test runs the same sequence twice, once through ``Bound`` and once through the
+instrument's own ``record``/``add``, into two providers built alike, and compares what
+the readers collect (timestamps aside).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from opentelemetry import metrics as metrics_api
+from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
+from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
+from opentelemetry.sdk.metrics.view import View
+from opentelemetry.sdk.trace import TracerProvider
+
+from otel_chatbot.instrumentation.prebound import Bound, fast_path_available
+
+ATTRS: dict[str, Any] = {"http.request.method": "POST", "http.route": "/chat", "http.response.status_code": 200}
+OTHER: dict[str, Any] = {"http.request.method": "GET", "http.route": "/health", "http.response.status_code": 200}
+DELTA = {Histogram: AggregationTemporality.DELTA, Counter: AggregationTemporality.DELTA}
+
+Recorder = Callable[[Any, float, dict[str, Any]], None]
+
+
+def _public(instrument: Any, amount: float, attributes: dict[str, Any]) -> None:
+    (getattr(instrument, "record", None) or instrument.add)(amount, attributes)
+
+
+def _bound_recorder() -> Recorder:
+    bindings: dict[tuple[int, tuple[Any, ...]], Bound] = {}
+
+    def record(instrument: Any, amount: float, attributes: dict[str, Any]) -> None:
+        key = (id(instrument), tuple(attributes.items()))
+        if key not in bindings:
+            bindings[key] = Bound(instrument, attributes)
+        bindings[key].record(amount)
+
+    return record
+
+
+def _points(reader: InMemoryMetricReader) -> list[tuple[Any, ...]]:
+    data = reader.get_metrics_data()
+    out: list[tuple[Any, ...]] = []
+    for rm in data.resource_metrics if data else ():
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                for p in metric.data.data_points:
+                    attrs = tuple(sorted(p.attributes.items()))
+                    exemplars = tuple(
+                        (e.value, tuple(sorted((e.filtered_attributes or {}).items())), bool(e.trace_id))
+                        for e in p.exemplars
+                    )
+                    if hasattr(p, "bucket_counts"):
+                        values: tuple[Any, ...] = (p.count, p.sum, p.min, p.max, tuple(p.bucket_counts))
+                    else:
+                        values = (p.value,)
+                    out.append((metric.name, attrs, values, exemplars))
+    return sorted(out, key=repr)
+
+
+def _run(
+    recorder: Recorder,
+    scenario: Callable[[Recorder, Any, Any, Callable[[], list[tuple[Any, ...]]]], list[Any]],
+    **reader_kwargs: Any,
+) -> list[Any]:
+    reader = InMemoryMetricReader(**reader_kwargs.pop("reader", {}))
+    provider = MeterProvider(metric_readers=[reader], **reader_kwargs)
+    meter = provider.get_meter("test")
+    hist = meter.create_histogram("d", unit="s", explicit_bucket_boundaries_advisory=[0.01, 0.1, 1.0])
+    counter = meter.create_counter("c")
+    try:
+        return scenario(recorder, hist, counter, lambda: _points(reader))
+    finally:
+        provider.shutdown()
+
+
+def _same(scenario: Any, **kwargs: Any) -> list[Any]:
+    public = _run(_public, scenario, **kwargs)
+    bound = _run(_bound_recorder(), scenario, **kwargs)
+    assert bound == public
+    return public
+
+
+def test_the_fast_path_is_taken_with_the_pinned_sdk() -> None:
+    # If this fails after an SDK upgrade, check prebound.py against the new SDK's
+    # internals and add its version to TESTED_SDK_VERSIONS.
+    assert fast_path_available()
+
+
+def test_the_bound_path_skips_the_public_api_after_the_first_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    hist = provider.get_meter("t").create_histogram("d")
+    calls: list[float] = []
+    original = type(hist).record
+
+    def counting(self: Any, amount: float, *rest: Any, **kw: Any) -> None:
+        calls.append(amount)
+        original(self, amount, *rest, **kw)
+
+    monkeypatch.setattr(type(hist), "record", counting)
+    bound = Bound(hist, ATTRS)
+    for value in (1.0, 2.0, 3.0):
+        bound.record(value)
+    assert calls == [1.0]
+
+
+def test_cumulative_histogram_and_counter() -> None:
+    def scenario(rec: Recorder, hist: Any, counter: Any, collect: Any) -> list[Any]:
+        for i in range(50):
+            rec(hist, i / 37, ATTRS if i % 3 else OTHER)
+            rec(counter, i % 4, ATTRS)
+        first = collect()
+        rec(hist, 0.5, ATTRS)
+        return [first, collect()]
+
+    result = _same(scenario)
+    assert result[0] and result[1] != result[0]
+
+
+def test_delta_temporality_across_collections() -> None:
+    def scenario(rec: Recorder, hist: Any, counter: Any, collect: Any) -> list[Any]:
+        snapshots = []
+        for round_ in range(3):
+            for i in range(10 + round_):
+                rec(hist, 0.02 * i, ATTRS)
+                rec(counter, 1, OTHER)
+            snapshots.append(collect())
+        snapshots.append(collect())  # nothing recorded since: no points
+        return snapshots
+
+    result = _same(scenario, reader={"preferred_temporality": DELTA})
+    assert result[0] != result[1] and result[3] == []
+
+
+def test_views_that_drop_attributes() -> None:
+    def scenario(rec: Recorder, hist: Any, counter: Any, collect: Any) -> list[Any]:
+        for i in range(20):
+            rec(hist, i / 10, ATTRS if i % 2 else OTHER)
+        return [collect()]
+
+    views = [View(instrument_name="d", attribute_keys={"http.request.method"}), View(instrument_name="d", name="d2")]
+    result = _same(scenario, views=views)
+    assert {p[0] for p in result[0]} == {"d", "d2"}
+
+
+def test_exemplars_of_the_active_span() -> None:
+    tracer = TracerProvider().get_tracer("t")
+
+    def scenario(rec: Recorder, hist: Any, counter: Any, collect: Any) -> list[Any]:
+        with tracer.start_as_current_span("s"):
+            for i in range(5):
+                rec(hist, 0.05 * i, ATTRS)
+        rec(hist, 0.3, ATTRS)  # outside a span: no exemplar under the trace-based filter
+        return [collect()]
+
+    views = [View(instrument_name="d", attribute_keys={"http.route"})]
+    result = _same(scenario, views=views)
+    exemplars = [e for point in result[0] for e in point[3]]
+    assert exemplars and all(dict(e[1])["http.request.method"] == "POST" for e in exemplars)
+
+
+def test_cardinality_overflow() -> None:
+    def scenario(rec: Recorder, hist: Any, counter: Any, collect: Any) -> list[Any]:
+        for _ in range(2):
+            for i in range(6):
+                rec(counter, 1, {"k": f"v{i}"})
+        return [collect()]
+
+    result = _same(scenario, reader={"cardinality_limits": {Counter: 3}})
+    assert any(p[1] == (("otel.metric.overflow", True),) for p in result[0])
+
+
+def test_a_reader_added_later_gets_the_bound_records() -> None:
+    first = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[first])
+    hist = provider.get_meter("t").create_histogram("d")
+    bound = Bound(hist, ATTRS)
+    bound.record(1.0)
+    bound.record(2.0)
+    later = InMemoryMetricReader()
+    provider.add_metric_reader(later)
+    bound.record(3.0)
+    bound.record(4.0)
+    counts = [_points(r)[0][2][0] for r in (first, later)]
+    assert counts == [4, 2]
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf])
+def test_values_the_sdk_rejects_are_rejected_the_same_way(bad: float, caplog: pytest.LogCaptureFixture) -> None:
+    def scenario(rec: Recorder, hist: Any, counter: Any, collect: Any) -> list[Any]:
+        rec(hist, 1.0, ATTRS)
+        rec(hist, 2.0, ATTRS)
+        with caplog.at_level(logging.WARNING):
+            rec(hist, bad, ATTRS)
+        return [collect()]
+
+    result = _same(scenario)
+    assert result[0][0][2][0] == 2
+    assert len([r for r in caplog.records if "Histogram" in r.getMessage()]) == 2  # once per run
+
+
+def test_api_no_op_instruments_are_fine() -> None:
+    hist = metrics_api.NoOpMeterProvider().get_meter("t").create_histogram("d")
+    bound = Bound(hist, ATTRS)
+    for value in (1.0, 2.0):
+        bound.record(value)
+    counter = metrics_api.NoOpMeterProvider().get_meter("t").create_counter("c")
+    Bound(counter, ATTRS).add(1)
+
+
+def test_the_binding_keeps_its_own_copy_of_the_attributes() -> None:
+    attrs = dict(ATTRS)
+
+    def scenario(rec: Recorder, hist: Any, counter: Any, collect: Any) -> list[Any]:
+        bound = Bound(hist, attrs)
+        bound.record(1.0)
+        attrs["http.route"] = "/mutated"
+        bound.record(2.0)
+        return [collect()]
+
+    result = _run(_public, scenario)
+    assert [dict(p[1])["http.route"] for p in result[0]] == ["/chat"]
