@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from otel_chatbot.config import Settings
 from otel_chatbot.guard import report
 from otel_chatbot.instrumentation import http_semconv as sc
-from otel_chatbot.instrumentation.prebound import Bound
+from otel_chatbot.instrumentation.prebound import Bindings
 from otel_chatbot.instrumentation.request_context import CURRENT_REQUEST, MAX_BODY_BYTES, RequestInfo
 from otel_chatbot.instrumentation.routes import RouteResolver
 from otel_chatbot.version import __version__
@@ -112,8 +112,8 @@ class ServerTelemetry:
         self.dup_semconv = "http/dup" in settings.semconv_opt_in
         self.on_shutdown: Callable[[], object] | None = None
         self.gc_freeze = settings.gc_freeze
-        # The duration histogram bound to each attribute set seen, keyed by the set's values.
-        self._durations: dict[tuple[Any, ...], Bound] = {}
+        # Keyed by (method, scheme, route, status, error, version); routes are templates, so few.
+        self.durations = Bindings(self.duration, duration_attributes, limit=10_000)
 
     def active_key(self, method: str, scheme: str) -> tuple[str, str]:
         key = (method, scheme)
@@ -122,26 +122,17 @@ class ServerTelemetry:
             self.active.attributes[key] = self.websockets.attributes[key] = attrs
         return key
 
-    def duration_for(
-        self, method: str, scheme: str, route: str | None, status: int, error: str | None, version: str
-    ) -> Bound:
-        key = (method, scheme, route, status, error, version)
-        bound = self._durations.get(key)
-        if bound is None:
-            attrs: dict[str, Any] = {
-                sc.METHOD: method,
-                sc.URL_SCHEME: scheme,
-                sc.STATUS: status,
-                sc.PROTOCOL_VERSION: version,
-            }
-            if route:
-                attrs[sc.ROUTE] = route
-            if error:
-                attrs[sc.ERROR_TYPE] = error
-            bound = Bound(self.duration, attrs)
-            if len(self._durations) < 10_000:  # routes are templates, so this stays small
-                self._durations[key] = bound
-        return bound
+
+def duration_attributes(
+    method: str, scheme: str, route: str | None, status: int, error: str | None, version: str
+) -> dict[str, Any]:
+    """The attributes ``http.server.request.duration`` records, as the convention lists them."""
+    attrs: dict[str, Any] = {sc.METHOD: method, sc.URL_SCHEME: scheme, sc.STATUS: status, sc.PROTOCOL_VERSION: version}
+    if route:
+        attrs[sc.ROUTE] = route
+    if error:
+        attrs[sc.ERROR_TYPE] = error
+    return attrs
 
 
 class TelemetryMiddleware:
@@ -371,7 +362,7 @@ class _Request:
         span.set_attributes(late)
         elapsed = time.perf_counter() - self.start
         # Recorded while the span is still current, so the histogram keeps it as an exemplar.
-        t.duration_for(self.method, self.scheme, route, status, error, self.version).record(elapsed)
+        t.durations.get(self.method, self.scheme, route, status, error, self.version).record(elapsed)
         span.end()
 
     async def run_websocket(self, app: ASGIApp, receive: Receive, send: Send) -> None:

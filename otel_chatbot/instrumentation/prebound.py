@@ -140,3 +140,28 @@ class Bound:
 def fast_path_available() -> bool:
     """True when this SDK version gets the pre-bound path (tests pin it for ours)."""
     return _INTERNALS is not None
+
+
+class Bindings:
+    """The bound instruments of one instrument, by a key of attribute values.
+
+    ``attributes(*key)`` builds the attribute set the first time a key is seen. Bounded,
+    since the values come from traffic: past ``limit`` keys, a new set gets a binding that
+    is not kept (correct, at the public API's cost).
+    """
+
+    __slots__ = ("_attributes", "_bound", "_instrument", "_limit")
+
+    def __init__(self, instrument: Any, attributes: Callable[..., Mapping[str, Any]], limit: int = 2000) -> None:
+        self._instrument = instrument
+        self._attributes = attributes
+        self._limit = limit
+        self._bound: dict[tuple[Any, ...], Bound] = {}
+
+    def get(self, *key: Any) -> Bound:
+        bound = self._bound.get(key)
+        if bound is None:
+            bound = Bound(self._instrument, self._attributes(*key))
+            if len(self._bound) < self._limit:
+                self._bound[key] = bound
+        return bound

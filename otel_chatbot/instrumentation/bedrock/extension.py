@@ -9,7 +9,6 @@ child spans for agent steps). What the app receives is what boto3 gave: a read
 from __future__ import annotations
 
 import io
-import itertools
 import time
 from typing import Any
 
@@ -190,11 +189,7 @@ class BedrockExtension:
         if state.first_chunk_at is not None:
             ttfc = state.first_chunk_at - call.start
             span.set_attribute(TTFC_ATTRIBUTE, ttfc)
-            self.metrics.time_to_first_chunk.record(ttfc, self.metrics.base_attributes(request, response))
-            times = state.chunk_times
-            per_chunk_attrs = self.metrics.base_attributes(request, response)
-            for earlier, later in itertools.pairwise(times):
-                self.metrics.time_per_chunk.record(later - earlier, per_chunk_attrs)
+            self.metrics.record_chunk_times(request, response, ttfc, state.chunk_times)
         if isinstance(acc, genai.AgentTraceAccumulator):
             self._agent_steps(span, acc)
         if self.capture.enabled and str(getattr(acc, "output_text", "")):

@@ -6,6 +6,7 @@ request and response model, token type, error type); never the conversation id.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from typing import Any
@@ -14,6 +15,7 @@ from opentelemetry.metrics import MeterProvider
 
 from otel_chatbot.genai import GenAIRequest, GenAIResponse, PriceTable, names
 from otel_chatbot.genai.pricing import Cost
+from otel_chatbot.instrumentation.prebound import Bindings
 from otel_chatbot.version import __version__
 
 _log = logging.getLogger("otel_chatbot.bedrock")
@@ -64,17 +66,15 @@ class GenAIMetrics:
             unit=names.METRIC_GEN_AI_CLIENT_THROTTLES_UNIT,
             description="GenAI calls rejected by throttling.",
         )
+        # Bound per attribute set: (operation, request model, response model, extra key, extra value).
+        self._token_usage = Bindings(self.token_usage, genai_attributes)
+        self._duration = Bindings(self.duration, genai_attributes)
+        self._time_to_first_chunk = Bindings(self.time_to_first_chunk, genai_attributes)
+        self._time_per_chunk = Bindings(self.time_per_chunk, genai_attributes)
+        self._cost = Bindings(self.cost, genai_attributes)
+        self._throttles = Bindings(self.throttles, genai_attributes)
         self._unknown_lock = threading.Lock()
         self._unknown_logged: set[str] = set()
-
-    @staticmethod
-    def base_attributes(request: GenAIRequest, response: GenAIResponse | None) -> dict[str, Any]:
-        attrs: dict[str, Any] = {OPERATION: request.operation_name, PROVIDER: names.PROVIDER_AWS_BEDROCK}
-        if request.model:
-            attrs[REQUEST_MODEL] = request.model
-        if response is not None and response.response_model:
-            attrs[RESPONSE_MODEL] = response.response_model
-        return attrs
 
     def compute_cost(self, request: GenAIRequest, response: GenAIResponse) -> Cost | None:
         """Cost from the price table; an unknown model is logged once and costs nothing (None)."""
@@ -102,20 +102,44 @@ class GenAIMetrics:
         error_type: str | None,
         cost: Cost | None,
     ) -> None:
-        attrs = self.base_attributes(request, response)
+        operation, model, response_model = request.operation_name, request.model, response.response_model
         if error_type:
-            self.duration.record(duration_s, {**attrs, ERROR_TYPE: error_type})
+            self._duration.get(operation, model, response_model, ERROR_TYPE, error_type).record(duration_s)
         else:
-            self.duration.record(duration_s, attrs)
+            self._duration.get(operation, model, response_model, None, None).record(duration_s)
         usage = response.usage
         if usage.input_tokens is not None:
-            self.token_usage.record(usage.input_tokens, {**attrs, TOKEN_TYPE: "input"})
+            self._token_usage.get(operation, model, response_model, TOKEN_TYPE, "input").record(usage.input_tokens)
         if usage.output_tokens is not None:
-            self.token_usage.record(usage.output_tokens, {**attrs, TOKEN_TYPE: "output"})
+            self._token_usage.get(operation, model, response_model, TOKEN_TYPE, "output").record(usage.output_tokens)
         if cost is not None:
             for token_type, usd in cost.by_type().items():
                 if usd:
-                    self.cost.add(usd, {**attrs, TOKEN_TYPE: token_type})
+                    self._cost.get(operation, model, response_model, TOKEN_TYPE, token_type).add(usd)
+
+    def record_chunk_times(
+        self, request: GenAIRequest, response: GenAIResponse, first_chunk_s: float, chunk_times: list[float]
+    ) -> None:
+        """A stream's time to first chunk, and one record per later chunk (as the convention asks)."""
+        key = (request.operation_name, request.model, response.response_model, None, None)
+        self._time_to_first_chunk.get(*key).record(first_chunk_s)
+        per_chunk = self._time_per_chunk.get(*key)
+        for earlier, later in itertools.pairwise(chunk_times):
+            per_chunk.record(later - earlier)
 
     def record_throttle(self, request: GenAIRequest) -> None:
-        self.throttles.add(1, self.base_attributes(request, None))
+        self._throttles.get(request.operation_name, request.model, None, None, None).add(1)
+
+
+def genai_attributes(
+    operation: str, model: str | None, response_model: str | None, extra_key: str | None, extra_value: Any
+) -> dict[str, Any]:
+    """The convention's low-cardinality GenAI metric attributes, plus the token or error type."""
+    attrs: dict[str, Any] = {OPERATION: operation, PROVIDER: names.PROVIDER_AWS_BEDROCK}
+    if model:
+        attrs[REQUEST_MODEL] = model
+    if response_model:
+        attrs[RESPONSE_MODEL] = response_model
+    if extra_key:
+        attrs[extra_key] = extra_value
+    return attrs
