@@ -19,6 +19,7 @@ from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from otel_chatbot.instrumentation import http_semconv as sc
+from otel_chatbot.instrumentation.prebound import Bindings
 from otel_chatbot.version import __version__
 
 SUPPRESS_HTTP_KEY = otel_context.create_key("suppress_http_instrumentation")
@@ -58,6 +59,8 @@ class ClientTelemetry:
             description="Duration of HTTP client requests.",
             explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
         )
+        # Keyed by (method, host, port, scheme, status, version, error type).
+        self.durations = Bindings(self.duration, client_duration_attributes)
         self.propagator = propagator
 
     def start(self, method: str, url: str, headers: MutableMapping[str, str]) -> OutgoingCall | None:
@@ -79,17 +82,30 @@ class ClientTelemetry:
             attributes[sc.METHOD_ORIGINAL] = original
         span = self.tracer.start_span(sc.span_name(verb, None), kind=SpanKind.CLIENT, attributes=attributes)
         self.propagator.inject(headers, context=trace.set_span_in_context(span))
-        metric_attrs = {sc.METHOD: verb, sc.SERVER_ADDRESS: host, sc.SERVER_PORT: port, sc.URL_SCHEME: scheme}
-        return OutgoingCall(self, span, metric_attrs)
+        return OutgoingCall(self, span, (verb, host, port, scheme))
+
+
+def client_duration_attributes(
+    method: str, host: str, port: int, scheme: str, status: int | None, version: str | None, error: str | None
+) -> dict[str, Any]:
+    """The attributes ``http.client.request.duration`` records, as the convention lists them."""
+    attrs: dict[str, Any] = {sc.METHOD: method, sc.SERVER_ADDRESS: host, sc.SERVER_PORT: port, sc.URL_SCHEME: scheme}
+    if status:
+        attrs[sc.STATUS] = status
+    if version:
+        attrs[sc.PROTOCOL_VERSION] = version
+    if error:
+        attrs[sc.ERROR_TYPE] = error
+    return attrs
 
 
 class OutgoingCall:
-    __slots__ = ("done", "metric_attrs", "span", "start", "telemetry")
+    __slots__ = ("done", "endpoint", "span", "start", "telemetry")
 
-    def __init__(self, telemetry: ClientTelemetry, span: Span, metric_attrs: dict[str, Any]) -> None:
+    def __init__(self, telemetry: ClientTelemetry, span: Span, endpoint: tuple[str, str, int, str]) -> None:
         self.telemetry = telemetry
         self.span = span
-        self.metric_attrs = metric_attrs
+        self.endpoint = endpoint  # method, host, port, scheme: the metric attributes known at the start
         self.start = time.perf_counter()
         self.done = False
 
@@ -97,25 +113,22 @@ class OutgoingCall:
         if self.done:
             return
         self.done = True
-        attrs = dict(self.metric_attrs)
         error_type: str | None = None
         if status:
             self.span.set_attribute(sc.STATUS, status)
-            attrs[sc.STATUS] = status
             if sc.status_is_error(status, server=False):
                 error_type = str(status)
         if version:
             self.span.set_attribute(sc.PROTOCOL_VERSION, version)
-            attrs[sc.PROTOCOL_VERSION] = version
         if error is not None:
             error_type = type(error).__qualname__
             self.span.record_exception(error)
         if error_type:
             self.span.set_attribute(sc.ERROR_TYPE, error_type)
             self.span.set_status(Status(StatusCode.ERROR))
-            attrs[sc.ERROR_TYPE] = error_type
         self.span.end()
-        self.telemetry.duration.record(time.perf_counter() - self.start, attrs)
+        bound = self.telemetry.durations.get(*self.endpoint, status, version, error_type)
+        bound.record(time.perf_counter() - self.start)
 
 
 def http_version(raw: str | None) -> str | None:

@@ -19,7 +19,7 @@ from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMet
 from opentelemetry.sdk.metrics.view import View
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_chatbot.instrumentation.prebound import Bound, fast_path_available
+from otel_chatbot.instrumentation.prebound import Bindings, Bound, fast_path_available
 
 ATTRS: dict[str, Any] = {"http.request.method": "POST", "http.route": "/chat", "http.response.status_code": 200}
 OTHER: dict[str, Any] = {"http.request.method": "GET", "http.route": "/health", "http.response.status_code": 200}
@@ -226,3 +226,21 @@ def test_the_binding_keeps_its_own_copy_of_the_attributes() -> None:
 
     result = _run(_public, scenario)
     assert [dict(p[1])["http.route"] for p in result[0]] == ["/chat"]
+
+
+def test_bindings_build_each_attribute_set_once_and_stay_bounded() -> None:
+    reader = InMemoryMetricReader()
+    hist = MeterProvider(metric_readers=[reader]).get_meter("t").create_histogram("d")
+    built: list[tuple[Any, ...]] = []
+
+    def attributes(route: str, status: int) -> dict[str, Any]:
+        built.append((route, status))
+        return {"http.route": route, "http.response.status_code": status}
+
+    bindings = Bindings(hist, attributes, limit=2)
+    for _ in range(3):
+        for route in ("/a", "/b", "/c"):
+            bindings.get(route, 200).record(1.0)
+    assert bindings.get("/a", 200) is bindings.get("/a", 200)
+    assert built.count(("/a", 200)) == 1 and built.count(("/c", 200)) == 3  # past the limit: not kept
+    assert sorted((dict(p[1])["http.route"], p[2][0]) for p in _points(reader)) == [("/a", 3), ("/b", 3), ("/c", 3)]
