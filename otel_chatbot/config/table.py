@@ -202,8 +202,8 @@ SETTINGS: tuple[Setting, ...] = (
         "bsp_max_export_batch_size",
         "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
         p.int_in(1, 100_000),
-        "512",
-        "Spans per export request.",
+        "2048",
+        "Spans per export request (fewer, larger requests: each costs the app a fixed share of CPU).",
         "int",
     ),
     Setting(
