@@ -5,7 +5,7 @@ most of it spent on the attribute dict: ``Measurement`` re-validates it and the 
 re-hashes it into an aggregation key on every call. Our attribute sets repeat (routes are
 templates, models are few), so a :class:`Bound` instrument does both once and then feeds
 the SDK's own aggregations: the same aggregation, exemplars, views, temporality and
-cardinality limit, at ~3 µs per record (``bench/README.md``).
+cardinality limit, at ~4 µs per record (``bench/README.md``).
 
 That path reads SDK internals, so it is taken only with SDK versions it was tested
 against (:data:`TESTED_SDK_VERSIONS`, checked by ``tests/unit/instrumentation/
