@@ -283,6 +283,29 @@ def _encode_status(status: Status) -> bytes:
     return length_delimited(_STATUS, body)
 
 
+# Encoded span bytes per export request, at most: a batch of 2,048 spans with captured prompts
+# can pass the collector's default 20 MiB OTLP/HTTP body limit, and gateways often stop at 4 MiB.
+REQUEST_SPAN_BYTES = 4 * 1024 * 1024
+_UNENCODED_SPAN_BYTES = 1024  # a guess for spans not encoded yet; they are rare here
+
+
+def split_by_size(spans: Sequence[ReadableSpan | EncodedSpan], limit: int) -> list[Sequence[Any]]:
+    """Consecutive parts of ``spans`` of at most ``limit`` encoded bytes each (a bigger span alone)."""
+    parts: list[Sequence[Any]] = []
+    current: list[Any] = []
+    size = 0
+    for span in spans:
+        n = len(span.encoded) if type(span) is EncodedSpan else _UNENCODED_SPAN_BYTES
+        if current and size + n > limit:
+            parts.append(current)
+            current, size = [], 0
+        current.append(span)
+        size += n
+    if current:
+        parts.append(current)
+    return parts
+
+
 class FastOTLPSpanExporter(OTLPSpanExporter):
     """Upstream's http/protobuf span exporter with :func:`encode_spans` as its encoder.
 
@@ -310,6 +333,17 @@ class FastOTLPSpanExporter(OTLPSpanExporter):
         if self._shutdown:
             _upstream_logger.warning("Exporter already shutdown, ignoring batch")
             return SpanExportResult.FAILURE
+        requests = split_by_size(spans, REQUEST_SPAN_BYTES)
+        if len(requests) <= 1:
+            return self._export_request(spans)
+        results = [self._export_request(part) for part in requests]
+        return (
+            SpanExportResult.SUCCESS
+            if all(r is SpanExportResult.SUCCESS for r in results)
+            else SpanExportResult.FAILURE
+        )
+
+    def _export_request(self, spans: Sequence[ReadableSpan | EncodedSpan]) -> SpanExportResult:
         with self._metrics.export_operation(len(spans)) as result:
             try:
                 serialized = encode_spans(spans)

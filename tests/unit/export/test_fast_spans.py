@@ -543,3 +543,40 @@ def test_encoding_a_big_batch_offers_the_gil_every_few_spans(tracing: Tracing, m
     offers.clear()
     encode_spans([encode_finished(span) for span in spans])  # nothing left to encode: no pause
     assert offers == []
+
+
+def _spans_of(payloads: list[ExportTraceServiceRequest]) -> list[Any]:
+    return [span for p in payloads for rs in p.resource_spans for ss in rs.scope_spans for span in ss.spans]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"), [((200,), SpanExportResult.SUCCESS), ((200, 400), SpanExportResult.FAILURE)]
+)
+def test_a_big_batch_goes_out_in_requests_of_bounded_size(
+    tracing: Tracing,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    statuses: tuple[int, ...],
+    expected: SpanExportResult,
+) -> None:
+    tracer = tracing.tracer("big")
+    for i in range(10):
+        tracer.start_span(f"s{i}", attributes={"content": "x" * 1000}).end()
+    spans = tracing.spans()
+    encoded = [encode_finished(span) for span in spans]
+    monkeypatch.setattr(fast_spans, "REQUEST_SPAN_BYTES", 3 * len(encoded[0].encoded))
+    result, payloads, _, _ = _export_with(FastOTLPSpanExporter, encoded, caplog, statuses=statuses)  # type: ignore[arg-type]
+    assert result is expected
+    assert [len(_spans_of([p])) for p in payloads] == [3, 3, 3, 1]
+    assert _spans_of(payloads) == _spans_of([upstream_encode_spans(spans)])
+
+
+def test_split_by_size_keeps_order_and_never_leaves_a_part_empty(tracing: Tracing) -> None:
+    tracer = tracing.tracer("sizes")
+    for size in (10, 5000, 10, 10, 5000):
+        tracer.start_span("s", attributes={"a": "y" * size}).end()
+    encoded = [encode_finished(span) for span in tracing.spans()]
+    parts = fast_spans.split_by_size(encoded, 4000)
+    assert [len(p) for p in parts] == [1, 1, 2, 1]  # a span over the limit goes alone
+    assert [span for part in parts for span in part] == encoded
+    assert fast_spans.split_by_size([], 4000) == []
