@@ -24,6 +24,8 @@ from typing import Any, NamedTuple
 
 from opentelemetry.context import Context, get_current
 
+from otel_chatbot.guard import report
+
 TESTED_SDK_VERSIONS = ("1.45",)
 
 
@@ -108,14 +110,18 @@ class Bound:
             if consumer is not None and self._storages is not consumer._reader_storages:
                 self._bind(consumer)
             return
-        measurement = _INTERNALS.measurement(  # type: ignore[union-attr]
-            amount, time.time_ns(), self._instrument, context or get_current(), self._cleaned
-        )
-        sample = consumer._sdk_config.exemplar_filter.should_sample(
-            amount, measurement.time_unix_nano, self._cleaned, measurement.context
-        )
-        for target in self._targets:
-            target.aggregate(measurement, sample)
+        try:
+            measurement = _INTERNALS.measurement(  # type: ignore[union-attr]
+                amount, time.time_ns(), self._instrument, context or get_current(), self._cleaned
+            )
+            sample = consumer._sdk_config.exemplar_filter.should_sample(
+                amount, measurement.time_unix_nano, self._cleaned, measurement.context
+            )
+            for target in self._targets:
+                target.aggregate(measurement, sample)
+        except Exception as exc:  # internals we did not expect: public path from now on, never raise
+            self._consumer = None
+            report("pre-bound metric record", exc)
 
     add = record
 

@@ -244,3 +244,18 @@ def test_bindings_build_each_attribute_set_once_and_stay_bounded() -> None:
     assert bindings.get("/a", 200) is bindings.get("/a", 200)
     assert built.count(("/a", 200)) == 1 and built.count(("/c", 200)) == 3  # past the limit: not kept
     assert sorted((dict(p[1])["http.route"], p[2][0]) for p in _points(reader)) == [("/a", 3), ("/b", 3), ("/c", 3)]
+
+
+def test_an_unexpected_sdk_shape_switches_to_the_public_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_chatbot import guard
+
+    reader = InMemoryMetricReader()
+    hist = MeterProvider(metric_readers=[reader]).get_meter("t").create_histogram("d")
+    bound = Bound(hist, ATTRS)
+    bound.record(1.0)
+    bound.record(2.0)
+    monkeypatch.setattr(bound, "_targets", [object()])  # as if an SDK release changed its streams
+    monkeypatch.setattr(guard.STATE, "raise_errors", False)
+    bound.record(3.0)  # lost and logged, never raised
+    bound.record(4.0)
+    assert _points(reader)[0][2][:2] == (3, 7.0)
