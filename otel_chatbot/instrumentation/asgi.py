@@ -72,11 +72,16 @@ class ServerTelemetry:
     ) -> None:
         self.tracer = tracer_provider.get_tracer("otel_chatbot.fastapi", __version__, schema_url=SCHEMA_URL)
         meter = meter_provider.get_meter("otel_chatbot.fastapi", __version__, schema_url=SCHEMA_URL)
-        self.duration = meter.create_histogram(
-            "http.server.request.duration",
-            unit="s",
-            description="Duration of HTTP server requests.",
-            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        # Bound per (method, scheme, route, status, error, version); routes are templates, so few.
+        self.durations = Bindings(
+            meter.create_histogram(
+                "http.server.request.duration",
+                unit="s",
+                description="Duration of HTTP server requests.",
+                explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+            ),
+            duration_attributes,
+            limit=10_000,
         )
         # In-flight counts are kept in plain dicts and observed at collection time: the
         # asynchronous UpDownCounter reports the same non-monotonic sum as a synchronous one
@@ -112,8 +117,6 @@ class ServerTelemetry:
         self.dup_semconv = "http/dup" in settings.semconv_opt_in
         self.on_shutdown: Callable[[], object] | None = None
         self.gc_freeze = settings.gc_freeze
-        # Keyed by (method, scheme, route, status, error, version); routes are templates, so few.
-        self.durations = Bindings(self.duration, duration_attributes, limit=10_000)
 
     def active_key(self, method: str, scheme: str) -> tuple[str, str]:
         key = (method, scheme)

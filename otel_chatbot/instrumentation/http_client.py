@@ -53,14 +53,16 @@ class ClientTelemetry:
     ) -> None:
         self.tracer = tracer_provider.get_tracer(f"otel_chatbot.{name}", __version__)
         meter = meter_provider.get_meter(f"otel_chatbot.{name}", __version__)
-        self.duration = meter.create_histogram(
-            "http.client.request.duration",
-            unit="s",
-            description="Duration of HTTP client requests.",
-            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        # Bound per (method, host, port, scheme, status, version, error type).
+        self.durations = Bindings(
+            meter.create_histogram(
+                "http.client.request.duration",
+                unit="s",
+                description="Duration of HTTP client requests.",
+                explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+            ),
+            client_duration_attributes,
         )
-        # Keyed by (method, host, port, scheme, status, version, error type).
-        self.durations = Bindings(self.duration, client_duration_attributes)
         self.propagator = propagator
 
     def start(self, method: str, url: str, headers: MutableMapping[str, str]) -> OutgoingCall | None:

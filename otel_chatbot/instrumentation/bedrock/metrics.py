@@ -32,47 +32,60 @@ class GenAIMetrics:
     def __init__(self, meter_provider: MeterProvider, prices: PriceTable) -> None:
         meter = meter_provider.get_meter("otel_chatbot.bedrock", __version__)
         self.prices = prices
-        self.token_usage = meter.create_histogram(
-            "gen_ai.client.token.usage",
-            unit="{token}",
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=list(names.TOKEN_USAGE_BUCKETS),
+        # Each instrument bound per attribute set, keyed by
+        # (operation, request model, response model, extra key, extra value): see genai_attributes.
+        self._token_usage = Bindings(
+            meter.create_histogram(
+                "gen_ai.client.token.usage",
+                unit="{token}",
+                description="Number of input and output tokens used.",
+                explicit_bucket_boundaries_advisory=list(names.TOKEN_USAGE_BUCKETS),
+            ),
+            genai_attributes,
         )
-        self.duration = meter.create_histogram(
-            "gen_ai.client.operation.duration",
-            unit="s",
-            description="GenAI operation duration.",
-            explicit_bucket_boundaries_advisory=list(names.OPERATION_DURATION_BUCKETS),
+        self._duration = Bindings(
+            meter.create_histogram(
+                "gen_ai.client.operation.duration",
+                unit="s",
+                description="GenAI operation duration.",
+                explicit_bucket_boundaries_advisory=list(names.OPERATION_DURATION_BUCKETS),
+            ),
+            genai_attributes,
         )
-        self.time_to_first_chunk = meter.create_histogram(
-            "gen_ai.client.operation.time_to_first_chunk",
-            unit="s",
-            description="Time from the request to the first chunk of a streamed response.",
-            explicit_bucket_boundaries_advisory=list(names.TIME_TO_FIRST_CHUNK_BUCKETS),
+        self._time_to_first_chunk = Bindings(
+            meter.create_histogram(
+                "gen_ai.client.operation.time_to_first_chunk",
+                unit="s",
+                description="Time from the request to the first chunk of a streamed response.",
+                explicit_bucket_boundaries_advisory=list(names.TIME_TO_FIRST_CHUNK_BUCKETS),
+            ),
+            genai_attributes,
         )
-        self.time_per_chunk = meter.create_histogram(
-            "gen_ai.client.operation.time_per_output_chunk",
-            unit="s",
-            description="Time between chunks of a streamed response, after the first.",
-            explicit_bucket_boundaries_advisory=list(names.TIME_PER_OUTPUT_CHUNK_BUCKETS),
+        self._time_per_chunk = Bindings(
+            meter.create_histogram(
+                "gen_ai.client.operation.time_per_output_chunk",
+                unit="s",
+                description="Time between chunks of a streamed response, after the first.",
+                explicit_bucket_boundaries_advisory=list(names.TIME_PER_OUTPUT_CHUNK_BUCKETS),
+            ),
+            genai_attributes,
         )
-        self.cost = meter.create_counter(
-            names.METRIC_GEN_AI_CLIENT_COST,
-            unit=names.METRIC_GEN_AI_CLIENT_COST_UNIT,
-            description="Estimated cost of GenAI calls from the price table, by token type.",
+        self._cost = Bindings(
+            meter.create_counter(
+                names.METRIC_GEN_AI_CLIENT_COST,
+                unit=names.METRIC_GEN_AI_CLIENT_COST_UNIT,
+                description="Estimated cost of GenAI calls from the price table, by token type.",
+            ),
+            genai_attributes,
         )
-        self.throttles = meter.create_counter(
-            names.METRIC_GEN_AI_CLIENT_THROTTLES,
-            unit=names.METRIC_GEN_AI_CLIENT_THROTTLES_UNIT,
-            description="GenAI calls rejected by throttling.",
+        self._throttles = Bindings(
+            meter.create_counter(
+                names.METRIC_GEN_AI_CLIENT_THROTTLES,
+                unit=names.METRIC_GEN_AI_CLIENT_THROTTLES_UNIT,
+                description="GenAI calls rejected by throttling.",
+            ),
+            genai_attributes,
         )
-        # Bound per attribute set: (operation, request model, response model, extra key, extra value).
-        self._token_usage = Bindings(self.token_usage, genai_attributes)
-        self._duration = Bindings(self.duration, genai_attributes)
-        self._time_to_first_chunk = Bindings(self.time_to_first_chunk, genai_attributes)
-        self._time_per_chunk = Bindings(self.time_per_chunk, genai_attributes)
-        self._cost = Bindings(self.cost, genai_attributes)
-        self._throttles = Bindings(self.throttles, genai_attributes)
         self._unknown_lock = threading.Lock()
         self._unknown_logged: set[str] = set()
 
