@@ -5,7 +5,7 @@ Why not the upstream ASGI instrumentation: it costs ~480 µs of CPU per request 
 five times the distro's whole budget. This middleware makes one SERVER span per request,
 records ``http.server.request.duration`` and ``http.server.active_requests`` with the
 attributes the convention lists, and does no per-message work beyond one ``send``
-wrapper. ``tests/instrumentation/test_asgi_equivalence.py`` compares its output with
+wrapper. ``tests/unit/instrumentation/test_asgi_equivalence.py`` compares its output with
 upstream's.
 """
 

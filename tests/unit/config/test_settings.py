@@ -10,7 +10,7 @@ from otel_chatbot.config import SETTINGS, ConfigError, load_settings
 from otel_chatbot.config.docs import END, START, markdown_table
 from otel_chatbot.config.settings import setting_names
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def test_table_and_dataclass_name_the_same_settings() -> None:
