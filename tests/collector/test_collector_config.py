@@ -191,6 +191,24 @@ def test_tail_sampling_keeps_errors_throttles_and_slow_traces() -> None:
     assert 0 <= default(policies["probabilistic"]["probabilistic"]["sampling_percentage"]) <= 100
 
 
+def test_tail_sampling_keeps_guardrail_truncated_cancelled_and_costly_traces() -> None:
+    policies = {p["name"]: p for p in CONFIG["processors"]["tail_sampling"]["policies"]}
+    assert policies["guardrail_intervened"]["boolean_attribute"] == {
+        "key": "aws.bedrock.guardrail.intervened",
+        "value": True,
+    }
+    truncated = " ".join(policies["truncated_or_filtered"]["ottl_condition"]["span"])
+    for reason in ("length", "content_filter", "max_tokens", "content_filtered"):
+        assert f'"{reason}")' in truncated
+    cancelled = " ".join(policies["stream_cancelled_or_cut"]["ottl_condition"]["span"])
+    assert '"error.type"] == "cancelled"' in cancelled and '"chatbot.stream.outcome"] == "cancelled"' in cancelled
+    (costly,) = policies["costly"]["ottl_condition"]["span"]
+    assert costly.startswith('span.attributes["gen_ai.usage.cost"] >= ${env:OTELCOL_TAIL_COST_USD:-')
+    assert float(default(costly.partition(">= ")[2])) > 0
+    # error_mode ignore: a span without the attribute is "no match", not a processing error.
+    assert all(policies[n]["ottl_condition"]["error_mode"] == "ignore" for n in ("truncated_or_filtered", "costly"))
+
+
 def scrub_patterns() -> list[str]:
     statements = CONFIG["processors"]["transform/scrub"]["trace_statements"]
     found = [re.fullmatch(r'delete_matching_keys\((\w+)\.attributes, "(.*)"\)', s) for s in statements]

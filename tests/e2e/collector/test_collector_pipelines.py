@@ -80,6 +80,62 @@ def test_tail_sampling_keeps_error_throttled_and_slow_traces_only(collector: Col
     assert {s.name: s.trace_id for s in spans} == kept
 
 
+
+# (name, attributes of the chat span) of traces the LLM-aware policies must keep ...
+LLM_KEPT: tuple[tuple[str, dict[str, object]], ...] = (
+    ("guardrail", {"aws.bedrock.guardrail.intervened": True, "gen_ai.response.finish_reasons": ("end_turn",)}),
+    ("length", {"gen_ai.response.finish_reasons": ("length",)}),
+    ("max-tokens", {"gen_ai.response.finish_reasons": ("max_tokens",)}),
+    ("two-choices-one-cut", {"gen_ai.response.finish_reasons": ("stop", "length")}),
+    ("content-filter", {"gen_ai.response.finish_reasons": ("content_filter",)}),
+    ("bedrock-filtered", {"gen_ai.response.finish_reasons": ("content_filtered",)}),
+    ("bedrock-guardrail-stop", {"gen_ai.response.finish_reasons": ("guardrail_intervened",)}),
+    ("refusal", {"gen_ai.response.finish_reasons": ("refusal",)}),
+    ("stream-cancelled", {"gen_ai.request.stream": True, "error.type": "cancelled"}),
+    ("costly", {"gen_ai.usage.cost": 0.05}),
+)
+# ... and of ordinary ones they must not (tail sampling keeps 0 % of the rest here).
+LLM_DROPPED: tuple[tuple[str, dict[str, object]], ...] = (
+    ("stop", {"gen_ai.response.finish_reasons": ("stop",), "gen_ai.usage.cost": 0.0499}),
+    ("end-turn", {"gen_ai.response.finish_reasons": ("end_turn",), "aws.bedrock.guardrail.intervened": False}),
+    ("tool-call", {"gen_ai.response.finish_reasons": ("tool_calls",)}),
+    ("stream-completed", {"gen_ai.request.stream": True, "gen_ai.response.finish_reasons": ("stop",)}),
+    ("no-usage", {}),
+)
+# Server spans of streamed answers ([F]'s chatbot.stream.outcome).
+STREAM_OUTCOMES = {"server-cancelled": "cancelled", "server-error": "error", "server-completed": "completed"}
+
+
+def test_tail_sampling_keeps_the_traces_an_llm_operator_reads(collector: Collector, tempo: OtlpSink) -> None:
+    """Each trace is a SERVER span with a chat span under it; a kept trace arrives whole, a dropped one not at all."""
+    sent: dict[str, str] = {}
+    with tracer_provider(collector.grpc_endpoint, "llm-tail-sampling") as provider:
+        tracer = provider.get_tracer("e2e")
+        for name, attributes in (*LLM_KEPT, *LLM_DROPPED):
+            with tracer.start_as_current_span(f"POST /chat {name}") as root:
+                with tracer.start_as_current_span(f"chat {name}", attributes=attributes):  # type: ignore[arg-type]
+                    pass
+                sent[name] = format(root.get_span_context().trace_id, "032x")
+        for name, outcome in STREAM_OUTCOMES.items():
+            with tracer.start_as_current_span(f"POST /chat/stream {name}") as root:
+                root.set_attribute("chatbot.stream.outcome", outcome)
+                sent[name] = format(root.get_span_context().trace_id, "032x")
+
+    expected = {sent[name] for name, _ in LLM_KEPT} | {sent["server-cancelled"], sent["server-error"]}
+
+    def arrived() -> set[str]:
+        return {s.trace_id for s in tempo.spans() if s.resource.get("service.name") == "llm-tail-sampling"}
+
+    tempo.wait_for(lambda: arrived() >= expected, timeout=30, what="the traces the LLM-aware policies keep")
+    time.sleep(1.5)  # one more decision period: nothing else may arrive
+    spans = [s for s in tempo.spans() if s.resource.get("service.name") == "llm-tail-sampling"]
+    by_name = {trace_id: name for name, trace_id in sent.items()}
+    assert sorted(by_name[t] for t in arrived()) == sorted(by_name[t] for t in expected)
+    per_trace = {t: sum(1 for s in spans if s.trace_id == t) for t in expected}
+    whole = {t: 1 if by_name[t].startswith("server-") else 2 for t in expected}
+    assert per_trace == whole, "a kept trace arrives whole"
+
+
 def test_prompt_content_and_credentials_never_reach_tempo(collector: Collector, tempo: OtlpSink) -> None:
     with tracer_provider(collector.grpc_endpoint, "redaction") as provider:
         tracer = provider.get_tracer("e2e")
