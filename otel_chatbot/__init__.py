@@ -1,11 +1,12 @@
 """otel_chatbot: an OpenTelemetry distribution for FastAPI chatbot services on AWS Bedrock.
 
 ``from otel_chatbot import configure; configure(app)`` or
-``opentelemetry-instrument uvicorn app:app`` — same telemetry either way.
+``opentelemetry-instrument uvicorn app:app`` — same telemetry either way. The public API
+is typed (``py.typed``): ``configure()``'s keywords are :class:`SettingsKeywords`.
 """
 
-from otel_chatbot.config import ConfigError, Settings
+from otel_chatbot.config import ConfigError, Settings, SettingsKeywords
 from otel_chatbot.telemetry import Telemetry, configure
 from otel_chatbot.version import __version__
 
-__all__ = ["ConfigError", "Settings", "Telemetry", "__version__", "configure"]
+__all__ = ["ConfigError", "Settings", "SettingsKeywords", "Telemetry", "__version__", "configure"]

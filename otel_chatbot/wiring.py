@@ -38,15 +38,14 @@ def load_price_table(settings: Settings) -> Any:
 class Instrumentations:
     """The patches one configuration applied, so shutdown can revert them."""
 
-    def __init__(self, settings: Settings, pipelines: Pipelines, on_shutdown: Any) -> None:
+    def __init__(self, settings: Settings, pipelines: Pipelines, on_shutdown: Callable[[], object]) -> None:
         from otel_chatbot.instrumentation.asgi import ServerTelemetry
 
         self.settings = settings
         self.pipelines = pipelines
         self.server = ServerTelemetry(
-            settings, pipelines.tracer_provider, pipelines.meter_provider, pipelines.propagator
+            settings, pipelines.tracer_provider, pipelines.meter_provider, pipelines.propagator, on_shutdown
         )
-        self.server.on_shutdown = on_shutdown
         self.apps: list[Any] = []
         self.reverts: list[Any] = []
         self.log_handler: logging.Handler | None = None

@@ -8,10 +8,12 @@ The environment is read, never written.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
+from urllib.parse import quote
 
+from otel_chatbot.config.keywords import conforms, describe
 from otel_chatbot.config.table import SETTINGS, Setting
 
 
@@ -75,21 +77,40 @@ class Settings:
 _BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
 
-def _as_raw(value: Any) -> str:
-    """Render a keyword argument in the string form its parser reads."""
+def _as_raw(setting: Setting, value: object) -> str:
+    """Render a keyword argument in the string form its parser reads.
+
+    A string is taken as the environment variable's form; any other value must have the
+    setting's Python type (``Setting.accepts``), else the call fails with a TypeError
+    naming the keyword. Mapping keys and values are percent-encoded, so a header value
+    holding ``,`` or ``=`` arrives intact.
+    """
+    if isinstance(value, str):
+        return value
+    if not conforms(value, setting.accepts):
+        raise TypeError(
+            f"configure({setting.name}=...) expects {describe(setting.accepts)} "
+            f"(or the string form of {setting.env}), got {type(value).__name__} {value!r}"
+        )
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Mapping):
-        return ",".join(f"{key}={val}" for key, val in value.items())
-    if isinstance(value, (list, tuple)):
+        return ",".join(f"{quote(str(key), safe='')}={quote(str(val), safe='')}" for key, val in value.items())
+    if isinstance(value, os.PathLike):
+        return str(os.fspath(value))
+    if isinstance(value, Sequence):
         return ",".join(f"{item[0]}:{item[1]}" if isinstance(item, tuple) else str(item) for item in value)
-    if value is None:
-        return ""
     return str(value)
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Build :class:`Settings` from keyword overrides, the environment and the defaults."""
+def load_settings(overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from keyword overrides, the environment and the defaults.
+
+    Raises :class:`ConfigError` for an unknown keyword or a value its parser rejects, and
+    TypeError for a keyword value of the wrong type.
+    """
     overrides = dict(overrides or {})
     env = os.environ if environ is None else environ
     unknown = sorted(set(overrides) - set(_BY_NAME))
@@ -99,7 +120,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     for setting in SETTINGS:
         if setting.name in overrides:
             source = f"configure({setting.name}=...) [{setting.env}]"
-            raw = _as_raw(overrides[setting.name])
+            raw = _as_raw(setting, overrides[setting.name])
         elif setting.env in env:
             source = setting.env
             raw = env[setting.env]

@@ -1,22 +1,28 @@
-"""The one table of settings: name, environment variable, parser, default and doc.
+"""The one table of settings: name, environment variable, parser, default, doc and Python type.
 
 Everything the distro can be told lives here. ``OTEL_*`` variables are used wherever
 OpenTelemetry defines one; ``OTEL_CHATBOT_*`` names our own. The README's configuration
 table is generated from this tuple (``python -m otel_chatbot.config.docs``), and a test
-keeps the two in sync.
+keeps the two in sync; another keeps the types equal to ``configure()``'s keyword types
+(:class:`otel_chatbot.config.keywords.SettingsKeywords`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
+from otel_chatbot.config import keywords as k
 from otel_chatbot.config import parsers as p
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One configuration parameter; ``default`` is the raw string form, parsed like input."""
+    """One configuration parameter; ``default`` is the raw string form, parsed like input.
+
+    ``type_name`` describes the environment variable's form (the README's column);
+    ``accepts`` is the Python type ``configure()`` takes for the keyword.
+    """
 
     name: str
     env: str
@@ -24,12 +30,16 @@ class Setting:
     default: str
     doc: str
     type_name: str
+    accepts: object
 
     def parse_default(self) -> Any:
         return self.parse(self.default)
 
 
-_EXPORTERS = ("otlp", "console", "none")
+def choices(literal: object) -> tuple[str, ...]:
+    """The values of a ``Literal`` type, for the parser that accepts exactly those."""
+    return tuple(str(value) for value in get_args(literal))
+
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -39,8 +49,9 @@ SETTINGS: tuple[Setting, ...] = (
         "false",
         "Turn all telemetry off; the app runs untouched.",
         "bool",
+        bool,
     ),
-    Setting("service_name", "OTEL_SERVICE_NAME", p.parse_str, "chatbot", "`service.name` of every signal.", "str"),
+    Setting("service_name", "OTEL_SERVICE_NAME", p.parse_str, "chatbot", "`service.name` of every signal.", "str", str),
     Setting(
         "service_version",
         "OTEL_CHATBOT_SERVICE_VERSION",
@@ -48,6 +59,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "`service.version`; empty leaves it unset.",
         "str",
+        k.OptionalStr,
     ),
     Setting(
         "deployment_environment",
@@ -56,6 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "`deployment.environment.name` (e.g. prod, staging).",
         "str",
+        k.OptionalStr,
     ),
     Setting(
         "resource_attributes",
@@ -64,34 +77,54 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Extra resource attributes, `key=value,...` (percent-decoded).",
         "key=value list",
+        k.KeyValues,
     ),
     Setting(
         "aws_detectors",
         "OTEL_CHATBOT_AWS_DETECTORS",
-        p.list_of(("auto", "ec2", "ecs", "eks", "lambda", "none")),
+        p.list_of(choices(k.AwsDetector)),
         "auto",
         "AWS resource detection. `auto` reads only local signals (environment, DMI, "
         "service-account files) so start-up never waits off AWS; `ec2` also asks the instance "
         "metadata service.",
         "list",
+        k.AwsDetectors,
     ),
-    Setting("traces_exporter", "OTEL_TRACES_EXPORTER", p.list_of(_EXPORTERS), "otlp", "Where spans go.", "list"),
+    Setting(
+        "traces_exporter",
+        "OTEL_TRACES_EXPORTER",
+        p.list_of(choices(k.Exporter)),
+        "otlp",
+        "Where spans go.",
+        "list",
+        k.Exporters,
+    ),
     Setting(
         "metrics_exporter",
         "OTEL_METRICS_EXPORTER",
-        p.list_of((*_EXPORTERS, "prometheus")),
+        p.list_of(choices(k.MetricsExporter)),
         "otlp",
         "Where metrics go; `prometheus` serves `/metrics` in-process.",
         "list",
+        k.MetricsExporters,
     ),
-    Setting("logs_exporter", "OTEL_LOGS_EXPORTER", p.list_of(_EXPORTERS), "otlp", "Where log records go.", "list"),
+    Setting(
+        "logs_exporter",
+        "OTEL_LOGS_EXPORTER",
+        p.list_of(choices(k.Exporter)),
+        "otlp",
+        "Where log records go.",
+        "list",
+        k.Exporters,
+    ),
     Setting(
         "otlp_protocol",
         "OTEL_EXPORTER_OTLP_PROTOCOL",
-        p.one_of(("http/protobuf", "grpc")),
+        p.one_of(choices(k.OtlpProtocol)),
         "http/protobuf",
         "OTLP transport for all signals.",
         "enum",
+        k.OtlpProtocol,
     ),
     Setting(
         "otlp_endpoint",
@@ -100,6 +133,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Collector base URL; empty means http://localhost:4318 (http/protobuf) or http://localhost:4317 (grpc).",
         "url",
+        k.OptionalStr,
     ),
     Setting(
         "otlp_traces_endpoint",
@@ -108,6 +142,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Full URL for spans, overriding the base endpoint.",
         "url",
+        k.OptionalStr,
     ),
     Setting(
         "otlp_metrics_endpoint",
@@ -116,6 +151,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Full URL for metrics, overriding the base endpoint.",
         "url",
+        k.OptionalStr,
     ),
     Setting(
         "otlp_logs_endpoint",
@@ -124,6 +160,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Full URL for logs, overriding the base endpoint.",
         "url",
+        k.OptionalStr,
     ),
     Setting(
         "otlp_headers",
@@ -132,6 +169,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Headers sent with every export, `key=value,...` (never logged).",
         "key=value list",
+        k.KeyValues,
     ),
     Setting(
         "otlp_timeout_ms",
@@ -140,31 +178,25 @@ SETTINGS: tuple[Setting, ...] = (
         "10000",
         "Export timeout in milliseconds.",
         "int",
+        int,
     ),
     Setting(
         "otlp_compression",
         "OTEL_EXPORTER_OTLP_COMPRESSION",
-        p.one_of(("none", "gzip")),
+        p.one_of(choices(k.Compression)),
         "none",
         "Compression of export requests.",
         "enum",
+        k.Compression,
     ),
     Setting(
         "sampler",
         "OTEL_TRACES_SAMPLER",
-        p.one_of(
-            (
-                "always_on",
-                "always_off",
-                "traceidratio",
-                "parentbased_always_on",
-                "parentbased_always_off",
-                "parentbased_traceidratio",
-            )
-        ),
+        p.one_of(choices(k.Sampler)),
         "parentbased_always_on",
         "Head sampler.",
         "enum",
+        k.Sampler,
     ),
     Setting(
         "sampler_arg",
@@ -173,14 +205,16 @@ SETTINGS: tuple[Setting, ...] = (
         "1.0",
         "Ratio for the `traceidratio` samplers.",
         "float",
+        float,
     ),
     Setting(
         "propagators",
         "OTEL_PROPAGATORS",
-        p.list_of(("tracecontext", "baggage", "xray", "none")),
+        p.list_of(choices(k.Propagator)),
         "tracecontext,baggage",
         "Context propagation formats (`xray` needs opentelemetry-propagator-aws-xray).",
         "list",
+        k.Propagators,
     ),
     Setting(
         "bsp_schedule_delay_ms",
@@ -189,6 +223,7 @@ SETTINGS: tuple[Setting, ...] = (
         "1000",
         "Delay between span export batches.",
         "int",
+        int,
     ),
     Setting(
         "bsp_max_queue_size",
@@ -197,6 +232,7 @@ SETTINGS: tuple[Setting, ...] = (
         "8192",
         "Spans buffered before new ones are dropped (bounds memory while the collector is down).",
         "int",
+        int,
     ),
     Setting(
         "bsp_max_export_batch_size",
@@ -205,6 +241,7 @@ SETTINGS: tuple[Setting, ...] = (
         "2048",
         "Spans per export request (fewer, larger requests: each costs the app a fixed share of CPU).",
         "int",
+        int,
     ),
     Setting(
         "metric_export_interval_ms",
@@ -213,6 +250,7 @@ SETTINGS: tuple[Setting, ...] = (
         "15000",
         "Interval between metric exports.",
         "int",
+        int,
     ),
     Setting(
         "prometheus_host",
@@ -221,6 +259,7 @@ SETTINGS: tuple[Setting, ...] = (
         "127.0.0.1",
         "Bind address of the in-process `/metrics` endpoint.",
         "str",
+        str,
     ),
     Setting(
         "prometheus_port",
@@ -229,14 +268,16 @@ SETTINGS: tuple[Setting, ...] = (
         "9464",
         "Port of the in-process `/metrics` endpoint (0 picks a free one).",
         "int",
+        int,
     ),
     Setting(
         "log_level",
         "OTEL_PYTHON_LOG_LEVEL",
-        p.one_of(("debug", "info", "warning", "error", "critical")),
+        p.one_of(choices(k.LogLevel)),
         "info",
         "Lowest level of Python log records exported over OTLP.",
         "enum",
+        k.LogLevel,
     ),
     Setting(
         "excluded_urls",
@@ -245,22 +286,25 @@ SETTINGS: tuple[Setting, ...] = (
         "^/health$,^/healthz$,^/readyz$,^/livez$,^/metrics$",
         "Regexes (searched in the path) of requests that get no telemetry.",
         "regex list",
+        k.Patterns,
     ),
     Setting(
         "disabled_instrumentations",
         "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS",
-        p.list_of(("fastapi", "httpx", "aiohttp-client", "botocore", "logging", "none")),
+        p.list_of(choices(k.Instrumentation)),
         "none",
         "Instrumentations to leave off.",
         "list",
+        k.Instrumentations,
     ),
     Setting(
         "semconv_opt_in",
         "OTEL_SEMCONV_STABILITY_OPT_IN",
-        p.list_of(("http", "http/dup", "gen_ai_latest_experimental", "none")),
+        p.list_of(choices(k.SemconvOptIn)),
         "http",
         "HTTP attributes: `http` emits the stable names; `http/dup` adds the old ones too.",
         "list",
+        k.SemconvOptIns,
     ),
     Setting(
         "capture_message_content",
@@ -269,6 +313,7 @@ SETTINGS: tuple[Setting, ...] = (
         "false",
         "Record prompts and completions (redacted, bounded) as `gen_ai.input.messages` / `gen_ai.output.messages`.",
         "bool",
+        bool,
     ),
     Setting(
         "content_max_bytes",
@@ -277,6 +322,7 @@ SETTINGS: tuple[Setting, ...] = (
         "8192",
         "Size bound of each captured message attribute.",
         "int",
+        int,
     ),
     Setting(
         "redact_patterns",
@@ -285,6 +331,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Extra regexes redacted from captured content.",
         "regex list",
+        k.Patterns,
     ),
     Setting(
         "request_id_header",
@@ -293,14 +340,16 @@ SETTINGS: tuple[Setting, ...] = (
         "X-Request-ID",
         "Request id header: honoured if sent, generated if not, recorded as `http.request.id`; empty turns it off.",
         "str",
+        str,
     ),
     Setting(
         "response_headers",
         "OTEL_CHATBOT_RESPONSE_HEADERS",
-        p.list_of(("request-id", "trace-id", "response-time", "none")),
+        p.list_of(choices(k.ResponseHeader)),
         "request-id,trace-id,response-time",
         "Correlation headers added to responses: `X-Request-ID`, `X-Trace-Id`, `X-Response-Time`.",
         "list",
+        k.ResponseHeaders,
     ),
     Setting(
         "conversation_id_sources",
@@ -310,6 +359,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Where the chat session id of a request is read, in order (`header:NAME`, `path:NAME`, "
         "`body:NAME` for a top-level JSON field); it becomes `gen_ai.conversation.id` on spans.",
         "source list",
+        k.IdSources,
     ),
     Setting(
         "pricing_file",
@@ -318,6 +368,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "JSON file that overrides or extends the shipped Bedrock price table.",
         "path",
+        k.OptionalPath,
     ),
     Setting(
         "gc_freeze",
@@ -328,6 +379,7 @@ SETTINGS: tuple[Setting, ...] = (
         "ASGI lifespan start-up completes), so full collections stop walking them: p99 at 1 connection "
         "measured 14 ms without, 4 ms with (bench, minimal app).",
         "bool",
+        bool,
     ),
     Setting(
         "raise_internal_errors",
@@ -336,5 +388,6 @@ SETTINGS: tuple[Setting, ...] = (
         "false",
         "Re-raise errors inside the distro instead of logging them (tests only).",
         "bool",
+        bool,
     ),
 )

@@ -141,7 +141,8 @@ def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stac
     metrics_text = _scrape(say, metrics_url)
     if not options.keep_running or signals.requested.is_set():
         server.stop()  # in-flight requests finish and their spans end before the flush
-    telemetry.tracer_provider.force_flush(10_000)
+    if telemetry.tracer_provider is not None:  # None only with OTEL_SDK_DISABLED
+        telemetry.tracer_provider.force_flush(10_000)
 
     totals = bedrock.ledger.snapshot()["totals"]
     ledger = (

@@ -8,18 +8,23 @@ A request no route matched gets no template: raw paths never become attributes.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from otel_chatbot.instrumentation.asgi.types import Scope
 
 _CACHE_LIMIT = 1024
 
 
 class RouteResolver:
-    def __init__(self, app: Any) -> None:
+    """The route templates of one app (its mounts are matched again only for mounted requests)."""
+
+    def __init__(self, app: object) -> None:
         self.app = app
         self._mount_cache: dict[str, str | None] = {}
 
-    def template(self, scope: MutableMapping[str, Any]) -> str | None:
+    def template(self, scope: Scope) -> str | None:
         route = scope.get("route")
         path = getattr(route, "path", None) if route is not None else None
         if not isinstance(path, str) or not path:

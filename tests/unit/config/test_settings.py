@@ -74,3 +74,61 @@ def test_readme_configuration_table_is_generated_from_the_table() -> None:
     text = README.read_text()
     block = text.split(START, 1)[1].split(END, 1)[0]
     assert block.strip() == markdown_table().strip(), "run: python -m otel_chatbot.config.docs --write README.md"
+
+
+def test_keywords_take_the_forms_code_naturally_passes() -> None:
+    settings = load_settings(
+        {
+            "traces_exporter": "otlp",
+            "metrics_exporter": ("otlp", "prometheus"),
+            "logs_exporter": ["console"],
+            "otlp_headers": {"authorization": "Basic dXNlcjpwYXNz==", "x-tags": "a,b=c%20d"},
+            "resource_attributes": {"team": "chat ops"},
+            "gc_freeze": False,
+            "sampler_arg": 1,
+            "otlp_timeout_ms": 2500,
+            "service_version": None,
+            "pricing_file": Path("/etc/prices.json"),
+            "excluded_urls": ["^/internal/", "^/ping$"],
+            "conversation_id_sources": [("header", "X-Chat-ID"), ("body", "session_id")],
+        },
+        environ={},
+    )
+    assert settings.traces_exporter == ("otlp",)
+    assert settings.metrics_exporter == ("otlp", "prometheus")
+    assert settings.logs_exporter == ("console",)
+    # Values holding the separators of the string form arrive exactly as given.
+    assert settings.otlp_headers == (("authorization", "Basic dXNlcjpwYXNz=="), ("x-tags", "a,b=c%20d"))
+    assert settings.resource_attributes == (("team", "chat ops"),)
+    assert settings.gc_freeze is False
+    assert settings.sampler_arg == 1.0
+    assert settings.otlp_timeout_ms == 2500
+    assert settings.service_version is None
+    assert settings.pricing_file == "/etc/prices.json"
+    assert settings.excluded_urls == ("^/internal/", "^/ping$")
+    assert settings.conversation_id_sources == (("header", "x-chat-id"), ("body", "session_id"))
+
+
+def test_keywords_still_take_the_environment_string_form() -> None:
+    settings = load_settings({"gc_freeze": "false", "otlp_timeout_ms": "2500", "otlp_headers": "a=b"}, environ={})
+    assert (settings.gc_freeze, settings.otlp_timeout_ms, settings.otlp_headers) == (False, 2500, (("a", "b"),))
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "expected"),
+    [
+        (
+            "service_name",
+            None,
+            r"configure\(service_name=...\) expects str \(or the string form of OTEL_SERVICE_NAME\)",
+        ),
+        ("gc_freeze", 1, r"configure\(gc_freeze=...\) expects bool .* got int 1"),
+        ("otlp_timeout_ms", 2.5, r"expects int .* got float 2.5"),
+        ("traces_exporter", {"otlp"}, r"expects 'otlp' \| 'console' \| 'none' \| Sequence\[.*got set"),
+        ("otlp_headers", [("a", "b")], r"expects Mapping\[str, str\] .* got list"),
+        ("conversation_id_sources", [("header",)], r"expects Sequence\[tuple\['header' \| 'path' \| 'body', str\]\]"),
+    ],
+)
+def test_a_keyword_of_the_wrong_type_is_a_type_error_naming_it(keyword: str, value: object, expected: str) -> None:
+    with pytest.raises(TypeError, match=expected):
+        load_settings({keyword: value}, environ={})
