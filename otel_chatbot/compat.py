@@ -114,14 +114,12 @@ class _MetricInternals(NamedTuple):
     measurement: type[Any]
     prevalidated: type[Any]
     hash_attributes: Callable[[Any], Any]
-    sdk_instruments: tuple[type[Any], ...]
 
 
 @cache
 def _metric_internals() -> _MetricInternals | None:
     """The SDK pieces of the pre-bound path, resolved once; None (logged) when missing."""
     try:
-        from opentelemetry.sdk.metrics import Counter, Histogram, UpDownCounter
         from opentelemetry.sdk.metrics._internal import _view_instrument_match
         from opentelemetry.sdk.metrics._internal.measurement import Measurement
 
@@ -138,7 +136,7 @@ def _metric_internals() -> _MetricInternals | None:
     except Exception as exc:
         fall_back(PREBOUND, exc)
         return None
-    return _MetricInternals(Measurement, PrevalidatedMeasurement, hash_attributes, (Counter, Histogram, UpDownCounter))
+    return _MetricInternals(Measurement, PrevalidatedMeasurement, hash_attributes)
 
 
 def prebound_streams(instrument: Any) -> PreboundStreams | None:
@@ -147,8 +145,12 @@ def prebound_streams(instrument: Any) -> PreboundStreams | None:
     None without a word for what has no SDK underneath (the API's no-op and proxy
     instruments); None, logged once, for an SDK instrument we cannot read.
     """
+    from opentelemetry.sdk.metrics import Counter, Histogram, UpDownCounter
+
+    if not isinstance(instrument, (Counter, Histogram, UpDownCounter)):
+        return None
     internals = _metric_internals() if _gate(PREBOUND) else None
-    if internals is None or not isinstance(instrument, internals.sdk_instruments):
+    if internals is None:
         return None
     consumer = getattr(instrument, "_measurement_consumer", None)
     known = all(hasattr(consumer, name) for name in ("_reader_storages", "_sdk_config"))

@@ -7,6 +7,7 @@ with the OTLP protobuf classes and compared with upstream's encoding as messages
 from __future__ import annotations
 
 import gzip
+import inspect
 import math
 import random
 import socket
@@ -17,7 +18,6 @@ from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.common.http import _OTLPHTTPClient
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as upstream_encode_spans
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http import _common as _http_common
@@ -466,8 +466,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "retried then accepted": {"statuses": (503, 200), "retry_after": "0"},
     "unavailable past the timeout": {"statuses": (503,)},
     "nothing listening": {"endpoint": _closed_port_url()},
-    "too large": {"max_request_size": 10},
 }
+if "max_request_size" in inspect.signature(OTLPSpanExporter).parameters:  # since opentelemetry-sdk 1.45
+    SCENARIOS["too large"] = {"max_request_size": 10}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=SCENARIOS.keys())
@@ -551,8 +552,8 @@ class _BrokenSelfMetrics:
 UPSTREAM_CHANGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     # The upstream exporter holds its own references to these; only the door looks them up.
     "outside the tested range": lambda mp: mp.setattr(compat, "SDK_VERSION", UNTESTED_SDK),
-    "size check renamed": lambda mp: mp.delattr(_http_common, "_is_request_too_large"),
-    "error class renamed": lambda mp: mp.delattr(_http_common, "RequestPayloadTooLargeError"),
+    "size check renamed": lambda mp: mp.delattr(_http_common, "_is_request_too_large", raising=False),
+    "error class renamed": lambda mp: mp.delattr(_http_common, "RequestPayloadTooLargeError", raising=False),
 }
 
 
@@ -574,11 +575,14 @@ def test_exporter_falls_back_to_upstream_when_its_internals_change(
     assert note.startswith(f"otel_chatbot: {compat.ENCODED_EXPORT} is off")
 
 
+@pytest.mark.skipif(not FAST, reason="outside the tested SDK range the gate is closed before the client is looked at")
 def test_a_client_with_another_signature_turns_the_encoded_path_off(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Checked before any span is encoded for this exporter: a batch of encoded spans never
     # meets a client that cannot take it. (Upstream's own export would call it its new way.)
+    from opentelemetry.exporter.otlp.common.http import _OTLPHTTPClient
+
     monkeypatch.setattr(_OTLPHTTPClient, "export", lambda self, data, deadline: None)
     with watching_fallbacks(caplog):
         exporter = FastOTLPSpanExporter(endpoint=_closed_port_url())
@@ -649,6 +653,7 @@ def _spans_of(payloads: list[ExportTraceServiceRequest]) -> list[Any]:
     return [span for p in payloads for rs in p.resource_spans for ss in rs.scope_spans for span in ss.spans]
 
 
+@pytest.mark.skipif(not FAST, reason="outside the tested SDK range no encoded span is handed to the exporter")
 @pytest.mark.parametrize(
     ("statuses", "expected"), [((200,), SpanExportResult.SUCCESS), ((200, 400), SpanExportResult.FAILURE)]
 )
