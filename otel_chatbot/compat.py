@@ -1,18 +1,20 @@
 """The one place that touches other libraries' private names, behind one version gate.
 
-Four fast paths and one switch lean on internals that upstream may change in any
+Three fast paths, a wrapper and a switch lean on internals that upstream may change in any
 release. Each is offered here as a capability; callers never see a private name:
 
 * :func:`prebound_streams` — a record path that skips the SDK's per-record attribute
-  validation and hashing (``instrumentation/prebound.py``, ~9.5 → ~4 µs per record);
+  validation and hashing (``instrumentation/prebound.py``, ~10 → ~4.5 µs per record);
 * :func:`span_request_sender` — upstream's OTLP/HTTP span export steps around bytes we
-  encoded ourselves (``export/fast_spans.py``, ~5x less CPU per span);
+  encoded ourselves (``export/fast_spans.py``, ~36 → ~10 µs per span exported);
 * :func:`span_batch_queue` — upstream's batch queue fed with encoded spans, and whether
   its worker was woken (``export/span_batching.py``, p99 latency);
 * :func:`metric_exporter_preferences` — the temporality and aggregation an exporter asks
   for, so a wrapper can ask the same (``export/outage.py``);
 * :func:`fastapi_native_telemetry_off` — FastAPI's own telemetry turned off for an app we
   instrument (``instrumentation/fastapi.py``; spans and metrics would double).
+
+The figures are ``bench/fast_paths.py``'s, kept with the server-level ones in ``bench/README.md``.
 
 **The gate.** The OpenTelemetry internals are used only with an SDK release inside
 :data:`SDK_REQUIREMENT`, the very range ``pyproject.toml`` declares for the api, sdk and

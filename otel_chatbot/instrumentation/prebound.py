@@ -1,11 +1,11 @@
 """Metric instruments bound to one attribute set, validated and hashed once.
 
-The SDK's ``Histogram.record`` and ``Counter.add`` cost ~9.5 µs on the benchmark machine,
+The SDK's ``Histogram.record`` and ``Counter.add`` cost ~10 µs on the benchmark machine,
 most of it spent on the attribute dict: ``Measurement`` re-validates it and the view match
 re-hashes it into an aggregation key on every call. Our attribute sets repeat (routes are
 templates, models are few), so a :class:`Bound` instrument does both once and then feeds
 the SDK's own aggregations: the same aggregation, exemplars, views, temporality and
-cardinality limit, at ~4 µs per record (``bench/README.md``, ``bench/fast_paths.py``).
+cardinality limit, at ~4.5 µs per record (``bench/fast_paths.py``, ``bench/README.md``).
 
 That path reads SDK internals, so it comes from :func:`otel_chatbot.compat.prebound_streams`,
 which offers it only with the SDK versions it was tested against. Everything else goes
