@@ -21,7 +21,6 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
-from opentelemetry.sdk._configuration import _BaseConfigurator
 
 _log = logging.getLogger("otel_chatbot")
 
@@ -124,11 +123,14 @@ def retire_instrumentors(candidates: Iterable[EntryPoint]) -> list[str]:
             continue
         module = sys.modules.get(entry_point.module)
         instrumentor_class = getattr(module, entry_point.attr, None) if module is not None else None
-        # Instrumentors are singletons: the instance that instrumented is the class's only one.
-        instance = getattr(instrumentor_class, "_instance", None)
-        if instance is None or not getattr(instance, "is_instrumented_by_opentelemetry", False):
-            continue
+        if instrumentor_class is None:
+            continue  # never imported, so never loaded
         try:
+            # Instrumentors are singletons (BaseInstrumentor.__new__): called with no arguments, as
+            # opentelemetry-instrument loads them, the class returns the instance that instrumented.
+            instance = instrumentor_class()
+            if not getattr(instance, "is_instrumented_by_opentelemetry", False):
+                continue
             instance.uninstrument()
         except Exception as exc:
             report(f"undoing the upstream {entry_point.name} instrumentor", exc)
@@ -137,8 +139,12 @@ def retire_instrumentors(candidates: Iterable[EntryPoint]) -> list[str]:
     return retired
 
 
-class ChatbotConfigurator(_BaseConfigurator):
-    """Does the same setup when another distro was picked first."""
+class ChatbotConfigurator:
+    """Does the same setup when another distro was picked first.
 
-    def _configure(self, **kwargs: Any) -> None:
+    ``opentelemetry-instrument`` calls ``entry_point.load()().configure(...)``: that is the
+    whole contract, so no SDK base class (its ``_BaseConfigurator`` is private).
+    """
+
+    def configure(self, **kwargs: Any) -> None:
         _configure_from_entry_point()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything CI runs: install what the tests need, lint, type-check, unit tests, then the
-# tests that start real servers (uvicorn, otelcol-chatbot, Prometheus, moto) on loopback.
+# Everything CI runs: install what the tests need, lint, type-check, unit tests (also against
+# the newest OpenTelemetry release), then the tests that start real servers (uvicorn,
+# otelcol-chatbot, Prometheus, moto) on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -12,5 +13,7 @@ echo "== lint and types"
 .venv/bin/mypy
 echo "== unit tests"
 .venv/bin/python -m pytest -q -p no:cacheprovider -m "not e2e"
+echo "== unit tests against the newest OpenTelemetry release on PyPI (our upper bound ignored)"
+bash scripts/test_newest_sdk.sh
 echo "== end-to-end tests (real servers on loopback)"
 .venv/bin/python -m pytest -q -p no:cacheprovider -m e2e

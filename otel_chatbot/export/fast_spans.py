@@ -17,7 +17,6 @@ import time
 from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
-from opentelemetry.exporter.otlp.proto.http import _common as _http_common
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -25,6 +24,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 
+from otel_chatbot.compat import span_request_sender
 from otel_chatbot.export.protobuf_wire import (
     FIXED32,
     FIXED64,
@@ -38,12 +38,8 @@ from otel_chatbot.export.protobuf_wire import (
     varint,
 )
 
-# Failures are logged under upstream's logger name so outage.ExporterMessages filters them alike.
+# Logged under upstream's logger name so outage.ExporterMessages filters it alike.
 _upstream_logger = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
-_STATUS_CODE_ATTR = "http.response.status_code"
-# What FastOTLPSpanExporter.export relies on; checked once so an upstream change falls back.
-_EXPORTER_PRIVATES = ("_client", "_metrics", "_max_request_size", "_shutdown")
-_COMMON_PRIVATES = ("_is_request_too_large", "RequestPayloadTooLargeError")
 
 # ExportTraceServiceRequest / ResourceSpans / ScopeSpans (first field tags are all 0x0a).
 _RESOURCE_SPANS = _RESOURCE = _SCOPE = _RESOURCE_ATTRIBUTES = tag(1, LEN)
@@ -310,62 +306,34 @@ class FastOTLPSpanExporter(OTLPSpanExporter):
     """Upstream's http/protobuf span exporter with :func:`encode_spans` as its encoder.
 
     Upstream encodes inside ``export`` with no hook, so ``export`` is re-implemented
-    around the pieces upstream's own ``export`` uses (``_client.export`` for retries,
-    backoff, timeout, compression and headers; ``_metrics``; ``_max_request_size``),
-    mirroring its steps and log messages. Those are private: if an upstream release
-    drops any of them, :meth:`export` falls back to upstream's ``export`` unchanged.
+    around the pieces upstream's own ``export`` uses, which are private: they come from
+    :func:`otel_chatbot.compat.span_request_sender`, checked once here. Without them
+    (another SDK release, another shape) :meth:`export` is upstream's, unchanged, and
+    :attr:`accepts_encoded_spans` is False, so no encoded span is ever handed in.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._fast = all(hasattr(self, name) for name in _EXPORTER_PRIVATES) and all(
-            hasattr(_http_common, name) for name in _COMMON_PRIVATES
-        )
+        self._chatbot_sender = span_request_sender(self)
 
     @property
     def accepts_encoded_spans(self) -> bool:
         """True when :meth:`export` takes :class:`EncodedSpan` items as well as spans."""
-        return self._fast
+        return self._chatbot_sender is not None
 
     def export(self, spans: Sequence[ReadableSpan | EncodedSpan]) -> SpanExportResult:
-        if not self._fast:  # then no EncodedSpan is ever handed in (accepts_encoded_spans is False)
+        sender = self._chatbot_sender
+        if sender is None:
             return super().export(spans)  # type: ignore[arg-type]
-        if self._shutdown:
+        if sender.is_shut_down():
             _upstream_logger.warning("Exporter already shutdown, ignoring batch")
             return SpanExportResult.FAILURE
         requests = split_by_size(spans, REQUEST_SPAN_BYTES)
         if len(requests) <= 1:
-            return self._export_request(spans)
-        results = [self._export_request(part) for part in requests]
+            return sender.send(len(spans), lambda: encode_spans(spans))
+        results = [sender.send(len(part), lambda part=part: encode_spans(part)) for part in requests]  # type: ignore[misc]
         return (
             SpanExportResult.SUCCESS
             if all(r is SpanExportResult.SUCCESS for r in results)
             else SpanExportResult.FAILURE
         )
-
-    def _export_request(self, spans: Sequence[ReadableSpan | EncodedSpan]) -> SpanExportResult:
-        with self._metrics.export_operation(len(spans)) as result:
-            try:
-                serialized = encode_spans(spans)
-            except Exception as error:  # upstream's policy: a bad batch fails, never raises
-                _upstream_logger.error("Failed to encode span batch: %s", error)
-                result.error = error
-                return SpanExportResult.FAILURE
-            if _http_common._is_request_too_large(serialized, self._max_request_size):
-                return self._too_large(serialized, result)
-            sent = self._client.export(serialized)
-            if not sent.success:
-                result.error = sent.error
-                result.error_attrs = None if sent.status_code is None else {_STATUS_CODE_ATTR: sent.status_code}
-                return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
-
-    def _too_large(self, serialized: bytes, result: Any) -> SpanExportResult:
-        size, limit = len(serialized), self._max_request_size
-        _upstream_logger.warning(
-            "Dropping span batch: serialized size %d bytes exceeds max_request_size %d bytes.", size, limit
-        )
-        result.error = _http_common.RequestPayloadTooLargeError(
-            f"Serialized span request size {size} bytes exceeds max_request_size {limit} bytes."
-        )
-        return SpanExportResult.FAILURE

@@ -20,6 +20,8 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from otel_chatbot.compat import metric_exporter_preferences
+
 _log = logging.getLogger("otel_chatbot.export")
 
 EXPORTER_LOGGERS = (
@@ -144,13 +146,25 @@ class OutageLogExporter(LogRecordExporter):
 
 
 class OutageMetricExporter(MetricExporter):
+    """Asks the metric reader for the temporality and aggregation ``inner`` asks for.
+
+    The reader reads them from the exporter it holds (this one), so they are copied
+    from ``inner`` (:func:`otel_chatbot.compat.metric_exporter_preferences`). If they
+    cannot be read, the base class is not initialised and every attribute this class
+    lacks, the preferences included, is read from ``inner`` itself: the same answer.
+    """
+
     def __init__(self, inner: MetricExporter, outage: OutageLog) -> None:
-        super().__init__(
-            preferred_temporality=inner._preferred_temporality,
-            preferred_aggregation=inner._preferred_aggregation,
-        )
+        preferences = metric_exporter_preferences(inner)
+        if preferences is not None:
+            super().__init__(**preferences)
         self.inner = inner
         self.outage = outage
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "inner":  # not set yet: no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
         try:

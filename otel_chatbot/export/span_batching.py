@@ -16,19 +16,26 @@ Two costs of upstream's ``BatchSpanProcessor`` show under an event loop (measure
   span offers the GIL once (``time.sleep(0)``), and the export thread gets through.
 
 Everything else (queue limit, batch size, schedule, flush, shutdown, fork handling,
-dropped-span accounting) is upstream's ``BatchProcessor``, fed with encoded items.
+dropped-span accounting) is upstream's ``BatchProcessor``, fed with encoded items. Its
+queue is private: it comes from :func:`otel_chatbot.compat.span_batch_queue`; without it,
+or if it refuses an item, spans go through upstream's ``on_end`` as they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+from otel_chatbot.compat import ENCODED_QUEUE, fall_back, span_batch_queue
 from otel_chatbot.export.fast_spans import encode_finished, offer_gil
 from otel_chatbot.guard import report
+
+
+def _never() -> bool:
+    return False
 
 
 class _ExportingFlag(SpanExporter):
@@ -58,18 +65,22 @@ class EncodingBatchSpanProcessor(BatchSpanProcessor):
     def __init__(self, exporter: SpanExporter, **batch_settings: Any) -> None:
         self._exporting = _ExportingFlag(exporter)
         super().__init__(self._exporting, **batch_settings)
-        # Upstream's queueing object is private: checked once; without it, plain upstream behaviour.
-        batcher = getattr(self, "_batch_processor", None)
-        self._emit = getattr(batcher, "emit", None)
-        awaken = getattr(batcher, "_worker_awaken", None)
-        self._export_due = awaken.is_set if awaken is not None else (lambda: False)
+        queue = span_batch_queue(self)
+        self._emit: Callable[[Any], None] | None = None if queue is None else queue.emit
+        self._export_due: Callable[[], bool] = _never if queue is None else queue.export_due
 
     @property
     def span_exporter(self) -> SpanExporter:
         return self._exporting.inner
 
+    @property
+    def encodes_at_end(self) -> bool:
+        """Whether spans are encoded when they end (tests demand it on the tested SDK)."""
+        return self._emit is not None
+
     def on_end(self, span: ReadableSpan) -> None:
-        if self._emit is None:
+        emit = self._emit
+        if emit is None:
             super().on_end(span)
             return
         context = span.context
@@ -80,6 +91,18 @@ class EncodingBatchSpanProcessor(BatchSpanProcessor):
         except Exception as exc:  # the app's span.end() must never raise because of us
             report("span encoding", exc)
             return
-        self._emit(item)
-        if self._export_due() or self._exporting.active:
+        try:
+            emit(item)
+        except Exception as exc:  # upstream's queue changed: this span and later ones go in as they are
+            self._emit = None
+            fall_back(ENCODED_QUEUE, exc)
+            super().on_end(span)
+            return
+        try:
+            due = self._export_due()
+        except Exception as exc:  # only the GIL hand-over is lost
+            self._export_due = _never
+            fall_back("offering the GIL to the span export thread", exc)
+            due = False
+        if due or self._exporting.active:
             offer_gil()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from otel_chatbot.compat import fastapi_native_telemetry_off
 from otel_chatbot.instrumentation.asgi import ServerTelemetry, TelemetryMiddleware
 from otel_chatbot.instrumentation.routes import RouteResolver
 
@@ -24,13 +25,10 @@ def silence_native_telemetry(app: Any) -> None:
     FastAPI (0.16x+) records its own server span, ``http.server.request.duration`` and
     operation spans whenever global providers exist, in ``FastAPI.__call__`` — outside
     any middleware. Beside ours that would double every span and metric point, and its
-    operation spans cost ~100 µs per request. The switches are the ones
-    ``FastAPI(telemetry={...})`` takes; the app's settings dict is shared with its
-    running telemetry, so the change takes effect at once.
+    operation spans cost ~100 µs per request. Where FastAPI keeps the switches is its
+    own business: :func:`otel_chatbot.compat.fastapi_native_telemetry_off`.
     """
-    config = getattr(app, "_telemetry", None)
-    if isinstance(config, dict):
-        config.update(tracing=False, metrics=False, logs=False)
+    fastapi_native_telemetry_off(app)
 
 
 def instrument_app(app: Any, telemetry: ServerTelemetry) -> bool:

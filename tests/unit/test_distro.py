@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint, entry_points
 
@@ -52,3 +53,33 @@ def test_every_upstream_instrumentor_for_a_library_we_instrument_is_replaced() -
     installed = {ep.name for ep in entry_points(group="opentelemetry_instrumentor")}
     assert installed & ours <= _REPLACED
     assert {"botocore", "aiobotocore"} <= installed  # the dev install has upstream's botocore package
+
+
+def test_an_instrumentor_nobody_instantiated_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections.abc import Collection
+    from types import ModuleType
+
+    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+    class Fresh(BaseInstrumentor):  # imported by another distro, never loaded by it
+        def instrumentation_dependencies(self) -> Collection[str]:
+            return ()
+
+        def _uninstrument(self, **kwargs: object) -> None:
+            raise AssertionError("never instrumented, so never undone")
+
+    module = ModuleType("fresh_instrumentation")
+    module.Fresh = Fresh  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    entry_point = EntryPoint("botocore", f"{module.__name__}:Fresh", "opentelemetry_instrumentor")
+    assert retire_instrumentors([entry_point]) == []
+
+
+def test_the_configurator_keeps_opentelemetry_instruments_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_chatbot import distro
+
+    calls: list[int] = []
+    monkeypatch.setattr(distro, "_configure_from_entry_point", lambda: calls.append(1))
+    (ours,) = [ep for ep in entry_points(group="opentelemetry_configurator") if ep.name == "otel_chatbot"]
+    ours.load()().configure(auto_instrumentation_version="0.66b2")  # what _load_configurators does
+    assert calls == [1]

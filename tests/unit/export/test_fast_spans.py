@@ -7,6 +7,7 @@ with the OTLP protobuf classes and compared with upstream's encoding as messages
 from __future__ import annotations
 
 import gzip
+import inspect
 import math
 import random
 import socket
@@ -19,6 +20,8 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as upstream_encode_spans
 from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http import _common as _http_common
+from opentelemetry.exporter.otlp.proto.http import trace_exporter as trace_exporter_module
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
@@ -28,8 +31,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, Tracer
 from opentelemetry.trace.span import TraceState
 
+from otel_chatbot import compat
 from otel_chatbot.export import fast_spans, protobuf_wire
 from otel_chatbot.export.fast_spans import FastOTLPSpanExporter, encode_finished, encode_spans
+from tests.unit.fallbacks import FAST, UNTESTED_SDK, fallback_notes, watching_fallbacks
 
 SCHEMA = "https://opentelemetry.io/schemas/1.26.0"
 REMOTE = SpanContext(
@@ -461,8 +466,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "retried then accepted": {"statuses": (503, 200), "retry_after": "0"},
     "unavailable past the timeout": {"statuses": (503,)},
     "nothing listening": {"endpoint": _closed_port_url()},
-    "too large": {"max_request_size": 10},
 }
+if "max_request_size" in inspect.signature(OTLPSpanExporter).parameters:  # since opentelemetry-sdk 1.45
+    SCENARIOS["too large"] = {"max_request_size": 10}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=SCENARIOS.keys())
@@ -506,20 +512,118 @@ def test_exporter_after_shutdown_fails_like_upstream(tracing: Tracing) -> None:
         assert exporter.export(tracing.spans()) is SpanExportResult.FAILURE
 
 
-def test_exporter_falls_back_to_upstream_when_its_internals_change(
-    tracing: Tracing, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _events(tracing)
-    monkeypatch.setattr("otel_chatbot.export.fast_spans._COMMON_PRIVATES", ("_renamed_upstream_helper",))
+def _export_once(tracing: Tracing, **kwargs: Any) -> tuple[FastOTLPSpanExporter, SpanExportResult, Collector]:
     collector = Collector([200])
-    exporter = FastOTLPSpanExporter(endpoint=collector.url, timeout=0.5)
+    exporter = FastOTLPSpanExporter(endpoint=collector.url, timeout=0.5, **kwargs)
     try:
-        assert not exporter._fast
-        assert exporter.export(tracing.spans()) is SpanExportResult.SUCCESS
+        result = exporter.export(tracing.spans())
     finally:
         exporter.shutdown()
         collector.close()
+    return exporter, result, collector
+
+
+def test_the_encoded_path_is_taken_on_the_tested_sdk(
+    tracing: Tracing, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A silent fallback to upstream's export fails here; outside the tested range it is demanded.
+    _events(tracing)
+    ours: list[int] = []
+    encode = fast_spans.encode_spans
+    monkeypatch.setattr(fast_spans, "encode_spans", lambda spans: ours.append(len(spans)) or encode(spans))
+    with watching_fallbacks(caplog):
+        exporter, result, collector = _export_once(tracing)
+    assert exporter.accepts_encoded_spans is FAST
+    assert ours == ([len(tracing.spans())] if FAST else [])
+    assert result is SpanExportResult.SUCCESS
     assert collector.payloads() == [upstream_encode_spans(tracing.spans())]
+    assert len(fallback_notes(caplog)) == (0 if FAST else 1)
+
+
+def _raise(*args: Any) -> Any:
+    raise TypeError("a new signature")
+
+
+class _BrokenSelfMetrics:
+    def export_operation(self, count: int) -> Any:
+        raise RuntimeError("changed")
+
+
+UPSTREAM_CHANGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    # The upstream exporter holds its own references to these; only the door looks them up.
+    "outside the tested range": lambda mp: mp.setattr(compat, "SDK_VERSION", UNTESTED_SDK),
+    "size check renamed": lambda mp: mp.delattr(_http_common, "_is_request_too_large", raising=False),
+    "error class renamed": lambda mp: mp.delattr(_http_common, "RequestPayloadTooLargeError", raising=False),
+}
+
+
+@pytest.mark.parametrize("change", UPSTREAM_CHANGES.values(), ids=UPSTREAM_CHANGES.keys())
+def test_exporter_falls_back_to_upstream_when_its_internals_change(
+    tracing: Tracing,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    change: Callable[[pytest.MonkeyPatch], None],
+) -> None:
+    _events(tracing)
+    change(monkeypatch)
+    with watching_fallbacks(caplog):
+        exporter, result, collector = _export_once(tracing)
+    assert not exporter.accepts_encoded_spans
+    assert result is SpanExportResult.SUCCESS
+    assert collector.payloads() == [upstream_encode_spans(tracing.spans())]
+    (note,) = fallback_notes(caplog)
+    assert note.startswith(f"otel_chatbot: {compat.ENCODED_EXPORT} is off")
+
+
+@pytest.mark.skipif(not FAST, reason="outside the tested SDK range the gate is closed before the client is looked at")
+def test_a_client_with_another_signature_turns_the_encoded_path_off(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Checked before any span is encoded for this exporter: a batch of encoded spans never
+    # meets a client that cannot take it. (Upstream's own export would call it its new way.)
+    from opentelemetry.exporter.otlp.common.http import _OTLPHTTPClient
+
+    monkeypatch.setattr(_OTLPHTTPClient, "export", lambda self, data, deadline: None)
+    with watching_fallbacks(caplog):
+        exporter = FastOTLPSpanExporter(endpoint=_closed_port_url())
+    assert not exporter.accepts_encoded_spans
+    assert len(fallback_notes(caplog)) == 1
+
+
+OBSERVERS_FAILING: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "size check raises": lambda mp: mp.setattr(_http_common, "_is_request_too_large", _raise),
+    "self-metrics raise": lambda mp: mp.setattr(
+        trace_exporter_module, "create_exporter_metrics", lambda *args: _BrokenSelfMetrics()
+    ),
+}
+
+
+@pytest.mark.skipif(not FAST, reason="the encoded path is off outside the tested SDK range")
+@pytest.mark.parametrize("fail", OBSERVERS_FAILING.values(), ids=OBSERVERS_FAILING.keys())
+def test_a_batch_whose_observers_fail_in_use_is_still_sent(
+    tracing: Tracing,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    fail: Callable[[pytest.MonkeyPatch], None],
+) -> None:
+    # The size check and the exporter's self-metrics only observe a request: when one of them
+    # raises, the batch of already encoded spans that met it goes out all the same.
+    _events(tracing)
+    spans = tracing.spans()
+    encoded = [encode_finished(span) for span in spans]
+    fail(monkeypatch)
+    collector = Collector([200])
+    with watching_fallbacks(caplog):
+        exporter = FastOTLPSpanExporter(endpoint=collector.url, timeout=0.5)
+        try:
+            assert exporter.accepts_encoded_spans  # the pieces are there; they fail only in use
+            results = [exporter.export(encoded), exporter.export(encoded)]  # type: ignore[arg-type]
+        finally:
+            exporter.shutdown()
+            collector.close()
+    assert results == [SpanExportResult.SUCCESS] * 2
+    assert collector.payloads() == [upstream_encode_spans(spans)] * 2
+    assert len(fallback_notes(caplog)) == 1
 
 
 def test_encoded_and_raw_spans_mix_in_one_request(tracing: Tracing) -> None:
@@ -549,6 +653,7 @@ def _spans_of(payloads: list[ExportTraceServiceRequest]) -> list[Any]:
     return [span for p in payloads for rs in p.resource_spans for ss in rs.scope_spans for span in ss.spans]
 
 
+@pytest.mark.skipif(not FAST, reason="outside the tested SDK range no encoded span is handed to the exporter")
 @pytest.mark.parametrize(
     ("statuses", "expected"), [((200,), SpanExportResult.SUCCESS), ((200, 400), SpanExportResult.FAILURE)]
 )

@@ -2,24 +2,30 @@
 
 Each test runs the same sequence twice, once through ``Bound`` and once through the
 instrument's own ``record``/``add``, into two providers built alike, and compares what
-the readers collect (timestamps aside).
+the readers collect (timestamps aside). On the tested SDK the pre-bound path must really
+be taken; outside its range, or when an SDK internal is missing or raises, the public path
+must get every record.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from opentelemetry import metrics as metrics_api
 from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
+from opentelemetry.sdk.metrics._internal import measurement as measurement_module
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import View
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_chatbot.instrumentation.prebound import Bindings, Bound, fast_path_available
+from otel_chatbot import compat
+from otel_chatbot.instrumentation.prebound import Bindings, Bound
+from tests.unit.fallbacks import FAST, UNTESTED_SDK, fallback_notes, watching_fallbacks
 
 ATTRS: dict[str, Any] = {"http.request.method": "POST", "http.route": "/chat", "http.response.status_code": 200}
 OTHER: dict[str, Any] = {"http.request.method": "GET", "http.route": "/health", "http.response.status_code": 200}
@@ -87,27 +93,90 @@ def _same(scenario: Any, **kwargs: Any) -> list[Any]:
     return public
 
 
-def test_the_fast_path_is_taken_with_the_pinned_sdk() -> None:
-    # If this fails after an SDK upgrade, check prebound.py against the new SDK's
-    # internals and add its version to TESTED_SDK_VERSIONS.
-    assert fast_path_available()
+class Counted:
+    """A histogram of a fresh provider whose public ``record`` calls are counted."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.reader = InMemoryMetricReader()
+        self.provider = MeterProvider(metric_readers=[self.reader])
+        self.hist = self.provider.get_meter("t").create_histogram("d")
+        self.public: list[float] = []
+        original = type(self.hist).record
+
+        def counting(instrument: Any, amount: float, *rest: Any, **kw: Any) -> None:
+            self.public.append(amount)
+            original(instrument, amount, *rest, **kw)
+
+        monkeypatch.setattr(type(self.hist), "record", counting)
+
+    def totals(self) -> tuple[int, float]:
+        ((_, _, values, _),) = _points(self.reader)
+        return values[0], values[1]
 
 
-def test_the_bound_path_skips_the_public_api_after_the_first_record(monkeypatch: pytest.MonkeyPatch) -> None:
-    provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    hist = provider.get_meter("t").create_histogram("d")
-    calls: list[float] = []
-    original = type(hist).record
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counted]:
+    made = Counted(monkeypatch)
+    yield made
+    made.provider.shutdown()
 
-    def counting(self: Any, amount: float, *rest: Any, **kw: Any) -> None:
-        calls.append(amount)
-        original(self, amount, *rest, **kw)
 
-    monkeypatch.setattr(type(hist), "record", counting)
-    bound = Bound(hist, ATTRS)
-    for value in (1.0, 2.0, 3.0):
-        bound.record(value)
-    assert calls == [1.0]
+@pytest.fixture
+def fresh_internals() -> Iterator[None]:
+    """The door resolves the SDK pieces again now, and again after the test (they are cached)."""
+    compat._metric_internals.cache_clear()
+    yield
+    compat._metric_internals.cache_clear()
+
+
+def test_the_bound_path_skips_the_public_api_after_the_first_record(
+    counted: Counted, caplog: pytest.LogCaptureFixture
+) -> None:
+    # On the tested SDK a silent fallback fails here. If it fails after an SDK upgrade inside
+    # the declared range, compat.py's pre-bound internals no longer match that SDK.
+    with watching_fallbacks(caplog):
+        bound = Bound(counted.hist, ATTRS)
+        for value in (1.0, 2.0, 3.0):
+            bound.record(value)
+    assert bound.fast_path_active is FAST
+    assert counted.public == ([1.0] if FAST else [1.0, 2.0, 3.0])
+    assert counted.totals() == (3, 6.0)
+    assert len(fallback_notes(caplog)) == (0 if FAST else 1)
+
+
+class _Changed(measurement_module.Measurement):
+    def __post_init__(self) -> None:
+        raise TypeError("a new field")
+
+
+# The SDK's instruments hold their own reference to Measurement; only the door looks it up
+# where it lives, so only the pre-bound path meets the change.
+SDK_CHANGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "outside the tested range": lambda mp: mp.setattr(compat, "SDK_VERSION", UNTESTED_SDK),
+    "Measurement moved": lambda mp: mp.delattr(measurement_module, "Measurement"),
+    "Measurement raises": lambda mp: mp.setattr(measurement_module, "Measurement", _Changed),
+}
+
+
+@pytest.mark.parametrize("change", SDK_CHANGES.values(), ids=SDK_CHANGES.keys())
+@pytest.mark.usefixtures("fresh_internals")
+def test_without_the_tested_internals_every_record_is_public(
+    change: Callable[[pytest.MonkeyPatch], None],
+    counted: Counted,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    change(monkeypatch)
+    with watching_fallbacks(caplog):
+        bounds = [Bound(counted.hist, ATTRS), Bound(counted.hist, OTHER)]
+        for value in (1.0, 2.0):
+            for bound in bounds:
+                bound.record(value)
+    assert not any(bound.fast_path_active for bound in bounds)
+    assert counted.public == [1.0, 1.0, 2.0, 2.0]
+    assert sorted(p[2][:2] for p in _points(counted.reader)) == [(2, 3.0), (2, 3.0)]
+    (note,) = fallback_notes(caplog)
+    assert note.startswith(f"otel_chatbot: {compat.PREBOUND} is off")
 
 
 def test_cumulative_histogram_and_counter() -> None:
@@ -165,6 +234,10 @@ def test_exemplars_of_the_active_span() -> None:
     assert exemplars and all(dict(e[1])["http.request.method"] == "POST" for e in exemplars)
 
 
+@pytest.mark.skipif(
+    "cardinality_limits" not in inspect.signature(InMemoryMetricReader).parameters,
+    reason="this SDK has no per-reader cardinality limits",
+)
 def test_cardinality_overflow() -> None:
     def scenario(rec: Recorder, hist: Any, counter: Any, collect: Any) -> list[Any]:
         for _ in range(2):
@@ -246,16 +319,18 @@ def test_bindings_build_each_attribute_set_once_and_stay_bounded() -> None:
     assert sorted((dict(p[1])["http.route"], p[2][0]) for p in _points(reader)) == [("/a", 3), ("/b", 3), ("/c", 3)]
 
 
-def test_an_unexpected_sdk_shape_switches_to_the_public_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    from otel_chatbot import guard
-
-    reader = InMemoryMetricReader()
-    hist = MeterProvider(metric_readers=[reader]).get_meter("t").create_histogram("d")
-    bound = Bound(hist, ATTRS)
-    bound.record(1.0)
-    bound.record(2.0)
-    monkeypatch.setattr(bound, "_targets", [object()])  # as if an SDK release changed its streams
-    monkeypatch.setattr(guard.STATE, "raise_errors", False)
-    bound.record(3.0)  # lost and logged, never raised
-    bound.record(4.0)
-    assert _points(reader)[0][2][:2] == (3, 7.0)
+def test_a_record_that_meets_an_unexpected_shape_goes_through_the_public_api(
+    counted: Counted, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with watching_fallbacks(caplog):
+        bound = Bound(counted.hist, ATTRS)
+        bound.record(1.0)
+        bound.record(2.0)
+        if FAST:  # as if an SDK release changed its view streams under a live binding
+            monkeypatch.setattr(bound._fast, "_targets", [object()])
+        bound.record(3.0)  # not lost, never raised
+        bound.record(4.0)
+    assert not bound.fast_path_active
+    assert counted.totals() == (4, 10.0)
+    assert counted.public == [1.0, 3.0, 4.0] if FAST else [1.0, 2.0, 3.0, 4.0]
+    assert len(fallback_notes(caplog)) == 1

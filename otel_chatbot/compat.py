@@ -1,0 +1,445 @@
+"""The one place that touches other libraries' private names, behind one version gate.
+
+Three fast paths, a wrapper and a switch lean on internals that upstream may change in any
+release. Each is offered here as a capability; callers never see a private name:
+
+* :func:`prebound_streams` — a record path that skips the SDK's per-record attribute
+  validation and hashing (``instrumentation/prebound.py``, ~10 → ~4.5 µs per record);
+* :func:`span_request_sender` — upstream's OTLP/HTTP span export steps around bytes we
+  encoded ourselves (``export/fast_spans.py``, ~36 → ~10 µs per span exported);
+* :func:`span_batch_queue` — upstream's batch queue fed with encoded spans, and whether
+  its worker was woken (``export/span_batching.py``, p99 latency);
+* :func:`metric_exporter_preferences` — the temporality and aggregation an exporter asks
+  for, so a wrapper can ask the same (``export/outage.py``);
+* :func:`fastapi_native_telemetry_off` — FastAPI's own telemetry turned off for an app we
+  instrument (``instrumentation/fastapi.py``; spans and metrics would double).
+
+The figures are ``bench/fast_paths.py``'s, kept with the server-level ones in ``bench/README.md``.
+
+**The gate.** The OpenTelemetry internals are used only with an SDK release inside
+:data:`SDK_REQUIREMENT`, the very range ``pyproject.toml`` declares for the api, sdk and
+OTLP exporter packages (a test reads both; the SDK pins its api, and the exporters pin
+``opentelemetry-sdk~=`` their own version, so one SDK version names the whole line).
+``scripts/test_newest_sdk.sh`` runs the unit tests against the newest release on PyPI;
+inside the range they demand each fast path, outside it they demand the fallback.
+
+**The fallback.** Outside the range, or when a private name is missing or of a shape we
+do not expect, a capability is ``None`` and the caller uses the public API: the same
+telemetry at the public API's cost, logged once per capability (:func:`fall_back`). A
+private piece that fails later, in use, is reported the same way by its caller, which
+then hands the measurement, span or batch that met it to the public path.
+
+FastAPI's switch has no version of ours to gate on (FastAPI added native telemetry in
+0.16x; older apps have nothing to turn off), so it is checked by shape alone.
+
+Not here, on purpose:
+
+* ``opentelemetry.sdk._logs`` / ``opentelemetry._logs``: the SDK's and the API's
+  documented homes of the logs signal (imported where logs are wired), like the
+  ``_log_exporter`` modules of the OTLP exporters and ``opentelemetry.semconv._incubating``
+  (where the semantic-conventions package documents its incubating names);
+* ``BaseInstrumentor._instance`` and ``opentelemetry.sdk._configuration._BaseConfigurator``
+  (``distro.py``): replaced by their public contracts, an instrumentor class called with
+  no arguments returns its one instance (what ``opentelemetry-instrument`` itself does),
+  and a configurator is any class whose instances have ``configure(**kwargs)``;
+* botocore's ``BaseClient._make_api_call`` (``instrumentation/botocore.py``): a method we
+  wrap, the way upstream's botocore instrumentation does, not an internal we read.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from functools import cache
+from types import SimpleNamespace
+from typing import Any, NamedTuple
+
+from opentelemetry.context import Context, get_current
+from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.version import __version__
+
+from otel_chatbot.guard import STATE
+
+_log = logging.getLogger("otel_chatbot")
+
+# The OpenTelemetry Python release line the fast paths were tested with: >= 1.45.2, < 1.46.
+_TESTED_FROM = (1, 45, 2)
+_TESTED_BELOW = (1, 46)
+SDK_REQUIREMENT = f">={'.'.join(map(str, _TESTED_FROM))},<{'.'.join(map(str, _TESTED_BELOW))}"
+SDK_VERSION: str = __version__  # the installed opentelemetry-sdk
+
+
+def in_tested_range(version: str) -> bool:
+    """Whether ``version`` is a final release inside :data:`SDK_REQUIREMENT`.
+
+    Pre-, dev- and post-releases are outside: nothing says their internals match.
+    """
+    if not re.fullmatch(r"\d+(\.\d+)*", version):
+        return False
+    release = tuple(int(part) for part in version.split("."))
+    return _TESTED_FROM <= release < _TESTED_BELOW
+
+
+def sdk_in_tested_range() -> bool:
+    """Whether the installed SDK gets the fast paths (read at each call: tests change it)."""
+    return in_tested_range(SDK_VERSION)
+
+
+_PUBLIC_INSTEAD = "the public API does the same, at its own cost"
+
+
+def fall_back(capability: str, why: object, instead: str = _PUBLIC_INSTEAD) -> None:
+    """Say once per capability that it is off and what does its job instead."""
+    if STATE.first_time(f"compat: {capability}"):
+        _log.warning("otel_chatbot: %s is off (%s); %s", capability, why, instead)
+
+
+def _gate(capability: str) -> bool:
+    if sdk_in_tested_range():
+        return True
+    fall_back(capability, f"opentelemetry-sdk {SDK_VERSION} is outside the tested range {SDK_REQUIREMENT}")
+    return False
+
+
+# --- pre-bound metric records -------------------------------------------------------------
+
+PREBOUND = "pre-bound metric record"
+
+
+class _MetricInternals(NamedTuple):
+    measurement: type[Any]
+    prevalidated: type[Any]
+    hash_attributes: Callable[[Any], Any]
+
+
+@cache
+def _metric_internals() -> _MetricInternals | None:
+    """The SDK pieces of the pre-bound path, resolved once; None (logged) when missing."""
+    try:
+        from opentelemetry.sdk.metrics._internal import _view_instrument_match
+        from opentelemetry.sdk.metrics._internal.measurement import Measurement
+
+        hash_attributes = _view_instrument_match._hash_attributes
+        if not callable(hash_attributes) or not hasattr(Measurement, "__post_init__"):
+            raise TypeError("Measurement or _hash_attributes changed shape")
+
+        class PrevalidatedMeasurement(Measurement):
+            """A ``Measurement`` whose attributes were cleaned when the binding was made."""
+
+            def __post_init__(self) -> None:
+                pass
+
+    except Exception as exc:
+        fall_back(PREBOUND, exc)
+        return None
+    return _MetricInternals(Measurement, PrevalidatedMeasurement, hash_attributes)
+
+
+def prebound_streams(instrument: Any) -> PreboundStreams | None:
+    """The pre-bound record path of an SDK instrument, or None: use its public method.
+
+    None without a word for what has no SDK underneath (the API's no-op and proxy
+    instruments); None, logged once, for an SDK instrument we cannot read.
+    """
+    from opentelemetry.sdk.metrics import Counter, Histogram, UpDownCounter
+
+    if not isinstance(instrument, (Counter, Histogram, UpDownCounter)):
+        return None
+    internals = _metric_internals() if _gate(PREBOUND) else None
+    if internals is None:
+        return None
+    consumer = getattr(instrument, "_measurement_consumer", None)
+    known = all(hasattr(consumer, name) for name in ("_reader_storages", "_sdk_config"))
+    if not known or not callable(getattr(instrument, "_is_enabled", None)):
+        fall_back(PREBOUND, f"{type(instrument).__name__} has no measurement consumer of the known shape")
+        return None
+    return PreboundStreams(instrument, consumer, internals)
+
+
+class PreboundStreams:
+    """One SDK instrument's measurement consumer: binds attribute sets to its view streams."""
+
+    __slots__ = ("_consumer", "_instrument", "_internals")
+
+    def __init__(self, instrument: Any, consumer: Any, internals: _MetricInternals) -> None:
+        self._instrument = instrument
+        self._consumer = consumer
+        self._internals = internals
+
+    def bind(self, attributes: Mapping[str, Any]) -> PreboundRecord | None:
+        """The streams of ``attributes`` as they are now (after a public record made them), or None (logged)."""
+        try:
+            storages = self._consumer._reader_storages
+            # Cleaned once, by the SDK's own Measurement, as every public record cleans them.
+            cleaned = dict(self._internals.measurement(0, 0, self._instrument, get_current(), attributes).attributes)
+            targets = [
+                _Target(match, cleaned, self._internals.hash_attributes)
+                for storage in storages.values()
+                for match in storage._get_or_init_view_instrument_match(self._instrument)
+            ]
+        except Exception as exc:  # an SDK shape we did not expect: the public path for good
+            fall_back(PREBOUND, exc)
+            return None
+        prevalidated = self._internals.prevalidated
+        return PreboundRecord(self._instrument, self._consumer, storages, cleaned, targets, prevalidated)
+
+
+class _Target:
+    """One view's aggregation stream for the bound attribute set."""
+
+    __slots__ = ("attributes", "key", "match")
+
+    def __init__(self, match: Any, attributes: dict[str, Any], hash_attributes: Callable[[Any], Any]) -> None:
+        keys = match._view._attribute_keys
+        self.attributes = attributes if keys is None else {k: v for k, v in attributes.items() if k in keys}
+        self.key = hash_attributes(self.attributes)
+        self.match = match
+        for name in ("_reset_on_collect", "_lock", "_attributes_aggregation", "_get_or_create_aggregation"):
+            getattr(match, name)  # all there now, or the binding fails (and stays public)
+
+    def aggregate(self, measurement: Any, sample_exemplar: bool) -> None:
+        match = self.match
+        if match._reset_on_collect:
+            # Delta temporality: collection swaps the aggregations out, so the SDK holds the
+            # lock from lookup to aggregate. So do we.
+            with match._lock:
+                match._get_or_create_aggregation(self.key, self.attributes).aggregate(measurement, sample_exemplar)
+            return
+        aggregation = match._attributes_aggregation.get(self.key)
+        if aggregation is None:
+            with match._lock:
+                aggregation = match._get_or_create_aggregation(self.key, self.attributes)
+        aggregation.aggregate(measurement, sample_exemplar)
+
+
+class PreboundRecord:
+    """Records of one attribute set fed straight to the SDK's aggregations, as ``consume_measurement`` would."""
+
+    __slots__ = ("_attributes", "_consumer", "_instrument", "_measurement", "_storages", "_targets")
+
+    def __init__(
+        self,
+        instrument: Any,
+        consumer: Any,
+        storages: object,
+        attributes: dict[str, Any],
+        targets: list[_Target],
+        measurement: type[Any],
+    ) -> None:
+        self._instrument = instrument
+        self._consumer = consumer
+        self._storages = storages
+        self._attributes = attributes
+        self._targets = targets
+        self._measurement = measurement
+
+    def is_current(self) -> bool:
+        """False once a reader was added: the streams must be bound again."""
+        return self._storages is self._consumer._reader_storages
+
+    def record(self, amount: float, context: Context | None) -> bool:
+        """Record and return True, or return False: this one goes through the public API.
+
+        False for what the SDK's own checks must see (negative or non-finite values, a
+        disabled meter) and after a reader was added. An exception means the SDK changed
+        shape under a live binding; the caller then records the value publicly, so it is
+        never lost (with several views, one aggregated before the failure counts it twice).
+        """
+        consumer = self._consumer
+        if (
+            self._storages is not consumer._reader_storages
+            or not (0 <= amount < math.inf)
+            or not self._instrument._is_enabled()
+        ):
+            return False
+        attributes = self._attributes
+        measurement = self._measurement(amount, time.time_ns(), self._instrument, context or get_current(), attributes)
+        sample = consumer._sdk_config.exemplar_filter.should_sample(
+            amount, measurement.time_unix_nano, attributes, measurement.context
+        )
+        for target in self._targets:
+            target.aggregate(measurement, sample)
+        return True
+
+
+# --- the OTLP/HTTP span exporter's send path ----------------------------------------------
+
+ENCODED_EXPORT = "encoded-span OTLP/HTTP export"
+# Failures are logged under upstream's logger name so outage.ExporterMessages filters them alike.
+_upstream_logger = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+_STATUS_CODE_ATTR = "http.response.status_code"
+
+
+def span_request_sender(exporter: Any) -> SpanRequestSender | None:
+    """Upstream ``OTLPSpanExporter.export``'s steps for bytes we encoded, or None (logged): use its ``export``.
+
+    Checked once, before any span is encoded for this exporter, so a batch of encoded spans
+    never meets an exporter that cannot send it.
+    """
+    if not _gate(ENCODED_EXPORT):
+        return None
+    try:
+        from opentelemetry.exporter.otlp.proto.http import _common
+
+        send = exporter._client.export
+        inspect.signature(send).bind(b"")  # takes the serialized request, and nothing else is required
+        metrics = exporter._metrics
+        if not callable(metrics.export_operation):
+            raise TypeError("the exporter's metrics have no export_operation")
+        max_request_size = exporter._max_request_size
+        if not isinstance(max_request_size, int) or not isinstance(exporter._shutdown, bool):
+            raise TypeError("max_request_size or the shutdown flag changed type")
+        too_large = _common._is_request_too_large
+        too_large_error = _common.RequestPayloadTooLargeError
+        if not callable(too_large) or not issubclass(too_large_error, Exception):
+            raise TypeError("the request size check changed shape")
+    except Exception as exc:
+        fall_back(ENCODED_EXPORT, exc)
+        return None
+    return SpanRequestSender(exporter, send, metrics, max_request_size, too_large, too_large_error)
+
+
+class SpanRequestSender:
+    """One export request the way upstream's ``export`` makes it, our encoder in place of its own.
+
+    Its HTTP client does retries, backoff, timeout, compression and headers; its
+    self-metrics and size limit are honoured; its log messages are kept. The self-metrics
+    and the size check only observe, so if either fails in use the request is still sent.
+    """
+
+    def __init__(
+        self,
+        exporter: Any,
+        send: Callable[[bytes], Any],
+        metrics: Any,
+        max_request_size: int,
+        too_large: Callable[[bytes, int], bool],
+        too_large_error: type[Exception],
+    ) -> None:
+        self._exporter = exporter
+        self._send = send
+        self._metrics = metrics
+        self._max_request_size = max_request_size
+        self._too_large_check = too_large
+        self._too_large_error = too_large_error
+
+    def is_shut_down(self) -> bool:
+        return getattr(self._exporter, "_shutdown", False) is True
+
+    def send(self, count: int, encode: Callable[[], bytes]) -> SpanExportResult:
+        """Encode (``encode()``) and send one request of ``count`` spans."""
+        with ExitStack() as stack:
+            result = self._operation(stack, count)
+            try:
+                serialized = encode()
+            except Exception as error:  # upstream's policy: a bad batch fails, never raises
+                _upstream_logger.error("Failed to encode span batch: %s", error)
+                result.error = error
+                return SpanExportResult.FAILURE
+            if self._too_large(serialized):
+                size, limit = len(serialized), self._max_request_size
+                _upstream_logger.warning(
+                    "Dropping span batch: serialized size %d bytes exceeds max_request_size %d bytes.", size, limit
+                )
+                result.error = self._too_large_error(
+                    f"Serialized span request size {size} bytes exceeds max_request_size {limit} bytes."
+                )
+                return SpanExportResult.FAILURE
+            sent = self._send(serialized)
+            if not sent.success:
+                result.error = sent.error
+                result.error_attrs = None if sent.status_code is None else {_STATUS_CODE_ATTR: sent.status_code}
+                return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def _operation(self, stack: ExitStack, count: int) -> Any:
+        """Upstream's self-metrics for this request; a plain holder if they fail."""
+        try:
+            return stack.enter_context(self._metrics.export_operation(count))
+        except Exception as exc:
+            fall_back("the OTLP exporter's self-metrics", exc)
+            return SimpleNamespace(error=None, error_attrs=None)
+
+    def _too_large(self, serialized: bytes) -> bool:
+        try:
+            return bool(self._too_large_check(serialized, self._max_request_size))
+        except Exception as exc:
+            fall_back("the OTLP request size check", exc)
+            return False
+
+
+# --- the batch span processor's queue -----------------------------------------------------
+
+ENCODED_QUEUE = "encoding batch span processor"
+
+
+class SpanBatchQueue(NamedTuple):
+    """Upstream's batch queue: ``emit(item)`` enqueues; ``export_due()`` says its worker was woken."""
+
+    emit: Callable[[Any], None]
+    export_due: Callable[[], bool]
+
+
+def span_batch_queue(processor: Any) -> SpanBatchQueue | None:
+    """The queue inside an upstream ``BatchSpanProcessor``, or None (logged): use its ``on_end``."""
+    if not _gate(ENCODED_QUEUE):
+        return None
+    batcher = getattr(processor, "_batch_processor", None)
+    emit = getattr(batcher, "emit", None)
+    is_set = getattr(getattr(batcher, "_worker_awaken", None), "is_set", None)
+    if not callable(emit) or not callable(is_set):
+        fall_back(ENCODED_QUEUE, "BatchSpanProcessor has no batch queue of the known shape")
+        return None
+    return SpanBatchQueue(emit, is_set)
+
+
+# --- metric exporter preferences ----------------------------------------------------------
+
+METRIC_PREFERENCES = "reading a metric exporter's preferences"
+
+
+def metric_exporter_preferences(exporter: Any) -> dict[str, Any] | None:
+    """``MetricExporter.__init__`` keywords asking what ``exporter`` asks, or None (logged)."""
+    if not _gate(METRIC_PREFERENCES):
+        return None
+    temporality = getattr(exporter, "_preferred_temporality", None)
+    aggregation = getattr(exporter, "_preferred_aggregation", None)
+    if not isinstance(temporality, dict) or not isinstance(aggregation, (dict, type(None))):
+        fall_back(METRIC_PREFERENCES, f"{type(exporter).__name__} keeps them in another shape")
+        return None
+    return {"preferred_temporality": temporality, "preferred_aggregation": aggregation}
+
+
+# --- FastAPI ------------------------------------------------------------------------------
+
+FASTAPI_SWITCH = "turning off FastAPI's built-in telemetry"
+_FASTAPI_SWITCHES: Sequence[str] = ("tracing", "metrics", "logs")
+
+
+def fastapi_native_telemetry_off(app: Any) -> bool:
+    """Turn off FastAPI's own spans, metrics and logs for ``app``; False when it has none we can reach.
+
+    The switches are those ``FastAPI(telemetry={...})`` takes; the app's settings dict is
+    shared with its running telemetry, so the change takes effect at once. A FastAPI with
+    native telemetry in another shape is logged once with the public way to do it.
+    """
+    config = getattr(app, "_telemetry", None)
+    if isinstance(config, dict) and all(key in config for key in _FASTAPI_SWITCHES):
+        config.update(dict.fromkeys(_FASTAPI_SWITCHES, False))
+        return True
+    native = sys.modules.get("fastapi.telemetry")
+    fastapi = sys.modules.get("fastapi")
+    if native is not None and fastapi is not None and isinstance(app, fastapi.FastAPI):
+        fall_back(
+            FASTAPI_SWITCH,
+            f"FastAPI {getattr(fastapi, '__version__', '?')} keeps its telemetry settings elsewhere",
+            "its spans and metrics double ours unless the app is built with "
+            "FastAPI(telemetry={'tracing': False, 'metrics': False, 'logs': False})",
+        )
+    return False

@@ -1,0 +1,158 @@
+"""The door to other libraries' internals: its version gate, what it says when closed, FastAPI's switch.
+
+Each fast path's own tests (tests/unit/instrumentation/test_prebound.py,
+tests/unit/export/test_{fast_spans,span_batching,outage}.py) check that it is really
+taken on the tested SDK and that its fallback loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import tomllib
+from fastapi import FastAPI
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from otel_chatbot import compat
+from otel_chatbot.export.fast_spans import FastOTLPSpanExporter
+from tests.unit.fallbacks import UNTESTED_SDK, fallback_notes, watching_fallbacks
+
+ROOT = Path(__file__).resolve().parents[2]
+# The distributions whose internals the door reads, all of one release line.
+GATED = ("opentelemetry-api", "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http")
+
+
+def _declared() -> dict[str, Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {req.name: req for req in map(Requirement, project["dependencies"])}
+
+
+def _pinned() -> dict[str, Version]:
+    lines = (ROOT / "requirements" / "constraints.txt").read_text().splitlines()
+    return {name.lower(): Version(version) for name, _, version in (line.partition("==") for line in lines if line)}
+
+
+def test_the_gate_is_the_range_pyproject_declares() -> None:
+    declared = _declared()
+    for name in (*GATED, "opentelemetry-exporter-otlp-proto-grpc"):
+        assert declared[name].specifier == SpecifierSet(compat.SDK_REQUIREMENT), name
+
+
+def test_the_pinned_release_line_is_inside_the_gate() -> None:
+    pinned = _pinned()
+    for name in GATED:
+        assert compat.in_tested_range(str(pinned[name])), name
+
+
+@pytest.mark.parametrize(
+    "version", ["1.45.2", "1.45.3", "1.45.10", "1.45.1", "1.44.0", "1.46.0", "1.46", "2.0.0", "1.4.5", "1.450.0"]
+)
+def test_in_tested_range_is_pep440_on_final_releases(version: str) -> None:
+    assert compat.in_tested_range(version) is SpecifierSet(compat.SDK_REQUIREMENT).contains(version)
+
+
+@pytest.mark.parametrize("version", ["1.45.3rc1", "1.45.3.dev0", "1.45.2.post1", "1.45.2+local", "unknown"])
+def test_anything_but_a_final_release_is_outside(version: str) -> None:
+    assert not compat.in_tested_range(version)
+
+
+@pytest.fixture
+def providers() -> Iterator[tuple[TracerProvider, MeterProvider]]:
+    tracer_provider, meter_provider = TracerProvider(), MeterProvider(metric_readers=[InMemoryMetricReader()])
+    yield tracer_provider, meter_provider
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+
+
+def test_outside_the_range_each_capability_is_off_and_says_so_once(
+    providers: tuple[TracerProvider, MeterProvider], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    meter_provider = providers[1]
+    monkeypatch.setattr(compat, "SDK_VERSION", UNTESTED_SDK)
+    histogram = meter_provider.get_meter("t").create_histogram("d")
+    processor = BatchSpanProcessor(InMemorySpanExporter())
+    with watching_fallbacks(caplog):
+        exporter = FastOTLPSpanExporter(endpoint="http://127.0.0.1:9/v1/traces")  # asks once itself
+        for _ in range(2):
+            assert compat.prebound_streams(histogram) is None
+            assert compat.span_request_sender(exporter) is None
+            assert compat.span_batch_queue(processor) is None
+            assert compat.metric_exporter_preferences(exporter) is None
+    processor.shutdown()
+    exporter.shutdown()
+    notes = fallback_notes(caplog)
+    capabilities = [compat.ENCODED_EXPORT, compat.PREBOUND, compat.ENCODED_QUEUE, compat.METRIC_PREFERENCES]
+    assert [note.split(" is off ")[0] for note in notes] == [f"otel_chatbot: {c}" for c in capabilities]
+    assert all(f"opentelemetry-sdk {UNTESTED_SDK} is outside the tested range" in note for note in notes)
+
+
+def test_no_op_instruments_have_no_prebound_path_and_that_is_no_news(caplog: pytest.LogCaptureFixture) -> None:
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    with watching_fallbacks(caplog):
+        assert compat.prebound_streams(NoOpMeterProvider().get_meter("t").create_histogram("d")) is None
+    assert fallback_notes(caplog) == []
+
+
+def _fastapi_spans(app: FastAPI, exporter: InMemorySpanExporter) -> list[str]:
+    import asyncio
+
+    async def call() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            assert (await client.get("/hello")).json() == {"hello": "world"}
+
+    exporter.clear()
+    asyncio.run(call())
+    return [span.name for span in exporter.get_finished_spans()]
+
+
+def _app_with_native_telemetry(tracer_provider: TracerProvider) -> FastAPI:
+    app = FastAPI(telemetry={"tracer_provider": tracer_provider, "logs": False})  # explicit: no global providers
+
+    @app.get("/hello")
+    async def hello() -> dict[str, Any]:
+        return {"hello": "world"}
+
+    return app
+
+
+def test_fastapi_native_telemetry_is_turned_off(providers: tuple[TracerProvider, MeterProvider]) -> None:
+    tracer_provider, _ = providers
+    exporter = InMemorySpanExporter()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = _app_with_native_telemetry(tracer_provider)
+    assert "GET /hello" in _fastapi_spans(app, exporter)  # FastAPI's own server span, before
+    assert compat.fastapi_native_telemetry_off(app)
+    assert _fastapi_spans(app, exporter) == []
+
+
+def test_a_fastapi_that_keeps_its_switches_elsewhere_is_named_with_the_public_way(
+    providers: tuple[TracerProvider, MeterProvider], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracer_provider, _ = providers
+    app = _app_with_native_telemetry(tracer_provider)
+    monkeypatch.setattr(app, "_telemetry", ("settings", "moved"))  # as if a release held them in another object
+    with watching_fallbacks(caplog):
+        assert not compat.fastapi_native_telemetry_off(app)
+        assert not compat.fastapi_native_telemetry_off(app)
+    (note,) = fallback_notes(caplog)
+    assert "FastAPI(telemetry={'tracing': False, 'metrics': False, 'logs': False})" in note
+
+
+def test_starlette_apps_have_nothing_to_turn_off(caplog: pytest.LogCaptureFixture) -> None:
+    from starlette.applications import Starlette
+
+    with watching_fallbacks(caplog):
+        assert not compat.fastapi_native_telemetry_off(Starlette())
+    assert fallback_notes(caplog) == []
