@@ -31,7 +31,7 @@ Output: a markdown table on stdout, and ``bench/results/overhead-<timestamp>.jso
 
 ``--scenario bedrock`` / ``--scenario sse`` serve ``bench/apps/bedrock_chat.py`` (boto3 Converse in a
 worker thread) or ``bench/apps/sse_chat.py`` (ConverseStream relayed as ``text/event-stream``) instead,
-against one ``examples.bedrock_server`` started for the whole benchmark; the trace sink then keeps
+against one ``otel_chatbot.testing.bedrock`` started for the whole benchmark; the trace sink then keeps
 spans, and the CLIENT spans (the Bedrock calls) received per run are counted. Results go to
 ``overhead-<scenario>-<timestamp>.*``.
 """
@@ -65,7 +65,7 @@ RESULTS = ROOT / "bench" / "results"
 APP = "bench.apps.minimal:app"
 SCENARIOS = {
     "minimal": APP,
-    "bedrock": "bench.apps.bedrock_chat:app",  # boto3 Converse against examples/bedrock_server
+    "bedrock": "bench.apps.bedrock_chat:app",  # boto3 Converse against otel_chatbot/testing/bedrock
     "sse": "bench.apps.sse_chat:app",  # boto3 ConverseStream relayed as text/event-stream
 }
 # fake credentials for the local Bedrock-compatible server (it checks nothing)
@@ -220,7 +220,7 @@ class Sink:
     """The example OTLP receiver as a child process (count-only unless ``keep``)."""
 
     def __init__(self, keep: bool = False) -> None:
-        cmd = [sys.executable, "-m", "examples.otlp_sink", "--http-port", "0", "--no-grpc"]
+        cmd = [sys.executable, "-m", "otel_chatbot.testing.otlp_sink", "--http-port", "0", "--no-grpc"]
         if not keep:
             cmd.append("--count-only")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, text=True)
@@ -294,10 +294,10 @@ class Sink:
 
 
 class BedrockStandIn:
-    """``examples/bedrock_server`` as a child process, one per benchmark (bedrock and sse scenarios)."""
+    """``otel_chatbot/testing/bedrock`` as a child process, one per benchmark (bedrock and sse scenarios)."""
 
     def __init__(self) -> None:
-        cmd = [sys.executable, "-m", "examples.bedrock_server", "--host", "127.0.0.1", "--port", "0"]
+        cmd = [sys.executable, "-m", "otel_chatbot.testing.bedrock", "--host", "127.0.0.1", "--port", "0"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -676,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         "--scenario",
         choices=tuple(SCENARIOS),
         default="minimal",
-        help="minimal: bench/apps/minimal.py; bedrock: boto3 Converse against examples/bedrock_server "
+        help="minimal: bench/apps/minimal.py; bedrock: boto3 Converse against otel_chatbot/testing/bedrock "
         "(bench/apps/bedrock_chat.py); sse: ConverseStream relayed as server-sent events (bench/apps/sse_chat.py)",
     )
     p.add_argument("--quick", action="store_true", help="3 repetitions of 4 s at 1 and 32 connections")
