@@ -17,7 +17,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from otel_chatbot.testing.bedrock import operations, routes
@@ -306,6 +306,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(_CHUNK_END)
 
 
+class ClientKwargs(TypedDict):
+    """Keywords for ``boto3.client(service, **kwargs)`` aimed at a :class:`BedrockServer`."""
+
+    endpoint_url: str
+    region_name: str
+    aws_access_key_id: str
+    aws_secret_access_key: str
+
+
 class BedrockServer:
     """A local, Bedrock-compatible endpoint for boto3 / aiobotocore clients (``endpoint_url``).
 
@@ -336,6 +345,19 @@ class BedrockServer:
         """``http://host:port``, ready for ``boto3.client(..., endpoint_url=...)``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def client_kwargs(self, region_name: str = "us-east-1") -> ClientKwargs:
+        """``endpoint_url``, a region and throw-away keys: the server checks no signature.
+
+        Explicit keys also keep botocore from searching for credentials (which, off AWS,
+        can stall on the instance metadata service).
+        """
+        return ClientKwargs(
+            endpoint_url=self.endpoint_url,
+            region_name=region_name,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def start(self) -> BedrockServer:
         """Serve in a daemon thread; returns self so ``BedrockServer().start()`` chains."""
