@@ -1,10 +1,11 @@
-"""Span exporters for people without a collector: OTLP/JSON lines in a file, and readable lines.
+"""The demo's span outputs: OTLP/JSON lines in a file, and one readable line per span.
 
 :class:`OtlpJsonFileSpanExporter` writes what an OTLP/HTTP JSON exporter would send, one
 ``ExportTraceServiceRequest`` per line (the collector's ``file`` exporter format, so the
 file can be replayed or read by ``otelcol``'s ``otlpjsonfile`` receiver).
-:class:`ReadableLineSpanExporter` prints one short line per span, with the attributes a
-person looks at first, for following a demo or a local run in the terminal.
+:func:`readable_line_exporter` is the SDK's ``ConsoleSpanExporter`` with our formatter: one
+short line per span, with the attributes a person looks at first, for following a demo or a
+local run in the terminal.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
 # OTLP/JSON differs from the plain proto3 JSON mapping in one way: ids are hex, not base64.
@@ -45,16 +46,21 @@ def otlp_json(spans: Sequence[ReadableSpan]) -> str:
 
 
 class OtlpJsonFileSpanExporter(SpanExporter):
-    """Appends one OTLP/JSON line per export batch, flushed at once so ``tail -f`` follows along.
+    """Writes one OTLP/JSON line per export batch to a fresh file, flushed at once so ``tail -f`` follows.
 
-    ``mode="w"`` (the default) starts a fresh file; ``"a"`` keeps what is there.
+    Ours, not upstream's ``opentelemetry-exporter-otlp-json-file`` (``FileSpanExporter``), because
+    no release of it installs beside the OTLP exporters we pin: 0.66b1 (the newest) requires
+    ``opentelemetry-exporter-otlp-common==0.66b1``, ``opentelemetry-exporter-otlp-proto-http``
+    and ``-grpc`` 1.45.2 require ``==0.66b2`` (pip: ResolutionImpossible). Its output is the same
+    format: for the same spans, its lines and ours parse to equal JSON (0.66b1, SDK 1.45.2).
+    Switch when a release pins the exporters' ``otlp-common``; it appends to the file (truncate first).
     """
 
-    def __init__(self, path: str | Path, mode: Literal["w", "a"] = "w") -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._file: TextIO | None = self.path.open(mode, encoding="utf-8")
+        self._file: TextIO | None = self.path.open("w", encoding="utf-8")
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if not spans:
@@ -125,30 +131,6 @@ def readable_line(span: ReadableSpan) -> str:
     )
 
 
-class ReadableLineSpanExporter(SpanExporter):
-    """Writes :func:`readable_line` for each span to ``stream`` (one write per line)."""
-
-    def __init__(self, stream: TextIO, prefix: str = "") -> None:
-        self.stream = stream
-        self.prefix = prefix
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        text = "".join(f"{self.prefix}{readable_line(span)}\n" for span in spans)
-        with self._lock:
-            if self._closed:
-                return SpanExportResult.FAILURE
-            try:
-                self.stream.write(text)
-                self.stream.flush()
-            except (OSError, ValueError):  # a closed or broken stream must not break the app
-                return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
-
-    def shutdown(self) -> None:
-        with self._lock:
-            self._closed = True
+def readable_line_exporter(stream: TextIO, prefix: str = "") -> ConsoleSpanExporter:
+    """The SDK's console exporter printing ``prefix`` + :func:`readable_line` for each span (one write each)."""
+    return ConsoleSpanExporter(out=stream, formatter=lambda span: f"{prefix}{readable_line(span)}\n")

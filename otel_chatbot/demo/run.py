@@ -91,7 +91,7 @@ def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stac
     from otel_chatbot.demo.chatbot.config import ChatbotConfig
     from otel_chatbot.demo.chatbot.load import run_load
     from otel_chatbot.demo.chatbot.service import SimulatedFailure
-    from otel_chatbot.demo.exporters import OtlpJsonFileSpanExporter, ReadableLineSpanExporter
+    from otel_chatbot.demo.exporters import OtlpJsonFileSpanExporter, readable_line_exporter
     from otel_chatbot.demo.servers import AppServer, ExpectedFailureFilter
     from otel_chatbot.demo.spans import SpanCollector
     from otel_chatbot.testing.bedrock import BedrockServer
@@ -106,7 +106,7 @@ def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stac
     collector = SpanCollector()
     exporters: list[Any] = [collector, OtlpJsonFileSpanExporter(traces_path)]
     if options.trace_lines:
-        exporters.append(ReadableLineSpanExporter(stream, prefix="span  "))
+        exporters.append(readable_line_exporter(stream, prefix="span  "))
     telemetry = configure(app, span_exporters=exporters, **telemetry_settings(options))
     stack.callback(telemetry.shutdown)
 

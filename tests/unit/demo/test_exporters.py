@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from otel_chatbot.demo.exporters import OtlpJsonFileSpanExporter, ReadableLineSpanExporter, readable_line
+from otel_chatbot.demo.exporters import OtlpJsonFileSpanExporter, readable_line, readable_line_exporter
 from otel_chatbot.testing.otlp_sink.otlp_json import parse_otlp_json
 
 
@@ -84,38 +84,32 @@ def test_otlp_json_uses_hex_ids_and_integer_enums(provider: TracerProvider, tmp_
     assert len(span["parentSpanId"]) == 16
 
 
-def test_file_mode_append_keeps_and_write_truncates(provider: TracerProvider, tmp_path: Path) -> None:
+def test_the_file_starts_fresh(provider: TracerProvider, tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    path.write_text("old\n", encoding="utf-8")
-    appending = OtlpJsonFileSpanExporter(path, mode="a")
-    _record(provider, appending)
-    appending.shutdown()
-    assert path.read_text(encoding="utf-8").startswith("old\n")
-    fresh = OtlpJsonFileSpanExporter(path)
-    fresh.shutdown()
-    assert path.read_text(encoding="utf-8") == ""
+    path.write_text("a previous run\n", encoding="utf-8")
+    exporter = OtlpJsonFileSpanExporter(path)
+    _record(provider, exporter)
+    exporter.shutdown()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and all(line.startswith('{"resourceSpans":') for line in lines)
 
 
-def test_export_after_shutdown_fails_without_raising(provider: TracerProvider, tmp_path: Path) -> None:
+def test_file_export_after_shutdown_fails_without_raising(provider: TracerProvider, tmp_path: Path) -> None:
     memory = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(memory))
     with provider.get_tracer("test").start_as_current_span("late"):
         pass
-    stream = io.StringIO()
-    file_exporter = OtlpJsonFileSpanExporter(tmp_path / "t.jsonl")
-    line_exporter = ReadableLineSpanExporter(stream)
-    file_exporter.shutdown()
-    line_exporter.shutdown()
-    assert file_exporter.export(memory.get_finished_spans()) is SpanExportResult.FAILURE
-    assert line_exporter.export(memory.get_finished_spans()) is SpanExportResult.FAILURE
-    assert stream.getvalue() == ""
+    exporter = OtlpJsonFileSpanExporter(tmp_path / "t.jsonl")
+    exporter.shutdown()
+    assert exporter.export(memory.get_finished_spans()) is SpanExportResult.FAILURE
+    assert (tmp_path / "t.jsonl").read_text(encoding="utf-8") == ""
 
 
 def test_readable_line_matches_what_the_exporter_prints(provider: TracerProvider) -> None:
     memory = InMemorySpanExporter()
     stream = io.StringIO()
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    provider.add_span_processor(SimpleSpanProcessor(ReadableLineSpanExporter(stream)))
+    provider.add_span_processor(SimpleSpanProcessor(readable_line_exporter(stream)))
     with provider.get_tracer("test").start_as_current_span("plain"):
         pass
     (span,) = memory.get_finished_spans()
@@ -125,7 +119,7 @@ def test_readable_line_matches_what_the_exporter_prints(provider: TracerProvider
 
 def test_readable_lines_show_the_key_attributes(provider: TracerProvider) -> None:
     stream = io.StringIO()
-    trace_id, _ = _record(provider, ReadableLineSpanExporter(stream, prefix="[span] "))
+    trace_id, _ = _record(provider, readable_line_exporter(stream, prefix="[span] "))
     client_line, server_line = stream.getvalue().splitlines()
     short = f"{trace_id:032x}"[:8]
     assert server_line.startswith("[span] ")
@@ -146,7 +140,7 @@ def test_readable_lines_show_the_key_attributes(provider: TracerProvider) -> Non
 
 def test_readable_line_marks_errors(provider: TracerProvider) -> None:
     stream = io.StringIO()
-    provider.add_span_processor(SimpleSpanProcessor(ReadableLineSpanExporter(stream)))
+    provider.add_span_processor(SimpleSpanProcessor(readable_line_exporter(stream)))
     with provider.get_tracer("test").start_as_current_span("POST /chat/{session_id}/fail") as span:
         span.set_attribute("error.type", "SimulatedFailure")
         span.set_status(Status(StatusCode.ERROR))
