@@ -15,7 +15,9 @@ Test your own instrumented app against real protocols without AWS or a collector
   ``configure_telemetry`` (``configure()`` exporting to that sink, shut down after the test),
   opt-in with ``pytest_plugins = ["otel_chatbot.testing.pytest_plugin"]`` in a root conftest;
 * :func:`otel_chatbot.testing.settings.sink_settings` -- the ``configure()`` keywords behind
-  ``configure_telemetry``, for other test runners.
+  ``configure_telemetry``, for other test runners;
+* :mod:`otel_chatbot.testing.process` -- ``bedrock_process()`` and ``otlp_sink_process()``: the
+  same servers in a child process, for when they must not share the interpreter under test.
 
 The README's "Testing your instrumented app" shows a whole test.
 

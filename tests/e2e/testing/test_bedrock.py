@@ -11,7 +11,6 @@ import base64
 import contextlib
 import http.client
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from botocore.config import Config
 from otel_chatbot.testing.bedrock import BedrockServer
 from otel_chatbot.testing.bedrock.generation import INPUT_TOKEN_OVERHEAD, REPLY_PREFIX
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 NOVA = "amazon.nova-micro-v1:0"
 QUESTION = "tell me about otel"
@@ -778,11 +777,9 @@ def test_aiobotocore_converse_and_stream(server: BedrockServer) -> None:
 
 
 def test_cli_serves_and_exits_cleanly_on_sigterm() -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "otel_chatbot.testing.bedrock", "--host", "127.0.0.1", "--port", "0"],
         cwd=REPO_ROOT,
-        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -49,7 +49,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_chatbot.testing.otlp_sink import Behaviour, OtlpSink, SpanEvent
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RESOURCE = Resource.create({"service.name": "sink-test", "deployment.environment": "test"})
 TRACE_ID = 0x5B8EFFF798038103D269B633813FC60C
 SPAN_ID = 0xEEE19B7EC3C1B174
