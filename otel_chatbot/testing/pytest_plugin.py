@@ -62,9 +62,12 @@ def configure_telemetry(otlp_sink: OtlpSink) -> Iterator[ConfigureTelemetry]:
     Your ``settings`` override the sink's (:func:`~otel_chatbot.testing.settings.sink_settings`).
     No global providers are set: OpenTelemetry's are set once per process, and the next test
     configures afresh. For spans of your own, use ``telemetry.tracer_provider.get_tracer(...)``.
-    Call ``telemetry.force_flush()`` before reading the sink.
+    Call ``telemetry.force_flush()`` before reading the sink. If the process is configured
+    already, ``configure()`` returns that configuration (its settings unchanged) and the fixture
+    leaves it running.
     """
     from otel_chatbot import configure
+    from otel_chatbot.telemetry import active
     from otel_chatbot.testing.settings import sink_settings
 
     made: list[Telemetry] = []
@@ -72,8 +75,10 @@ def configure_telemetry(otlp_sink: OtlpSink) -> Iterator[ConfigureTelemetry]:
     def configure_for_test(app: StarletteApp | None = None, **settings: Unpack[SettingsKeywords]) -> Telemetry:
         merged = sink_settings(otlp_sink)
         merged.update(settings)
+        before = active()
         telemetry = configure(app, set_global_providers=False, **merged)
-        made.append(telemetry)
+        if telemetry is not before:  # a configuration made elsewhere is not this fixture's to shut down
+            made.append(telemetry)
         return telemetry
 
     yield configure_for_test

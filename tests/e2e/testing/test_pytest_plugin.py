@@ -67,3 +67,47 @@ def test_a_wrong_expectation_in_the_example_fails(tmp_path: Path) -> None:
     result = run_pytest(tmp_path)
     assert result.returncode == 1, result.stdout[-4000:] + result.stderr[-2000:]
     assert re.search(r"\b1 failed\b", result.stdout), result.stdout[-2000:]
+
+
+FIXTURE_TESTS = '''
+import logging
+
+from otel_chatbot import configure
+from otel_chatbot.telemetry import active
+
+configured_elsewhere = []
+
+def emit(telemetry, name):
+    with telemetry.tracer_provider.get_tracer("t").start_as_current_span(name):
+        logging.getLogger("t").warning("in %s", name)
+    assert telemetry.force_flush()
+
+def test_first(otlp_sink, configure_telemetry):
+    emit(configure_telemetry(service_name="first"), "span-1")
+    assert [s.name for s in otlp_sink.spans()] == ["span-1"]
+    assert [s.resource["service.name"] for s in otlp_sink.spans()] == ["first"]
+    assert [log.body for log in otlp_sink.logs()] == ["in span-1"]
+
+def test_second_configures_afresh_and_sees_only_its_own(otlp_sink, configure_telemetry):
+    assert active() is None  # the first test's configuration was shut down
+    emit(configure_telemetry(service_name="second"), "span-2")
+    assert [(s.name, s.resource["service.name"]) for s in otlp_sink.spans()] == [("span-2", "second")]
+
+def test_a_configuration_made_elsewhere_is_left_running(configure_telemetry):
+    mine = configure(traces_exporter="none", metrics_exporter="none", logs_exporter="none", set_global_providers=False)
+    assert configure_telemetry() is mine
+    configured_elsewhere.append(mine)
+
+def test_and_it_is_still_running_afterwards():
+    (mine,) = configured_elsewhere
+    assert active() is mine
+    mine.shutdown()
+'''
+
+
+def test_the_fixtures_isolate_tests_and_leave_foreign_configurations_alone(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(readme_files()["conftest.py"], encoding="utf-8")
+    (tmp_path / "test_fixtures.py").write_text(FIXTURE_TESTS, encoding="utf-8")
+    result = run_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.search(r"\b4 passed\b", result.stdout), result.stdout[-2000:]
