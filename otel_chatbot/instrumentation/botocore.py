@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, suppress_http_instrumentation
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from otel_chatbot.guard import report
-from otel_chatbot.instrumentation.http_client import SUPPRESS_HTTP_KEY
 from otel_chatbot.version import __version__
 
 RPC_SYSTEM = "rpc.system"
@@ -175,11 +175,14 @@ class BotocoreInstrumentation:
         self._originals = []
 
     def _start(self, client: Any, operation: str, params: Any, is_async: bool) -> _Started | None:
+        """The call's span, current until it returns; None inside upstream's ``suppress_instrumentation()``."""
+        if not is_instrumentation_enabled():
+            return None
         try:
             call, span, extension = self.telemetry.begin(client, operation, params)
             call.state["async"] = is_async
-            ctx = otel_context.set_value(SUPPRESS_HTTP_KEY, True, trace.set_span_in_context(span))
-            return _Started(self.telemetry, call, span, extension, otel_context.attach(ctx))
+            token = otel_context.attach(trace.set_span_in_context(span))
+            return _Started(self.telemetry, call, span, extension, token)
         except Exception as exc:
             report("botocore call start", exc)
             return None
@@ -193,7 +196,8 @@ class BotocoreInstrumentation:
             if started is None:
                 return original(client, operation_name, api_params)
             try:
-                result = original(client, operation_name, api_params)
+                with suppress_http_instrumentation():  # the AWS span describes the HTTP requests
+                    result = original(client, operation_name, api_params)
             except BaseException as exc:
                 started.failed(exc)
                 raise
@@ -212,7 +216,8 @@ class BotocoreInstrumentation:
             if started is None:
                 return await original(client, operation_name, api_params)
             try:
-                result = await original(client, operation_name, api_params)
+                with suppress_http_instrumentation():  # aiobotocore's aiohttp requests
+                    result = await original(client, operation_name, api_params)
             except BaseException as exc:
                 started.failed(exc)
                 raise
