@@ -19,6 +19,7 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ge
 from . import names
 from ._builder import ResponseBuilder
 from ._coerce import as_dict, as_float, as_int, as_list, as_str, dig, first, str_tuple
+from .content import Message
 from .streams import exception_type
 from .types import Attributes, AttributeValue, GenAIRequest, GenAIResponse, TokenUsage
 
@@ -38,6 +39,7 @@ def invoke_agent_request(params: Mapping[str, Any]) -> GenAIRequest:
     params = as_dict(params)
     return GenAIRequest(
         operation_name=names.OPERATION_INVOKE_AGENT,
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         agent_id=as_str(params.get("agentId")),
         agent_alias_id=as_str(params.get("agentAliasId")),
         conversation_id=as_str(params.get("sessionId")),
@@ -51,6 +53,7 @@ def retrieve_request(params: Mapping[str, Any]) -> GenAIRequest:
     guardrail = as_dict(params.get("guardrailConfiguration"))
     return GenAIRequest(
         operation_name=names.OPERATION_RETRIEVAL,
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         knowledge_base_id=as_str(params.get("knowledgeBaseId")),
         guardrail_id=as_str(guardrail.get("guardrailId")),
         guardrail_version=as_str(guardrail.get("guardrailVersion")),
@@ -82,6 +85,7 @@ def retrieve_and_generate_request(params: Mapping[str, Any]) -> GenAIRequest:
     guardrail = as_dict(generation.get("guardrailConfiguration"))
     return GenAIRequest(
         operation_name=names.OPERATION_RETRIEVE_AND_GENERATE,
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         model=_model_from_arn(first(kb.get("modelArn"), external.get("modelArn"))),
         max_tokens=as_int(text_config.get("maxTokens")),
         temperature=as_float(text_config.get("temperature")),
@@ -203,7 +207,6 @@ class AgentTraceAccumulator:
         self._steps: list[_StepBuilder] = []
         self._open: dict[tuple[str, str], _StepBuilder] = {}
         self.chunks = 0
-        self.first_content_seen = False
         self.error_type: str | None = None
         self.guardrail_intervened: bool | None = None
         self.agent_version: str | None = None
@@ -230,6 +233,10 @@ class AgentTraceAccumulator:
             output_tokens=total([s.usage.output_tokens for s in model_steps]),
         )
 
+    def output_messages(self) -> list[Message]:
+        """Nothing: the agent's answer is not captured (its chunks are raw text of any size)."""
+        return []
+
     def response(self) -> GenAIResponse:
         """Facts for the ``invoke_agent`` span itself."""
         b = ResponseBuilder(keep_text=False)
@@ -252,7 +259,6 @@ class AgentTraceAccumulator:
         if "chunk" in event:
             if dig(event, "chunk", "bytes"):
                 self.chunks += 1
-                self.first_content_seen = True
             return
         part = as_dict(event.get("trace"))
         if part:

@@ -41,6 +41,7 @@ def converse_request(params: Mapping[str, Any], *, stream: bool | None = None) -
     extra = as_dict(params.get("additionalModelRequestFields"))
     return GenAIRequest(
         operation_name=names.OPERATION_CHAT,
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         model=as_str(params.get("modelId")),
         max_tokens=as_int(config.get("maxTokens")),
         temperature=as_float(config.get("temperature")),
@@ -157,6 +158,7 @@ def apply_guardrail_request(params: Mapping[str, Any]) -> GenAIRequest:
     params = as_dict(params)
     return GenAIRequest(
         operation_name=names.OPERATION_APPLY_GUARDRAIL,
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         guardrail_id=as_str(params.get("guardrailIdentifier")),
         guardrail_version=as_str(params.get("guardrailVersion")),
     )

@@ -144,7 +144,7 @@ def test_converse_garbage_never_raises(garbage: Any) -> None:
 
 def test_converse_request_garbage_fields() -> None:
     request = converse_request({"modelId": 3, "inferenceConfig": {"maxTokens": "many", "temperature": "hot"}})
-    assert request == GenAIRequest(operation_name="chat")
+    assert request == GenAIRequest(operation_name="chat", provider_name="aws.bedrock")
 
 
 # --- InvokeModel requests, one row per family --------------------------------------------
@@ -335,7 +335,7 @@ def test_invoke_model_request_families(
 ) -> None:
     raw: Any = {"bytes": json.dumps(body).encode(), "str": json.dumps(body), "dict": body}[encoding]
     request = invoke_model_request(model_id, raw)
-    assert request == GenAIRequest(model=model_id, **expected)
+    assert request == GenAIRequest(provider_name="aws.bedrock", model=model_id, **expected)
 
 
 def test_invoke_model_request_guardrail_and_stream() -> None:
