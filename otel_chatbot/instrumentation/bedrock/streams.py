@@ -18,12 +18,18 @@ from otel_chatbot.instrumentation.genai.stream_state import StreamState
 
 
 def _stream_error(exc: BaseException) -> str:
-    """``cancelled`` when the caller closed the iterator, else the AWS error code or class name."""
+    """``cancelled`` when the caller closed the iterator, else the AWS error code or class name.
+
+    botocore's ``EventStreamError`` carries the exception event's name as its code
+    (``throttlingException``); the service's code is capitalised (``ThrottlingException``),
+    as the same error gets when the call itself is rejected, so throttling counts either way.
+    """
     if isinstance(exc, GeneratorExit):
         return "cancelled"
     from otel_chatbot.instrumentation.botocore import error_type_of
 
-    return error_type_of(exc)
+    code = error_type_of(exc)
+    return code[0].upper() + code[1:] if code.endswith("Exception") else code
 
 
 def _abandoned(state: StreamState) -> None:

@@ -353,8 +353,10 @@ def test_in_stream_exception_ends_the_span_with_its_type(runtime: tuple[Any, Any
     response["stream"].close()
     gc.collect()  # the broken connection's socket is finalised here, under this test's warning filter
     (span,) = kit.finished()
-    assert "hrottling" in span.attributes["error.type"]
+    assert span.attributes["error.type"] == "ThrottlingException"  # the service's code, as when the call is rejected
     assert span.status.status_code.name == "ERROR"
+    (throttles,) = kit.points("gen_ai.client.throttles")
+    assert throttles.value == 1
 
 
 def test_apply_guardrail_records_the_intervention(runtime: tuple[Any, Any]) -> None:
