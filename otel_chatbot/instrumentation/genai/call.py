@@ -20,7 +20,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from otel_chatbot.genai import GenAIResponse, is_throttling, names
-from otel_chatbot.genai.agents import AgentStep
+from otel_chatbot.genai.agents import AgentStep, step_window
 from otel_chatbot.genai.content import Message
 from otel_chatbot.genai.operations import Operation, Params, StreamAccumulator
 from otel_chatbot.instrumentation.genai.capture import ContentCapture
@@ -145,15 +145,29 @@ class GenAICall:
             span.set_attribute(TTFC_ATTRIBUTE, time_to_first_chunk)
             self.telemetry.metrics.record_chunk_times(self.request, response, time_to_first_chunk, state.chunk_times)
         steps = accumulator.steps
-        if steps:
-            self._step_spans(span, steps)
+        end_ns = time.time_ns() if steps else None
+        if end_ns is not None:
+            self._step_spans(span, steps, end_ns)
         output = accumulator.output_messages() if self.telemetry.capture.enabled else None
         self.finish(span, response, error_type or response.error_type, output or None)
-        span.end()
+        span.end(end_time=end_ns)
 
-    def _step_spans(self, parent: Span, steps: Sequence[AgentStep]) -> None:
-        """A child span per step the stream described."""
+    def _step_spans(self, parent: Span, steps: Sequence[AgentStep], end_ns: int) -> None:
+        """A child span per step the stream described, at the times the provider reported (within the parent)."""
+        start_ns = _start_time_ns(parent)
+        if start_ns is None:
+            start_ns = end_ns - int((time.perf_counter() - self.start) * 1e9)
         context = trace.set_span_in_context(parent)
         tracer = self.telemetry.tracer
         for step in steps:
-            tracer.start_span(step.name, context=context, kind=SpanKind.INTERNAL, attributes=step.attributes).end()
+            step_start, step_end = step_window(step, start_ns, end_ns)
+            child = tracer.start_span(
+                step.name, context=context, kind=SpanKind.INTERNAL, attributes=step.attributes, start_time=step_start
+            )
+            child.end(end_time=step_end)
+
+
+def _start_time_ns(span: Span) -> int | None:
+    """The SDK span's start (``ReadableSpan.start_time``); None for another API implementation's spans."""
+    value = getattr(span, "start_time", None)
+    return value if isinstance(value, int) else None

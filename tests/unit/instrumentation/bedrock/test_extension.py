@@ -10,13 +10,15 @@ from __future__ import annotations
 import base64
 import gc
 import json
+import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
 
+from otel_chatbot.genai.agents import time_ns
 from tests.unit.instrumentation.aws_stub import REQUEST_ID, AwsStub, aws_client, stubbed
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -361,29 +363,34 @@ def test_retrieve_and_retrieve_and_generate(kit: Any, agent: AwsStub) -> None:
     }
 
 
-T0 = datetime(2026, 12, 1, 10, 0, 0, tzinfo=timezone.utc)
-
-
-def agent_trace(inner: dict[str, Any], at: datetime = T0) -> tuple[str, dict[str, Any]]:
+def agent_trace(inner: dict[str, Any], at: datetime) -> tuple[str, dict[str, Any]]:
     return (
         "trace",
         {"agentId": "AG1", "agentAliasId": "AL1", "sessionId": "s-1", "eventTime": at.isoformat(), "trace": inner},
     )
 
 
-def test_invoke_agent_span_and_its_trace_steps(kit: Any, agent: AwsStub) -> None:
+def test_invoke_agent_span_and_its_trace_steps_at_bedrocks_times(kit: Any, agent: AwsStub) -> None:
+    # Bedrock's times for the model step fall shortly after the call starts; the app reads the
+    # stream later, so they lie inside the InvokeAgent span.
+    began = datetime.now(timezone.utc) + timedelta(milliseconds=150)
+    ended = began + timedelta(milliseconds=40)
     model_input = {"traceId": "t-0", "type": "ORCHESTRATION", "foundationModel": MODEL}
-    model_output = {"traceId": "t-0", "metadata": {"usage": {"inputTokens": 100, "outputTokens": 20}}}
+    model_output = {
+        "traceId": "t-0",
+        "metadata": {"usage": {"inputTokens": 100, "outputTokens": 20}, "startTime": began.isoformat()},
+    }
     agent.events(
         [
-            agent_trace({"orchestrationTrace": {"modelInvocationInput": model_input}}),
-            agent_trace({"orchestrationTrace": {"modelInvocationOutput": model_output}}),
+            agent_trace({"orchestrationTrace": {"modelInvocationInput": model_input}}, began),
+            agent_trace({"orchestrationTrace": {"modelInvocationOutput": model_output}}, ended),
             ("chunk", {"bytes": base64.b64encode(b"The answer.").decode()}),
         ]
     )
     response = agent.client.invoke_agent(
         agentId="AG1", agentAliasId="AL1", sessionId="s-1", inputText="q", enableTrace=True
     )
+    time.sleep(0.25)
     assert b"".join(e["chunk"]["bytes"] for e in response["completion"] if "chunk" in e) == b"The answer."
     step, parent = kit.finished()
     assert parent.name == "invoke_agent AG1"
@@ -405,3 +412,5 @@ def test_invoke_agent_span_and_its_trace_steps(kit: Any, agent: AwsStub) -> None
     assert step.parent.span_id == parent.context.span_id
     assert step.kind.name == "INTERNAL"
     assert step.attributes["gen_ai.usage.output_tokens"] == 20
+    assert (step.start_time, step.end_time) == (time_ns(began), time_ns(ended))  # metadata start, closing eventTime
+    assert parent.start_time < step.start_time < step.end_time < parent.end_time

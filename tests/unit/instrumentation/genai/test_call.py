@@ -7,6 +7,7 @@ functions, a span the wiring starts, and ``GenAICall`` recording the outcome.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_chatbot.genai import GenAIRequest, GenAIResponse, ModelPrice, PriceTable, TokenUsage
+from otel_chatbot.genai.agents import AgentStep
 from otel_chatbot.genai.content import Message, output_messages_from_text
 from otel_chatbot.genai.operations import Operation, Params, Result, StreamSpec
 from otel_chatbot.instrumentation.genai.call import GenAICall, GenAITelemetry
@@ -26,6 +28,7 @@ from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
 from otel_chatbot.instrumentation.request_context import CURRENT_REQUEST, RequestInfo
 
 MODEL = "gpt-4o-mini"
+SECOND = 1_000_000_000
 
 
 def chat_request(params: Params) -> GenAIRequest:
@@ -212,3 +215,54 @@ def test_only_a_streamed_row_streams(recorded: Recorded) -> None:
     call, span = recorded.call(CHAT)
     with pytest.raises(ValueError, match="no stream"):
         call.stream(span)
+
+
+class StepsAccumulator(SseAccumulator):
+    """A stream that described child steps (as an agent's trace does), at the provider's times."""
+
+    def __init__(self, steps: tuple[AgentStep, ...]) -> None:
+        super().__init__()
+        self.steps = steps  # type: ignore[assignment]
+
+
+def test_step_spans_start_and_end_at_the_providers_times_inside_the_parent(recorded: Recorded) -> None:
+    parent_start = time.time_ns() - 10 * SECOND
+    steps = (
+        AgentStep(
+            name="chat m",
+            operation="chat",
+            attributes={"gen_ai.operation.name": "chat"},
+            start_ns=parent_start + 1 * SECOND,
+            end_ns=parent_start + 3 * SECOND,
+        ),
+        AgentStep(
+            name="execute_tool t",
+            operation="execute_tool",
+            attributes={},
+            start_ns=parent_start + 3 * SECOND,
+            end_ns=None,
+            complete=False,
+        ),
+        AgentStep(
+            name="retrieval kb",
+            operation="retrieval",
+            attributes={},
+            start_ns=parent_start - 5 * SECOND,
+            end_ns=parent_start - 4 * SECOND,
+        ),
+    )
+    row = Operation(
+        request=chat_request, stream=StreamSpec("completion", lambda params, capture: StepsAccumulator(steps))
+    )
+    call = GenAICall(recorded.telemetry, row, PARAMS, is_async=False, start=time.perf_counter())
+    parent = recorded.tracer.start_span(call.span_name, start_time=parent_start)
+    call.stream(parent).finish(None)
+    spans = {span.name: span for span in recorded.spans.get_finished_spans()}
+    parent_end = spans[f"chat {MODEL}"].end_time
+    model, tool, lookup = spans["chat m"], spans["execute_tool t"], spans["retrieval kb"]
+    assert (model.start_time, model.end_time) == (parent_start + SECOND, parent_start + 3 * SECOND)
+    assert (tool.start_time, tool.end_time) == (parent_start + 3 * SECOND, parent_end)  # never closed
+    assert (lookup.start_time, lookup.end_time) == (parent_start, parent_start)  # clamped into the parent
+    assert all(
+        s.parent is not None and s.parent.span_id == parent.get_span_context().span_id for s in (model, tool, lookup)
+    )
