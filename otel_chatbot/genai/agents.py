@@ -260,7 +260,6 @@ class AgentTraceAccumulator:
         self.chunks = 0
         self.error_type: str | None = None
         self.guardrail_intervened: bool | None = None
-        self.agent_version: str | None = None
 
     @property
     def steps(self) -> list[AgentStep]:
@@ -313,7 +312,6 @@ class AgentTraceAccumulator:
             return
         part = as_dict(event.get("trace"))
         if part:
-            self.agent_version = as_str(part.get("agentVersion")) or self.agent_version
             event_ns = time_ns(part.get("eventTime"))
             self._event_ns = event_ns if event_ns is not None else self._clock()
             self._trace(as_dict(part.get("trace")), as_str(part.get("collaboratorName")))

@@ -13,19 +13,16 @@ from typing import Any
 from . import families, names
 from ._builder import ResponseBuilder
 from ._coerce import as_dict, as_float, as_int, as_list, as_str, dig, parse_json_object, str_tuple
-from .models import model_family
 from .types import GenAIRequest, GenAIResponse
 
 __all__ = [
     "apply_guardrail_request",
     "apply_guardrail_response",
-    "client_error_type",
     "converse_request",
     "converse_response",
     "invoke_model_request",
     "invoke_model_response",
     "is_throttling",
-    "model_family",
 ]
 
 
@@ -164,11 +161,6 @@ def apply_guardrail_request(params: Mapping[str, Any]) -> GenAIRequest:
     )
 
 
-def apply_guardrail_source(params: Mapping[str, Any]) -> str | None:
-    """``INPUT`` or ``OUTPUT``: which side of a conversation ApplyGuardrail assessed."""
-    return as_str(as_dict(params).get("source"))
-
-
 def apply_guardrail_response(response: Mapping[str, Any]) -> GenAIResponse:
     """Response facts from an ``apply_guardrail`` result: did the guardrail intervene."""
     action = as_str(as_dict(response).get("action"))
@@ -181,15 +173,6 @@ def apply_guardrail_response(response: Mapping[str, Any]) -> GenAIResponse:
 
 
 _THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
-
-
-def client_error_type(error_response: Mapping[str, Any]) -> str | None:
-    """The AWS error code of a botocore ``ClientError.response`` (``error.type`` value).
-
-    The convention asks ``error.type`` to match the provider's error code; for Bedrock
-    that is the code in ``Error.Code`` (e.g. ``ThrottlingException``).
-    """
-    return as_str(dig(error_response, "Error", "Code"))
 
 
 def is_throttling(error_type: str | None) -> bool:

@@ -110,7 +110,6 @@ class InvokeStreamAccumulator(_Accumulator):
 
     def __init__(self, model_id: str, *, capture_content: bool = False) -> None:
         super().__init__(capture_content=capture_content)
-        self.model_id = model_id
         self._family = models.model_family(model_id)
 
     def feed(self, chunk_payload: Mapping[str, Any] | bytes | str) -> None:

@@ -14,7 +14,7 @@ library's own exceptions are re-raised unchanged.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import Token
 from typing import Any, Protocol
 
@@ -289,20 +289,18 @@ class BotocoreInstrumentation:
         owner._make_api_call = _make_api_call
 
     def _succeeded(self, call: AwsCall, result: Any) -> None:
+        self._end(call, "botocore call end", self.telemetry.succeed, result)
+
+    def _failed(self, call: AwsCall, error: BaseException) -> None:
+        self._end(call, "botocore call error", self.telemetry.fail, error)
+
+    @staticmethod
+    def _end(call: AwsCall, where: str, record: Callable[[AwsCall, Any], None], outcome: Any) -> None:
         """Leave the span's context and record the outcome, never raising."""
         if call.token is not None:
             otel_context.detach(call.token)
         try:
-            self.telemetry.succeed(call, result)
+            record(call, outcome)
         except Exception as exc:
-            report("botocore call end", exc)
-            call.span.end()
-
-    def _failed(self, call: AwsCall, error: BaseException) -> None:
-        if call.token is not None:
-            otel_context.detach(call.token)
-        try:
-            self.telemetry.fail(call, error)
-        except Exception as exc:
-            report("botocore call error", exc)
+            report(where, exc)
             call.span.end()

@@ -5,16 +5,18 @@ from typing import Any
 
 import pytest
 
-from otel_chatbot.genai import (
+from otel_chatbot.genai.agents import (
+    AgentStep,
     AgentTraceAccumulator,
-    TokenUsage,
     invoke_agent_request,
     retrieve_and_generate_request,
     retrieve_and_generate_response,
     retrieve_request,
     retrieve_response,
+    step_window,
+    time_ns,
 )
-from otel_chatbot.genai.agents import AgentStep, step_window, time_ns
+from otel_chatbot.genai.types import TokenUsage
 
 HAIKU_ARN = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
 T0 = datetime(2026, 11, 22, 10, 0, 0, tzinfo=timezone.utc)

@@ -5,18 +5,16 @@ from typing import Any
 
 import pytest
 
-from otel_chatbot.genai import (
-    GenAIRequest,
-    TokenUsage,
+from otel_chatbot.genai.bedrock import (
     apply_guardrail_request,
     apply_guardrail_response,
-    client_error_type,
     converse_request,
     converse_response,
     invoke_model_request,
     invoke_model_response,
     is_throttling,
 )
+from otel_chatbot.genai.types import GenAIRequest, TokenUsage
 
 # --- Converse --------------------------------------------------------------------------
 
@@ -633,18 +631,8 @@ def test_apply_guardrail() -> None:
 
 
 @pytest.mark.parametrize(
-    ("error_response", "code", "throttled"),
-    [
-        (
-            {"Error": {"Code": "ThrottlingException", "Message": "Too many tokens"}},
-            "ThrottlingException",
-            True,
-        ),
-        ({"Error": {"Code": "ValidationException"}}, "ValidationException", False),
-        ({"Error": {}}, None, False),
-        ({}, None, False),
-    ],
+    ("code", "throttled"),
+    [("ThrottlingException", True), ("TooManyRequestsException", True), ("ValidationException", False), (None, False)],
 )
-def test_client_error_type(error_response: dict[str, Any], code: str | None, throttled: bool) -> None:
-    assert client_error_type(error_response) == code
+def test_is_throttling(code: str | None, throttled: bool) -> None:
     assert is_throttling(code) is throttled

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
 
-from otel_chatbot.genai import GenAIRequest, GenAIResponse, TokenUsage, names
-from otel_chatbot.genai.types import Attributes
+from otel_chatbot.genai import names
+from otel_chatbot.genai.types import Attributes, GenAIRequest, GenAIResponse, TokenUsage
 
 
 def test_bucket_boundaries_match_the_convention() -> None:

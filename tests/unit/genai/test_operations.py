@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from otel_chatbot.genai import GenAIRequest, GenAIResponse
 from otel_chatbot.genai.operations import Operation, StreamSpec
 from otel_chatbot.genai.streams import ConverseStreamAccumulator
+from otel_chatbot.genai.types import GenAIRequest, GenAIResponse
 
 
 def request(params: Any) -> GenAIRequest:

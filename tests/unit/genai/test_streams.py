@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from otel_chatbot.genai import ConverseStreamAccumulator, InvokeStreamAccumulator, TokenUsage
+from otel_chatbot.genai.streams import ConverseStreamAccumulator, InvokeStreamAccumulator
+from otel_chatbot.genai.types import TokenUsage
 
 CONVERSE_EVENTS: list[dict[str, Any]] = [
     {"messageStart": {"role": "assistant"}},

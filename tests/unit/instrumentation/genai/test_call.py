@@ -18,10 +18,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_chatbot.genai import GenAIRequest, GenAIResponse, ModelPrice, PriceTable, TokenUsage
 from otel_chatbot.genai.agents import AgentStep
 from otel_chatbot.genai.content import Message, output_messages_from_text
 from otel_chatbot.genai.operations import Operation, Params, Result, StreamSpec
+from otel_chatbot.genai.pricing import ModelPrice, PriceTable
+from otel_chatbot.genai.types import GenAIRequest, GenAIResponse, TokenUsage
 from otel_chatbot.instrumentation.genai.call import GenAICall, GenAITelemetry
 from otel_chatbot.instrumentation.genai.capture import ContentCapture
 from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics

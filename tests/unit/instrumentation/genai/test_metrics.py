@@ -6,7 +6,8 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_chatbot.genai import GenAIRequest, GenAIResponse, PriceTable, TokenUsage
+from otel_chatbot.genai.pricing import PriceTable
+from otel_chatbot.genai.types import GenAIRequest, GenAIResponse, TokenUsage
 from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
 
 USAGE = GenAIResponse(usage=TokenUsage(uncached_input_tokens=10, output_tokens=5))
