@@ -6,6 +6,7 @@ Read from the source (``import`` statements), so a name kept only for tests fail
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import otel_chatbot
@@ -14,7 +15,8 @@ import otel_chatbot.genai
 PACKAGE = Path(otel_chatbot.__file__).parent
 
 
-def names_imported_from_genai_outside_it() -> set[str]:
+@cache
+def names_imported_from_genai_outside_it() -> frozenset[str]:
     found: set[str] = set()
     for path in PACKAGE.rglob("*.py"):
         if path.parent.name == "genai" and path.parent.parent == PACKAGE:
@@ -22,7 +24,7 @@ def names_imported_from_genai_outside_it() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module == "otel_chatbot.genai":
                 found.update(alias.name for alias in node.names)
-    return found
+    return frozenset(found)
 
 
 def test_every_public_name_has_a_production_caller() -> None:
