@@ -10,13 +10,16 @@ import importlib.util
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wrapt
 
 from otel_chatbot.config import ConfigError, Settings
 from otel_chatbot.guard import guarded
 from otel_chatbot.pipelines import Pipelines
+
+if TYPE_CHECKING:
+    from otel_chatbot.instrumentation.genai.call import GenAITelemetry
 
 
 def _attr(module: str, name: str) -> Any:
@@ -135,15 +138,19 @@ class Instrumentations:
         if self._aws_patch is None:
             from otel_chatbot.genai.bedrock_operations import BEDROCK_OPERATIONS
             from otel_chatbot.instrumentation.bedrock.extension import BedrockExtension
-            from otel_chatbot.instrumentation.botocore import BotocoreInstrumentation, BotocoreTelemetry
+            from otel_chatbot.instrumentation.botocore import (
+                BotocoreInstrumentation,
+                BotocoreTelemetry,
+                ServiceExtension,
+            )
 
             bedrock = BedrockExtension(self._genai("otel_chatbot.bedrock"), BEDROCK_OPERATIONS)
-            services: dict[str, Any] = {"bedrock-runtime": bedrock, "bedrock-agent-runtime": bedrock}
+            services: dict[str, ServiceExtension] = {"bedrock-runtime": bedrock, "bedrock-agent-runtime": bedrock}
             self._aws_patch = BotocoreInstrumentation(BotocoreTelemetry(self.pipelines.tracer_provider, services))
             self.reverts.append(self._aws_patch.revert)
         return self._aws_patch
 
-    def _genai(self, scope: str) -> Any:
+    def _genai(self, scope: str) -> GenAITelemetry:
         """GenAI telemetry under instrumentation scope ``scope``: its tracer, metrics, price table, capture."""
         from otel_chatbot.instrumentation.genai.call import GenAITelemetry
         from otel_chatbot.instrumentation.genai.capture import ContentCapture

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.semconv.attributes import error_attributes, server_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from otel_chatbot.genai import GenAIResponse, is_throttling, names
@@ -28,13 +30,13 @@ from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
 from otel_chatbot.instrumentation.genai.stream_state import StreamState
 from otel_chatbot.instrumentation.request_context import current_conversation_id
 
-INPUT_MESSAGES = "gen_ai.input.messages"
-OUTPUT_MESSAGES = "gen_ai.output.messages"
-CONVERSATION_ID = "gen_ai.conversation.id"
-TTFC_ATTRIBUTE = "gen_ai.response.time_to_first_chunk"
-ERROR_TYPE = "error.type"
-SERVER_ADDRESS = "server.address"
-SERVER_PORT = "server.port"
+INPUT_MESSAGES = gen_ai.GEN_AI_INPUT_MESSAGES
+OUTPUT_MESSAGES = gen_ai.GEN_AI_OUTPUT_MESSAGES
+CONVERSATION_ID = gen_ai.GEN_AI_CONVERSATION_ID
+TIME_TO_FIRST_CHUNK = gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK
+ERROR_TYPE = error_attributes.ERROR_TYPE
+SERVER_ADDRESS = server_attributes.SERVER_ADDRESS
+SERVER_PORT = server_attributes.SERVER_PORT
 
 _NO_RESPONSE = GenAIResponse()
 
@@ -142,7 +144,7 @@ class GenAICall:
         response = accumulator.response()
         if state.first_chunk_at is not None:
             time_to_first_chunk = state.first_chunk_at - self.start
-            span.set_attribute(TTFC_ATTRIBUTE, time_to_first_chunk)
+            span.set_attribute(TIME_TO_FIRST_CHUNK, time_to_first_chunk)
             self.telemetry.metrics.record_chunk_times(self.request, response, time_to_first_chunk, state.chunk_times)
         steps = accumulator.steps
         end_ns = time.time_ns() if steps else None

@@ -11,7 +11,7 @@ import base64
 import gc
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,6 +19,15 @@ import pytest
 from botocore.exceptions import ClientError, EventStreamError
 
 from otel_chatbot.genai.agents import time_ns
+from otel_chatbot.genai.bedrock_operations import BEDROCK_OPERATIONS
+from otel_chatbot.genai.operations import Operation
+from otel_chatbot.genai.pricing import PriceTable
+from otel_chatbot.genai.types import GenAIRequest, GenAIResponse, TokenUsage
+from otel_chatbot.instrumentation.bedrock.extension import BedrockExtension
+from otel_chatbot.instrumentation.botocore import BotocoreInstrumentation, BotocoreTelemetry
+from otel_chatbot.instrumentation.genai.call import GenAITelemetry
+from otel_chatbot.instrumentation.genai.capture import ContentCapture
+from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
 from tests.unit.instrumentation.aws_stub import REQUEST_ID, AwsStub, aws_client, stubbed
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -414,3 +423,35 @@ def test_invoke_agent_span_and_its_trace_steps_at_bedrocks_times(kit: Any, agent
     assert step.attributes["gen_ai.usage.output_tokens"] == 20
     assert (step.start_time, step.end_time) == (time_ns(began), time_ns(ended))  # metadata start, closing eventTime
     assert parent.start_time < step.start_time < step.end_time < parent.end_time
+
+
+def count_tokens_request(params: Mapping[str, Any]) -> GenAIRequest:
+    return GenAIRequest(operation_name="count_tokens", provider_name="aws.bedrock", model=params.get("modelId"))
+
+
+def count_tokens_response(params: Mapping[str, Any], result: Mapping[str, Any]) -> GenAIResponse:
+    return GenAIResponse(usage=TokenUsage(uncached_input_tokens=result.get("inputTokens")))
+
+
+def test_adding_an_operation_is_adding_a_row(kit_factory: Any, runtime: AwsStub) -> None:
+    kit = kit_factory()
+    p = kit.instrumentations.pipelines
+    meter = p.meter_provider.get_meter("test")
+    telemetry = GenAITelemetry(
+        p.tracer_provider.get_tracer("test"), GenAIMetrics(meter, PriceTable.default()), ContentCapture(False, 1024, ())
+    )
+    row = Operation(request=count_tokens_request, response=count_tokens_response)
+    extension = BedrockExtension(telemetry, {**BEDROCK_OPERATIONS, "CountTokens": row})
+    patch = BotocoreInstrumentation(BotocoreTelemetry(p.tracer_provider, {"bedrock-runtime": extension}))
+    patch.apply_sync()
+    try:
+        runtime.json({"inputTokens": 5})
+        runtime.client.count_tokens(modelId=MODEL, input={"converse": {"messages": MESSAGES}})
+    finally:
+        patch.revert()
+    (span,) = kit.finished()
+    assert span.name == f"count_tokens {MODEL}"
+    assert span.attributes["gen_ai.usage.input_tokens"] == 5
+    assert span.attributes["rpc.method"] == "CountTokens"
+    (tokens,) = kit.points("gen_ai.client.token.usage")
+    assert (tokens.sum, tokens.attributes["gen_ai.operation.name"]) == (5, "count_tokens")
