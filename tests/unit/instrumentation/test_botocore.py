@@ -14,7 +14,7 @@ from opentelemetry.instrumentation.utils import (
 )
 
 from otel_chatbot.instrumentation.botocore import BotocoreInstrumentation, BotocoreTelemetry, error_type_of
-from tests.unit.instrumentation.aws_stub import REQUEST_ID, AwsStub, aws_client, stubbed
+from tests.unit.instrumentation.aws_stub import REQUEST_ID, AwsStub
 
 CONVERSE = {"modelId": "amazon.nova-micro-v1:0", "messages": [{"role": "user", "content": [{"text": "hi"}]}]}
 ANSWER = {
@@ -25,29 +25,6 @@ ANSWER = {
 }
 
 
-@pytest.fixture(scope="module")
-def control_client() -> Any:
-    """Bedrock's control plane: a service with no extension of ours, only the generic AWS span."""
-    return aws_client("bedrock")
-
-
-@pytest.fixture(scope="module")
-def runtime_client() -> Any:
-    return aws_client("bedrock-runtime")
-
-
-@pytest.fixture
-def control(control_client: Any) -> Iterator[AwsStub]:
-    with stubbed(control_client) as stub:
-        yield stub
-
-
-@pytest.fixture
-def runtime(runtime_client: Any) -> Iterator[AwsStub]:
-    with stubbed(runtime_client) as stub:
-        yield stub
-
-
 @pytest.fixture
 def generic(kit_factory: Any) -> Iterator[Any]:
     """The patch with no service extensions."""
@@ -56,14 +33,6 @@ def generic(kit_factory: Any) -> Iterator[Any]:
     patch.apply_sync()
     yield kit
     patch.revert()
-
-
-@pytest.fixture
-def wired(kit_factory: Any) -> Any:
-    """The patch as the distro applies it, Bedrock extension included."""
-    kit = kit_factory()
-    kit.instrumentations.apply_libraries(patch_all_apps=False)
-    return kit
 
 
 def test_a_call_is_one_client_span_with_the_aws_attributes(generic: Any, control: AwsStub) -> None:

@@ -11,7 +11,7 @@ import base64
 import gc
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -28,7 +28,7 @@ from otel_chatbot.instrumentation.botocore import BotocoreInstrumentation, Botoc
 from otel_chatbot.instrumentation.genai.call import GenAITelemetry
 from otel_chatbot.instrumentation.genai.capture import ContentCapture
 from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
-from tests.unit.instrumentation.aws_stub import REQUEST_ID, AwsStub, aws_client, stubbed
+from tests.unit.instrumentation.aws_stub import REQUEST_ID, AwsStub
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": "hi, mail me at jane@example.com"}]}]
@@ -49,35 +49,6 @@ CONVERSE_ANSWER = {
 }
 
 
-@pytest.fixture(scope="module")
-def runtime_client() -> Any:
-    return aws_client("bedrock-runtime")
-
-
-@pytest.fixture(scope="module")
-def agent_client() -> Any:
-    return aws_client("bedrock-agent-runtime")
-
-
-@pytest.fixture
-def runtime(runtime_client: Any) -> Iterator[AwsStub]:
-    with stubbed(runtime_client) as stub:
-        yield stub
-
-
-@pytest.fixture
-def agent(agent_client: Any) -> Iterator[AwsStub]:
-    with stubbed(agent_client) as stub:
-        yield stub
-
-
-@pytest.fixture
-def kit(kit_factory: Any) -> Any:
-    kit = kit_factory()
-    kit.instrumentations.apply_libraries(patch_all_apps=False)
-    return kit
-
-
 def sums(kit: Any, metric: str) -> dict[tuple[tuple[str, Any], ...], float]:
     """Each point of ``metric`` as its sorted attributes → its sum (histograms) or value (counters)."""
     return {tuple(sorted(p.attributes.items())): getattr(p, "sum", None) or p.value for p in kit.points(metric)}
@@ -90,11 +61,11 @@ GENAI_CHAT = {
 }
 
 
-def test_converse(kit: Any, runtime: AwsStub) -> None:
+def test_converse(wired: Any, runtime: AwsStub) -> None:
     runtime.json(CONVERSE_ANSWER)
     params = {"modelId": MODEL, "messages": MESSAGES, "inferenceConfig": {"maxTokens": 50, "temperature": 0.2}}
     assert runtime.client.converse(**params)["output"] == CONVERSE_ANSWER["output"]
-    (span,) = kit.finished()
+    (span,) = wired.finished()
     assert span.name == f"chat {MODEL}"
     cost = span.attributes["gen_ai.usage.cost"]
     assert cost == pytest.approx((12 * 0.25 + 3 * 1.25) / 1e6)
@@ -113,12 +84,12 @@ def test_converse(kit: Any, runtime: AwsStub) -> None:
         "gen_ai.usage.cost": cost,
     }
     metric = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "aws.bedrock", "gen_ai.request.model": MODEL}
-    assert sums(kit, "gen_ai.client.token.usage") == {
+    assert sums(wired, "gen_ai.client.token.usage") == {
         tuple(sorted({**metric, "gen_ai.token.type": "input"}.items())): 12,
         tuple(sorted({**metric, "gen_ai.token.type": "output"}.items())): 3,
     }
-    assert sum(sums(kit, "gen_ai.client.cost").values()) == pytest.approx(cost)
-    (duration,) = kit.points("gen_ai.client.operation.duration")
+    assert sum(sums(wired, "gen_ai.client.cost").values()) == pytest.approx(cost)
+    (duration,) = wired.points("gen_ai.client.operation.duration")
     assert dict(duration.attributes) == metric
 
 
@@ -133,13 +104,13 @@ def stream_events(texts: list[str]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def test_converse_stream_ends_its_span_when_the_stream_ends(kit: Any, runtime: AwsStub) -> None:
+def test_converse_stream_ends_its_span_when_the_stream_ends(wired: Any, runtime: AwsStub) -> None:
     runtime.events(stream_events(["Once", " upon", " a time"]))
     response = runtime.client.converse_stream(modelId=MODEL, messages=MESSAGES)
-    assert kit.finished() == [], "the span stays open while the app reads the stream"
+    assert wired.finished() == [], "the span stays open while the app reads the stream"
     events = list(response["stream"])
     assert [next(iter(e)) for e in events][:3] == ["messageStart", "contentBlockDelta", "contentBlockDelta"]
-    (span,) = kit.finished()
+    (span,) = wired.finished()
     ttfc = span.attributes["gen_ai.response.time_to_first_chunk"]
     assert ttfc > 0
     assert dict(span.attributes) == {
@@ -155,13 +126,13 @@ def test_converse_stream_ends_its_span_when_the_stream_ends(kit: Any, runtime: A
         "gen_ai.response.time_to_first_chunk": ttfc,
         "gen_ai.usage.cost": span.attributes["gen_ai.usage.cost"],
     }
-    (first,) = kit.points("gen_ai.client.operation.time_to_first_chunk")
+    (first,) = wired.points("gen_ai.client.operation.time_to_first_chunk")
     assert first.sum == ttfc
-    (per_chunk,) = kit.points("gen_ai.client.operation.time_per_output_chunk")
+    (per_chunk,) = wired.points("gen_ai.client.operation.time_per_output_chunk")
     assert per_chunk.count == 2, "the gaps after the first of three content chunks"
 
 
-def test_converse_stream_in_stream_exception_and_early_close(kit: Any, runtime: AwsStub) -> None:
+def test_converse_stream_in_stream_exception_and_early_close(wired: Any, runtime: AwsStub) -> None:
     runtime.events(stream_events(["a", "b"])[:2], exception="throttlingException")
     with pytest.raises(EventStreamError):
         list(runtime.client.converse_stream(modelId=MODEL, messages=MESSAGES)["stream"])
@@ -173,11 +144,11 @@ def test_converse_stream_in_stream_exception_and_early_close(kit: Any, runtime: 
     abandoned = runtime.client.converse_stream(modelId=MODEL, messages=MESSAGES)
     del abandoned
     gc.collect()
-    failed, closed, dropped = kit.finished()
+    failed, closed, dropped = wired.finished()
     assert failed.attributes["error.type"] == "ThrottlingException"
     assert failed.status.status_code.name == "ERROR"
     assert closed.attributes["error.type"] == dropped.attributes["error.type"] == "cancelled"
-    assert sums(kit, "gen_ai.client.throttles") == {tuple(sorted(GENAI_CHAT.items())): 1}
+    assert sums(wired, "gen_ai.client.throttles") == {tuple(sorted(GENAI_CHAT.items())): 1}
 
 
 ANTHROPIC_BODY = {
@@ -202,12 +173,12 @@ INVOKE_HEADERS = {
 }
 
 
-def test_invoke_model_reads_the_body_and_hands_the_app_an_identical_one(kit: Any, runtime: AwsStub) -> None:
+def test_invoke_model_reads_the_body_and_hands_the_app_an_identical_one(wired: Any, runtime: AwsStub) -> None:
     raw = json.dumps(ANTHROPIC_ANSWER).encode()
     runtime.raw(raw, headers=INVOKE_HEADERS)
     response = runtime.client.invoke_model(modelId=MODEL, body=json.dumps(ANTHROPIC_BODY))
     assert response["body"].read() == raw
-    (span,) = kit.finished()
+    (span,) = wired.finished()
     assert dict(span.attributes) == {
         **AWS,
         **GENAI_CHAT,
@@ -225,7 +196,7 @@ def test_invoke_model_reads_the_body_and_hands_the_app_an_identical_one(kit: Any
     }
 
 
-def test_invoke_model_with_response_stream(kit: Any, runtime: AwsStub) -> None:
+def test_invoke_model_with_response_stream(wired: Any, runtime: AwsStub) -> None:
     chunks = [
         {"type": "message_start", "message": {"id": "msg_02", "model": "claude-3-haiku", "usage": {"input_tokens": 6}}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}},
@@ -244,7 +215,7 @@ def test_invoke_model_with_response_stream(kit: Any, runtime: AwsStub) -> None:
     runtime.events([("chunk", {"bytes": base64.b64encode(json.dumps(c).encode()).decode()}) for c in chunks])
     response = runtime.client.invoke_model_with_response_stream(modelId=MODEL, body=json.dumps(ANTHROPIC_BODY))
     assert len(list(response["body"])) == 5
-    (span,) = kit.finished()
+    (span,) = wired.finished()
     assert dict(span.attributes) == {
         **AWS,
         **GENAI_CHAT,
@@ -264,12 +235,12 @@ def test_invoke_model_with_response_stream(kit: Any, runtime: AwsStub) -> None:
     }
 
 
-def test_apply_guardrail(kit: Any, runtime: AwsStub) -> None:
+def test_apply_guardrail(wired: Any, runtime: AwsStub) -> None:
     runtime.json({"usage": {}, "action": "GUARDRAIL_INTERVENED", "outputs": [{"text": "blocked"}], "assessments": []})
     runtime.client.apply_guardrail(
         guardrailIdentifier="gr-1", guardrailVersion="2", source="INPUT", content=[{"text": {"text": "bad"}}]
     )
-    (span,) = kit.finished()
+    (span,) = wired.finished()
     assert span.name == "apply_guardrail gr-1"
     assert dict(span.attributes) == {
         **AWS,
@@ -283,26 +254,26 @@ def test_apply_guardrail(kit: Any, runtime: AwsStub) -> None:
     }
 
 
-def test_throttled_call_passes_the_error_through_and_counts_it(kit: Any, runtime: AwsStub) -> None:
+def test_throttled_call_passes_the_error_through_and_counts_it(wired: Any, runtime: AwsStub) -> None:
     runtime.error("ThrottlingException", status=429)
     with pytest.raises(ClientError) as info:
         runtime.client.converse(modelId=MODEL, messages=MESSAGES)
     assert info.value.response["Error"]["Code"] == "ThrottlingException"
-    (span,) = kit.finished()
+    (span,) = wired.finished()
     assert span.attributes["error.type"] == "ThrottlingException"
     assert span.attributes["gen_ai.request.model"] == MODEL
-    assert sums(kit, "gen_ai.client.throttles") == {tuple(sorted(GENAI_CHAT.items())): 1}
-    (duration,) = kit.points("gen_ai.client.operation.duration")
+    assert sums(wired, "gen_ai.client.throttles") == {tuple(sorted(GENAI_CHAT.items())): 1}
+    (duration,) = wired.points("gen_ai.client.operation.duration")
     assert dict(duration.attributes) == {**GENAI_CHAT, "error.type": "ThrottlingException"}
 
 
-def test_an_operation_not_in_the_table_gets_the_aws_span_only(kit: Any, runtime: AwsStub) -> None:
+def test_an_operation_not_in_the_table_gets_the_aws_span_only(wired: Any, runtime: AwsStub) -> None:
     runtime.json({"inputTokens": 5})
     runtime.client.count_tokens(modelId=MODEL, input={"converse": {"messages": MESSAGES}})
-    (span,) = kit.finished()
+    (span,) = wired.finished()
     assert span.name == "Bedrock Runtime.CountTokens"
     assert not [key for key in span.attributes if key.startswith("gen_ai.")]
-    assert kit.points("gen_ai.client.operation.duration") == []
+    assert wired.points("gen_ai.client.operation.duration") == []
 
 
 def test_content_is_captured_redacted_only_when_opted_in(kit_factory: Any, runtime: AwsStub) -> None:
@@ -331,7 +302,7 @@ def test_content_is_captured_redacted_only_when_opted_in(kit_factory: Any, runti
     ]
 
 
-def test_retrieve_and_retrieve_and_generate(kit: Any, agent: AwsStub) -> None:
+def test_retrieve_and_retrieve_and_generate(wired: Any, agent: AwsStub) -> None:
     agent.json({"retrievalResults": [{"content": {"text": "a"}}, {"content": {"text": "b"}}]})
     agent.client.retrieve(knowledgeBaseId="KB12345678", retrievalQuery={"text": "q"})
     agent.json(
@@ -345,7 +316,7 @@ def test_retrieve_and_retrieve_and_generate(kit: Any, agent: AwsStub) -> None:
             "knowledgeBaseConfiguration": {"knowledgeBaseId": "KB12345678", "modelArn": arn},
         },
     )
-    retrieve, rag = kit.finished()
+    retrieve, rag = wired.finished()
     assert retrieve.name == "retrieval KB12345678"
     assert dict(retrieve.attributes) == {
         **AGENT_AWS,
@@ -379,7 +350,7 @@ def agent_trace(inner: dict[str, Any], at: datetime) -> tuple[str, dict[str, Any
     )
 
 
-def test_invoke_agent_span_and_its_trace_steps_at_bedrocks_times(kit: Any, agent: AwsStub) -> None:
+def test_invoke_agent_span_and_its_trace_steps_at_bedrocks_times(wired: Any, agent: AwsStub) -> None:
     # Bedrock's times for the model step fall shortly after the call starts; the app reads the
     # stream later, so they lie inside the InvokeAgent span.
     began = datetime.now(timezone.utc) + timedelta(milliseconds=150)
@@ -401,7 +372,7 @@ def test_invoke_agent_span_and_its_trace_steps_at_bedrocks_times(kit: Any, agent
     )
     time.sleep(0.25)
     assert b"".join(e["chunk"]["bytes"] for e in response["completion"] if "chunk" in e) == b"The answer."
-    step, parent = kit.finished()
+    step, parent = wired.finished()
     assert parent.name == "invoke_agent AG1"
     assert dict(parent.attributes) == {
         **AGENT_AWS,
