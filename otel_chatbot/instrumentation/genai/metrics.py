@@ -1,7 +1,9 @@
-"""The GenAI metric instruments and what one finished call records into them.
+"""The GenAI metric instruments and what one finished call records into them, for any provider.
 
 Metric attributes are the convention's low-cardinality ones (operation, provider,
-request and response model, token type, error type); never the conversation id.
+request and response model, token type, error type); never the conversation id. The
+provider comes from the call's :class:`~otel_chatbot.genai.GenAIRequest`, so every
+provider's calls share the instruments and the panels built on them.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ import logging
 import threading
 from typing import Any
 
-from opentelemetry.metrics import MeterProvider
+from opentelemetry.metrics import Meter
 
-from otel_chatbot.genai import GenAIRequest, GenAIResponse, PriceTable, names
-from otel_chatbot.genai.pricing import Cost
+from otel_chatbot.genai import Cost, GenAIRequest, GenAIResponse, PriceTable, names
 from otel_chatbot.instrumentation.prebound import Bindings
-from otel_chatbot.version import __version__
 
-_log = logging.getLogger("otel_chatbot.bedrock")
+_log = logging.getLogger("otel_chatbot.genai")
 
 OPERATION = "gen_ai.operation.name"
 PROVIDER = "gen_ai.provider.name"
@@ -29,11 +29,12 @@ ERROR_TYPE = "error.type"
 
 
 class GenAIMetrics:
-    def __init__(self, meter_provider: MeterProvider, prices: PriceTable) -> None:
-        meter = meter_provider.get_meter("otel_chatbot.bedrock", __version__)
+    """The GenAI instruments of one meter; one instance per instrumentation scope."""
+
+    def __init__(self, meter: Meter, prices: PriceTable) -> None:
         self.prices = prices
-        # Each instrument bound per attribute set, keyed by
-        # (operation, request model, response model, extra key, extra value): see genai_attributes.
+        # Each instrument bound per attribute set, keyed by (operation, provider,
+        # request model, response model, extra key, extra value): see genai_attributes.
         self._token_usage = Bindings(
             meter.create_histogram(
                 "gen_ai.client.token.usage",
@@ -87,7 +88,7 @@ class GenAIMetrics:
             genai_attributes,
         )
         self._unknown_lock = threading.Lock()
-        self._unknown_logged: set[str] = set()
+        self._unknown_logged: set[tuple[str, str]] = set()
 
     def compute_cost(self, request: GenAIRequest, response: GenAIResponse) -> Cost | None:
         """Cost from the price table; an unknown model is logged once and costs nothing (None)."""
@@ -96,14 +97,16 @@ class GenAIMetrics:
             return None
         cost = self.prices.cost(model, response.usage)
         if cost is None and self.prices.resolve(model) is None:
+            key = (request.provider_name, model)
             with self._unknown_lock:
-                first = model not in self._unknown_logged
-                self._unknown_logged.add(model)
+                first = key not in self._unknown_logged
+                self._unknown_logged.add(key)
             if first:
                 _log.warning(
-                    "otel_chatbot: no price known for Bedrock model %r; its calls get no cost. Add it with "
+                    "otel_chatbot: no price known for model %r (%s); its calls get no cost. Add it with "
                     "OTEL_CHATBOT_PRICING_FILE.",
                     model,
+                    request.provider_name,
                 )
         return cost
 
@@ -115,40 +118,46 @@ class GenAIMetrics:
         error_type: str | None,
         cost: Cost | None,
     ) -> None:
-        operation, model, response_model = request.operation_name, request.model, response.response_model
+        operation, provider, model = request.operation_name, request.provider_name, request.model
+        response_model = response.response_model
         if error_type:
-            self._duration.get(operation, model, response_model, ERROR_TYPE, error_type).record(duration_s)
+            self._duration.get(operation, provider, model, response_model, ERROR_TYPE, error_type).record(duration_s)
         else:
-            self._duration.get(operation, model, response_model, None, None).record(duration_s)
+            self._duration.get(operation, provider, model, response_model, None, None).record(duration_s)
         usage = response.usage
+        tokens = self._token_usage
         if usage.input_tokens is not None:
-            self._token_usage.get(operation, model, response_model, TOKEN_TYPE, "input").record(usage.input_tokens)
+            tokens.get(operation, provider, model, response_model, TOKEN_TYPE, "input").record(usage.input_tokens)
         if usage.output_tokens is not None:
-            self._token_usage.get(operation, model, response_model, TOKEN_TYPE, "output").record(usage.output_tokens)
+            tokens.get(operation, provider, model, response_model, TOKEN_TYPE, "output").record(usage.output_tokens)
         if cost is not None:
             for token_type, usd in cost.by_type().items():
-                if usd:
-                    self._cost.get(operation, model, response_model, TOKEN_TYPE, token_type).add(usd)
+                self._cost.get(operation, provider, model, response_model, TOKEN_TYPE, token_type).add(usd)
 
     def record_chunk_times(
         self, request: GenAIRequest, response: GenAIResponse, first_chunk_s: float, chunk_times: list[float]
     ) -> None:
         """A stream's time to first chunk, and one record per later chunk (as the convention asks)."""
-        key = (request.operation_name, request.model, response.response_model, None, None)
+        key = (request.operation_name, request.provider_name, request.model, response.response_model, None, None)
         self._time_to_first_chunk.get(*key).record(first_chunk_s)
         per_chunk = self._time_per_chunk.get(*key)
         for earlier, later in itertools.pairwise(chunk_times):
             per_chunk.record(later - earlier)
 
     def record_throttle(self, request: GenAIRequest) -> None:
-        self._throttles.get(request.operation_name, request.model, None, None, None).add(1)
+        self._throttles.get(request.operation_name, request.provider_name, request.model, None, None, None).add(1)
 
 
 def genai_attributes(
-    operation: str, model: str | None, response_model: str | None, extra_key: str | None, extra_value: Any
+    operation: str,
+    provider: str,
+    model: str | None,
+    response_model: str | None,
+    extra_key: str | None,
+    extra_value: Any,
 ) -> dict[str, Any]:
     """The convention's low-cardinality GenAI metric attributes, plus the token or error type."""
-    attrs: dict[str, Any] = {OPERATION: operation, PROVIDER: names.PROVIDER_AWS_BEDROCK}
+    attrs: dict[str, Any] = {OPERATION: operation, PROVIDER: provider}
     if model:
         attrs[REQUEST_MODEL] = model
     if response_model:
