@@ -29,6 +29,9 @@ APP_METRICS = {
     "gen_ai.client.operation.time_to_first_chunk": {"gen_ai.operation.name", "gen_ai.request.model"},
     "gen_ai.client.cost": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.token.type"},
     "gen_ai.client.throttles": {"gen_ai.operation.name", "gen_ai.request.model"},
+    "chatbot.stream.time_to_first_byte": {"http.request.method", "http.route"},
+    "chatbot.stream.duration": {"http.request.method", "http.route", "chatbot.stream.outcome"},
+    "chatbot.websocket.active_connections": {"http.request.method", "url.scheme"},
 }
 # Added on the way: by awsemf's resource_to_telemetry_conversion and transform/status_class.
 ADDED_LABELS = {"service.name", "deployment.environment.name", "http.status_class"}
