@@ -6,9 +6,9 @@ scheduled every ``interval`` seconds with ``call_at`` runs when the loop gets to
 late it ran is how long ready callbacks waited at that moment. A healthy loop is late
 by about a millisecond (the selector's timeout granularity).
 
-Cost: one timer handle and one histogram record per interval (~10 µs every 0.5 s by
-default, ``bench/loop_lag_micro.py``), nothing per request. Started at the lifespan
-start-up (on the app's loop), stopped at shutdown.
+Cost: one timer handle and one histogram record per interval, nothing per request: a
+tick measured 6 µs of CPU (``bench/asgi_micro.py``), so 12 µs per second at the default
+0.5 s interval. Started at the lifespan start-up (on the app's loop), stopped at shutdown.
 """
 
 from __future__ import annotations

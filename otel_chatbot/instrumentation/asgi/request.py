@@ -230,24 +230,24 @@ class HttpRequest(ServerRequest):
         kind = message["type"]
         if kind == "http.response.body":
             stream = self.stream
+            more = message.get("more_body", False)
             if stream is None:
-                if not message.get("more_body", False):
+                if not more:
                     await self.send(message)  # the whole body in one message: not a stream
                     return
                 stream = self.stream = StreamTally()
             body = message.get("body")
-            first = time.perf_counter() if body and not stream.chunks else 0.0
+            if body and not stream.chunks:
+                stream.first_byte = time.perf_counter()  # counts only once the send succeeded (chunks > 0)
             try:
                 await self.send(message)
             except BaseException:
                 stream.cancelled = True  # the server could not deliver it: the client is gone
                 raise
             if body:
-                if first:
-                    stream.first_byte = first
                 stream.chunks += 1
                 stream.size += len(body)
-            if not message.get("more_body", False):
+            if not more:
                 stream.complete = True
             return
         if kind == "http.response.start":
