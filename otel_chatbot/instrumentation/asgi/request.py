@@ -54,6 +54,7 @@ class ServerRequest:
         "span",
         "start",
         "status",
+        "stream",
         "t",
         "version",
     )
@@ -65,6 +66,7 @@ class ServerRequest:
         self.routes = routes
         self.status = 0
         self.error: str | None = None
+        self.stream: StreamTally | None = None  # HTTP only, set by a response's first more_body message
         carrier: dict[str, str] = {}
         request_id = ""
         conversation: dict[str, str] = {}
@@ -200,11 +202,7 @@ class HttpRequest(ServerRequest):
     in one body message costs one ``more_body`` lookup and nothing else.
     """
 
-    __slots__ = ("stream",)
-
-    def __init__(self, scope: Scope, t: ServerTelemetry, routes: RouteResolver) -> None:
-        super().__init__(scope, t, routes)
-        self.stream: StreamTally | None = None
+    __slots__ = ()
 
     def _gauge(self) -> ActiveCount:
         return self.t.active
