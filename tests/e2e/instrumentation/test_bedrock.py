@@ -13,7 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from fastapi import Request
 
-from examples.bedrock_server import BedrockServer
+from otel_chatbot.testing.bedrock import BedrockServer
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from websockets.sync.client import connect as websocket_connect
 
-from examples.bedrock_server import BedrockServer
+from otel_chatbot.testing.bedrock import BedrockServer
 from otel_chatbot.demo.servers import AppServer
 
 pytestmark = pytest.mark.e2e
