@@ -23,8 +23,8 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from websockets.sync.client import connect as websocket_connect
 
-from otel_chatbot.testing.bedrock import BedrockServer
 from otel_chatbot.demo.servers import AppServer
+from otel_chatbot.testing.bedrock import BedrockServer
 
 pytestmark = pytest.mark.e2e
 
