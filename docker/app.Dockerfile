@@ -14,11 +14,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY requirements/constraints.txt requirements/constraints.txt
-COPY docker/app/requirements-runtime.txt docker/app/requirements-runtime.txt
 COPY otel_chatbot otel_chatbot
-# The distro with the demo extra (FastAPI, uvicorn, httpx, boto3, websockets), pinned by the
-# project's constraints, plus the runtime-metrics instrumentor.
-RUN pip install -c requirements/constraints.txt '.[demo]' -r docker/app/requirements-runtime.txt \
+# The distro (with its process metrics) and the demo extra (FastAPI, uvicorn, httpx, boto3,
+# websockets), pinned by the project's constraints.
+RUN pip install -c requirements/constraints.txt '.[demo]' \
     && useradd --system --uid 10001 --no-create-home chatbot
 
 USER 10001

@@ -80,7 +80,6 @@ def test_tail_sampling_keeps_error_throttled_and_slow_traces_only(collector: Col
     assert {s.name: s.trace_id for s in spans} == kept
 
 
-
 # (name, attributes of the chat span) of traces the LLM-aware policies must keep ...
 LLM_KEPT: tuple[tuple[str, dict[str, object]], ...] = (
     ("guardrail", {"aws.bedrock.guardrail.intervened": True, "gen_ai.response.finish_reasons": ("end_turn",)}),
@@ -198,7 +197,7 @@ def test_log_records_arrive_without_prompt_content_and_credentials(collector: Co
         )
 
     records = tempo.wait_for(
-        lambda: (r if len(r := [x for x in tempo.logs() if x.resource.get("service.name") == "logs"]) >= 2 else []),
+        lambda: r if len(r := [x for x in tempo.logs() if x.resource.get("service.name") == "logs"]) >= 2 else [],
         timeout=30,
         what="2 log records",
     )
