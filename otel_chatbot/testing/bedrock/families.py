@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_chatbot.testing.bedrock.converse import content_blocks, stream_blocks
-from otel_chatbot.testing.bedrock.generation import Completion, Prompt, split_chunks
 from otel_chatbot.testing.bedrock.prompts import (
     anthropic_prompt,
     chat_prompt,
@@ -26,7 +25,8 @@ from otel_chatbot.testing.bedrock.prompts import (
     required_str,
     text_prompt,
 )
-from otel_chatbot.testing.bedrock.usage import Usage
+from otel_chatbot.testing.standin.generation import Completion, Prompt, split_chunks
+from otel_chatbot.testing.standin.usage import Usage
 
 JsonObject = dict[str, Any]
 

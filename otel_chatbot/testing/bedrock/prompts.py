@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_chatbot.testing.bedrock.errors import validation
-from otel_chatbot.testing.bedrock.generation import Prompt, PromptBuilder
+from otel_chatbot.testing.standin.generation import Prompt, PromptBuilder
 
 JsonObject = dict[str, Any]
 

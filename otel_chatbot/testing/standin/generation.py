@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from otel_chatbot.testing.bedrock.cache import PromptCache
-from otel_chatbot.testing.bedrock.tools import ToolCall, ToolSpec, choose_tool_call
-from otel_chatbot.testing.bedrock.usage import Usage
+from otel_chatbot.testing.standin.cache import PromptCache
+from otel_chatbot.testing.standin.tools import ToolCall, ToolSpec, choose_tool_call
+from otel_chatbot.testing.standin.usage import Usage
 
 INPUT_TOKEN_OVERHEAD = 3
 REPLY_PREFIX = "Hello! This is a deterministic reply to:"
