@@ -9,6 +9,7 @@ reports the rate-limit state in ``anthropic-ratelimit-*`` headers.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 
 from otel_chatbot.testing.standin.api import ApiError, Dialect, Request
@@ -54,7 +55,7 @@ class AnthropicDialect(Dialect):
     def fault_error(self, fault: Fault) -> ApiError | None:
         message = fault.params.get("message") or ""
         if fault.name == "rate_limit":
-            wait = int(fault.params["retry_after_s"])
+            wait = math.ceil(fault.params["retry_after_s"])  # Anthropic sends whole seconds only
             message = message or (
                 f"This request would exceed the rate limit for your organization of {REQUEST_LIMIT} requests "
                 "per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits."

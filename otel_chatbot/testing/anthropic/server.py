@@ -80,7 +80,6 @@ class AnthropicClientKwargs(TypedDict):
 class _Handler(ApiHandler):
     server_version = "anthropic-standin/1.0"
     request_id_header = "request-id"
-
     request_id_prefix = "req_011C"
     request_id_digits = 22
 

@@ -7,6 +7,8 @@ faults a client meets.
 
 from __future__ import annotations
 
+import math
+
 from otel_chatbot.testing.standin.api import ApiError, Dialect
 from otel_chatbot.testing.standin.faults import Fault
 from otel_chatbot.testing.standin.frames import NDJSON_CONTENT_TYPE, ndjson_line
@@ -32,9 +34,8 @@ class OllamaDialect(Dialect):
     def fault_error(self, fault: Fault) -> ApiError | None:
         message = fault.params.get("message") or ""
         if fault.name == "rate_limit":
-            wait = int(fault.params["retry_after_s"])
             error = self.error(429, message or "too many requests, please retry later")
-            error.headers["retry-after"] = str(wait)
+            error.headers["retry-after"] = str(math.ceil(fault.params["retry_after_s"]))
             return error
         if fault.name == "server_error":
             return self.error(500, message or "an error was encountered while running the model")

@@ -10,9 +10,10 @@ rate-limit state in ``x-ratelimit-*`` headers on every answer and asks clients t
 from __future__ import annotations
 
 import copy
+import math
 import uuid
 
-from otel_chatbot.testing.standin.api import ApiError, Dialect, Request
+from otel_chatbot.testing.standin.api import ApiError, Dialect, Request, retry_after
 from otel_chatbot.testing.standin.faults import Fault
 from otel_chatbot.testing.standin.frames import sse_frame
 
@@ -58,20 +59,15 @@ class OpenAIDialect(Dialect):
     def fault_error(self, fault: Fault) -> ApiError | None:
         message = fault.params.get("message") or ""
         if fault.name == "rate_limit":
-            wait = int(fault.params["retry_after_s"])
+            wait = fault.params["retry_after_s"]
             model = fault.selectors.get("model") or "this model"
             message = message or (
                 f"Rate limit reached for {model} on requests per min (RPM): Limit {REQUEST_LIMIT}, "
-                f"Used {REQUEST_LIMIT}, Requested 1. Please try again in {wait}s."
+                f"Used {REQUEST_LIMIT}, Requested 1. Please try again in {wait:g}s."
             )
             error = self.error(429, message, code="rate_limit_exceeded")
-            error.headers.update(
-                {
-                    "retry-after": str(wait),
-                    "x-ratelimit-remaining-requests": "0",
-                    "x-ratelimit-reset-requests": f"{wait}s",
-                }
-            )
+            error.headers.update(retry_after(wait))
+            error.headers.update({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": f"{wait:g}s"})
             return error
         if fault.name == "server_error":
             return self.error(500, message or SERVER_ERROR_MESSAGE)
@@ -115,13 +111,13 @@ class AzureDialect(OpenAIDialect):
     def fault_error(self, fault: Fault) -> ApiError | None:
         if fault.name != "rate_limit":
             return super().fault_error(fault)
-        wait = int(fault.params["retry_after_s"])
+        wait = fault.params["retry_after_s"]
         message = fault.params.get("message") or (
             "Requests to the ChatCompletions_Create Operation under Azure OpenAI API have exceeded the call rate "
-            f"limit of your current pricing tier. Please retry after {wait} seconds."
+            f"limit of your current pricing tier. Please retry after {math.ceil(wait)} seconds."
         )
         error = self.error(429, message)
-        error.headers.update({"retry-after": str(wait), "retry-after-ms": str(wait * 1000)})
+        error.headers.update(retry_after(wait))
         return error
 
     def answer_headers(self, request: Request) -> dict[str, str]:

@@ -228,7 +228,6 @@ class AzureClientKwargs(TypedDict):
 class _Handler(ApiHandler):
     server_version = "openai-standin/1.0"
     request_id_header = "x-request-id"
-
     request_id_prefix = "req_"
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -77,6 +78,11 @@ class InvalidRequest(Exception):
         self.message = message
         self.param = param
         self.code = code
+
+
+def retry_after(seconds: float) -> dict[str, str]:
+    """``retry-after`` in whole seconds (rounded up, as HTTP wants) and the SDKs' precise ``retry-after-ms``."""
+    return {"retry-after": str(math.ceil(seconds)), "retry-after-ms": str(round(seconds * 1000))}
 
 
 class Dialect:

@@ -22,7 +22,7 @@ NUMBER_BOUNDS: dict[str, tuple[float, float, bool]] = {
     "after_events": (0, 10_000, True),
     "delay_s": (0, 5.0, False),
     "chunk_delay_s": (0, 2.0, False),
-    "retry_after_s": (0, 3_600, True),
+    "retry_after_s": (0, 3_600, False),
 }
 
 
