@@ -6,7 +6,7 @@ inside model ids, ARNs and deployment names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -47,6 +47,3 @@ class RouteTable(Generic[T]):
                 if params is not None:
                     return value, params
         return None
-
-    def __iter__(self) -> Iterator[T]:
-        return (value for _, _, value in self._rows)

@@ -174,9 +174,7 @@ def test_missing_headers_and_unknown_models(server: AnthropicServer, client: ant
     assert (no_key.status_code, no_key.json()["error"]["type"]) == (401, "authentication_error")
     with pytest.raises(anthropic.NotFoundError):
         client.messages.create(model="claude-notfound", max_tokens=10, messages=user())
-    no_max_tokens = httpx.post(
-        f"{server.url}/v1/messages", json={"model": MODEL, "messages": user()}, headers=headers
-    )
+    no_max_tokens = httpx.post(f"{server.url}/v1/messages", json={"model": MODEL, "messages": user()}, headers=headers)
     assert (no_max_tokens.status_code, no_max_tokens.json()["error"]["message"]) == (400, "max_tokens: Field required")
     assert [model.id for model in client.models.list()][:1] == ["claude-opus-4-1-20250805"]
 

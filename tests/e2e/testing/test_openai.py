@@ -177,9 +177,11 @@ def test_tool_choice_forces_or_forbids_a_call(client: openai.OpenAI) -> None:
     forced = client.chat.completions.create(model=MODEL, messages=plain, tools=[WEATHER_TOOL], tool_choice="required")
     assert forced.choices[0].finish_reason == "tool_calls"
     named = {"type": "function", "function": {"name": "get_weather"}}
-    assert client.chat.completions.create(
-        model=MODEL, messages=plain, tools=[WEATHER_TOOL], tool_choice=named
-    ).choices[0].message.tool_calls
+    assert (
+        client.chat.completions.create(model=MODEL, messages=plain, tools=[WEATHER_TOOL], tool_choice=named)
+        .choices[0]
+        .message.tool_calls
+    )
     asked = user("use get_weather please")
     none = client.chat.completions.create(model=MODEL, messages=asked, tools=[WEATHER_TOOL], tool_choice="none")
     assert none.choices[0].finish_reason == "stop"
