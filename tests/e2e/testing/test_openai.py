@@ -110,6 +110,25 @@ def test_async_chat_completion(server: OpenAIServer) -> None:
     assert server.ledger.entry(MODEL, "chat.completions").output_tokens == 3 * EXPECTED_OUTPUT
 
 
+def test_async_streams_openai_and_azure(server: OpenAIServer) -> None:
+    async def stream(sdk: openai.AsyncOpenAI, model: str) -> list[Any]:
+        async with sdk:
+            chunks = await sdk.chat.completions.create(
+                model=model, messages=user(), stream=True, stream_options={"include_usage": True}
+            )
+            return [chunk async for chunk in chunks]
+
+    async def both() -> list[list[Any]]:
+        plain = openai.AsyncOpenAI(**server.client_kwargs(), max_retries=0)
+        azure = openai.AsyncAzureOpenAI(**server.azure_kwargs(), max_retries=0)
+        return await asyncio.gather(stream(plain, MODEL), stream(azure, "chat-prod"))
+
+    for chunks in asyncio.run(both()):
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == EXPECTED_REPLY
+        assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == EXPECTED_OUTPUT
+    assert server.ledger.totals().output_tokens == 2 * EXPECTED_OUTPUT
+
+
 def test_a_stream_without_include_usage_reports_no_usage(server: OpenAIServer, client: openai.OpenAI) -> None:
     chunks = list(client.chat.completions.create(model=MODEL, messages=user(), stream=True))
     assert all(chunk.usage is None and len(chunk.choices) == 1 for chunk in chunks)
@@ -436,6 +455,21 @@ def test_slow_delays_the_first_token_not_the_headers(server: OpenAIServer, clien
     started = time.perf_counter()
     client.chat.completions.create(model=MODEL, messages=user())
     assert time.perf_counter() - started >= 0.2
+
+
+def test_an_abandoned_stream_counts_no_usage_and_the_server_keeps_serving(
+    server: OpenAIServer, client: openai.OpenAI
+) -> None:
+    server.inject("slow", delay_s=0, chunk_delay_s=0.05)
+    stream = client.chat.completions.create(
+        model=MODEL, messages=user(), stream=True, stream_options={"include_usage": True}
+    )
+    next(iter(stream))
+    stream.close()  # the usage chunk is 8 events away: its write meets a closed connection
+    time.sleep(0.5)
+    assert client.chat.completions.create(model=MODEL, messages=user()).choices[0].message.content == EXPECTED_REPLY
+    entry = server.ledger.entry(MODEL, "chat.completions")
+    assert (entry.calls, entry.output_tokens, dict(entry.errors)) == (2, EXPECTED_OUTPUT, {})
 
 
 def test_faults_and_ledger_over_the_control_api(server: OpenAIServer, client: openai.OpenAI) -> None:
