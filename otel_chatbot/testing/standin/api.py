@@ -4,11 +4,11 @@ A stand-in declares its endpoints as rows (:class:`Endpoint`: method, path templ
 name, handler, dialect); this module does the rest the same way for all of them:
 
 1. the route is matched (no match: the dialect's 404);
-2. the body is decoded (not a JSON object: the dialect's 400) and the endpoint's ``check``
-   runs (auth and version headers, required fields), raising :class:`ApiError`; a model whose
+2. the body is decoded (not a JSON object: the dialect's 400) and the endpoint's ``checks``
+   run (auth and version headers, required fields), raising :class:`ApiError`; a model whose
    name contains ``notfound`` gets the dialect's 404;
-3. the call is counted in the ledger under ``(model, operation)`` and the first queued fault
-   matching ``model`` and ``path`` is taken;
+3. the call is counted in the ledger under ``(model, operation)``; if the request passed the
+   checks, the first queued fault matching ``model`` and ``path`` is taken;
 4. the handler answers (a :class:`JsonResponse` or a :class:`StreamResponse`), or the fault
    does, in the dialect's words.
 
@@ -211,10 +211,7 @@ class ApiHandler(StandInHandler):
             return
         scope = app.ledger.call(model, endpoint.operation)
         streaming = endpoint.streams(body)
-        fault = app.faults.take({"model": model, "path": request.path}, streaming)
-        slow = fault if fault is not None and fault.name == "slow" else None
-        if slow is not None and not streaming:
-            time.sleep(slow.params["delay_s"])
+        fault: Fault | None = None
         try:
             if body_error is not None:
                 raise body_error
@@ -222,6 +219,10 @@ class ApiHandler(StandInHandler):
                 check(request, dialect)
             if NOT_FOUND_MARKER in scope.model:
                 raise dialect.model_not_found(scope.model)
+            # A request the provider refuses anyway (auth, validation) leaves the queued faults alone.
+            fault = app.faults.take({"model": model, "path": request.path}, streaming)
+            if fault is not None and fault.name == "slow" and not streaming:
+                time.sleep(fault.params["delay_s"])
             fault_error = dialect.fault_error(fault) if fault is not None else None
             if fault_error is not None:
                 raise fault_error

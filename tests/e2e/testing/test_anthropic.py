@@ -245,3 +245,16 @@ def test_slow_first_token(server: AnthropicServer, client: anthropic.Anthropic) 
     next(iter(stream))
     assert headers_after < 0.25 and time.perf_counter() - started >= 0.3
     stream.close()
+
+
+def test_a_refused_request_leaves_the_fault_queued(server: AnthropicServer, client: anthropic.Anthropic) -> None:
+    server.inject("overloaded")
+    no_version = httpx.post(
+        f"{server.url}/v1/messages",
+        json={"model": MODEL, "max_tokens": 5, "messages": user()},
+        headers={"x-api-key": "k"},
+    )
+    assert no_version.status_code == 400
+    with pytest.raises(anthropic.OverloadedError):
+        client.messages.create(model=MODEL, max_tokens=10, messages=user())
+    assert dict(server.ledger.entry(MODEL, "messages").errors) == {"400": 1, "529": 1}
