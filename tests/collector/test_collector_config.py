@@ -173,8 +173,30 @@ def test_logs_pipeline_scrubs_and_redacts_like_traces_and_exports_where_told() -
     assert exporters["otlp_grpc/logs"]["retry_on_failure"]["enabled"] is True
 
 
+def scrub_groups(signal: str) -> dict[str, list[str]]:
+    """transform/scrub's statement groups for ``trace``/``log``: {context: [statement, ...]}."""
+    groups = CONFIG["processors"]["transform/scrub"][f"{signal}_statements"]
+    assert all(isinstance(g, dict) for g in groups), "one advanced group per context, never a flat list"
+    contexts = [g["context"] for g in groups]
+    assert len(contexts) == len(set(contexts)), contexts
+    return {g["context"]: g["statements"] for g in groups}
+
+
+def test_each_scrub_group_names_its_context_and_uses_only_its_paths() -> None:
+    """A group's context is inferred from its lowest path and its statements run once per item of it:
+    a spanevent statement grouped with the span one made every statement run per span event, so a
+    span without events kept its prompt attributes.  Explicit contexts, one per group, rule that out."""
+    assert set(scrub_groups("trace")) == {"resource", "span", "spanevent"}
+    assert set(scrub_groups("log")) == {"resource", "log"}
+    for signal in ("trace", "log"):
+        for context, statements in scrub_groups(signal).items():
+            for statement in statements:
+                paths = set(re.findall(r"\b(resource|scope|span|spanevent|log)\.(?:attributes|body)\b", statement))
+                assert paths == {context}, f"{signal} group {context!r}: {statement}"
+
+
 def log_scrub_patterns() -> dict[str, str]:
-    statements = CONFIG["processors"]["transform/scrub"]["log_statements"]
+    statements = [s for group in scrub_groups("log").values() for s in group]
     pattern = r'delete_matching_keys\(([\w.]+), "(.*)"\)( where IsMap\(log\.body\))?'
     found = [re.fullmatch(pattern, s) for s in statements]
     assert all(found), statements
@@ -209,11 +231,15 @@ def test_tail_sampling_keeps_guardrail_truncated_cancelled_and_costly_traces() -
     assert all(policies[n]["ottl_condition"]["error_mode"] == "ignore" for n in ("truncated_or_filtered", "costly"))
 
 
-def scrub_patterns() -> list[str]:
-    statements = CONFIG["processors"]["transform/scrub"]["trace_statements"]
-    found = [re.fullmatch(r'delete_matching_keys\((\w+)\.attributes, "(.*)"\)', s) for s in statements]
-    assert all(found)
-    return [yaml.safe_load(f'"{m.group(2)}"') for m in found if m]
+def scrub_patterns() -> dict[str, str]:
+    """The key pattern transform/scrub deletes, per trace context."""
+    found: dict[str, str] = {}
+    for context, statements in scrub_groups("trace").items():
+        (statement,) = statements
+        match = re.fullmatch(r'delete_matching_keys\((\w+)\.attributes, "(.*)"\)', statement)
+        assert match and match.group(1) == context, statement
+        found[context] = yaml.safe_load(f'"{match.group(2)}"')
+    return found
 
 
 CONTENT_KEYS = [
@@ -241,8 +267,7 @@ KEPT_KEYS = [
 
 @pytest.mark.parametrize("key", CONTENT_KEYS)
 def test_scrub_drops_prompt_content_and_credential_headers(key: str) -> None:
-    span_pattern = scrub_patterns()[1]
-    assert re.search(span_pattern, key)
+    assert re.search(scrub_patterns()["span"], key)
 
 
 @pytest.mark.parametrize("key", CONTENT_KEYS)
@@ -261,7 +286,7 @@ def test_scrub_drops_content_from_structured_log_bodies(key: str) -> None:
 
 @pytest.mark.parametrize("key", KEPT_KEYS)
 def test_scrub_and_redaction_keep_the_attributes_dashboards_use(key: str) -> None:
-    for pattern in [*scrub_patterns(), *log_scrub_patterns().values()]:
+    for pattern in [*scrub_patterns().values(), *log_scrub_patterns().values()]:
         assert not re.search(pattern, key)
     for pattern in CONFIG["processors"]["redaction"]["blocked_key_patterns"]:
         assert not re.search(pattern, key)
