@@ -137,16 +137,32 @@ def test_cloudwatch_gets_deltas_and_restarts_do_not_recount() -> None:
     """awsemf copies histogram Count/Sum as they come and keeps its delta state in memory:
     cumulative_to_delta turns sums and histograms into deltas before it, and sends a series'
     first point only when the series started after the collector (initial_value auto)."""
-    pipeline = CONFIG["service"]["pipelines"]["metrics/cloudwatch"]
-    assert pipeline["processors"] == ["cumulative_to_delta"]
-    assert pipeline["exporters"] == ["awsemf"]
+    pipelines = CONFIG["service"]["pipelines"]
+    assert pipelines["metrics/cloudwatch"] == {
+        "receivers": ["otlp/spool_cloudwatch"],
+        "processors": [],
+        "exporters": ["awsemf"],
+    }
     delta = CONFIG["processors"]["cumulative_to_delta"]
     assert delta["initial_value"] == "auto"
     assert "include" not in delta and "exclude" not in delta, "every monotonic sum and histogram"
     assert EMF["retain_initial_value_of_delta_metric"] is False
     # the Prometheus side stays cumulative
-    assert CONFIG["service"]["pipelines"]["metrics/prometheus"]["processors"] == []
-    assert "cumulative_to_delta" not in CONFIG["service"]["pipelines"]["metrics"]["processors"]
+    assert pipelines["metrics/prometheus"]["processors"] == []
+    assert "cumulative_to_delta" not in pipelines["metrics"]["processors"]
+
+
+def test_cloudwatch_deltas_are_computed_before_the_spool() -> None:
+    """cumulative_to_delta moves its state on with every batch it sees: behind the spool, a batch awsemf failed
+    to send came back as zero deltas on every retry.  In front of it, the spool holds deltas."""
+    pipelines = CONFIG["service"]["pipelines"]
+    deltas = pipelines["metrics/deltas"]
+    assert deltas["receivers"] == ["otlp"]
+    assert deltas["processors"] == [*pipelines["metrics"]["processors"], "cumulative_to_delta"]
+    assert deltas["exporters"] == ["otlp_grpc/spool_cloudwatch"]
+    assert "otlp_grpc/spool_cloudwatch" not in pipelines["metrics"]["exporters"]
+    users = [name for name, p in pipelines.items() if "cumulative_to_delta" in p["processors"]]
+    assert users == ["metrics/deltas"]
 
 
 def test_agent_token_usage_has_a_dimension_set_without_the_model() -> None:
@@ -323,6 +339,30 @@ def test_agent_routes_traces_by_trace_id_metrics_by_stream_and_logs_by_resource(
         assert exporters[exporter]["protocol"]["otlp"]["sending_queue"]["enabled"] is False
         hostnames = default(exporters[exporter]["resolver"]["static"]["hostnames"])
         assert isinstance(hostnames, list) and len(hostnames) == 2
+
+
+def test_the_mirror_overlay_sends_every_trace_to_a_second_pool_the_same_way() -> None:
+    """agent-mirror.yaml: a second load_balancing exporter, identical but for its gateways, beside the first."""
+    mirror = load("agent-mirror.yaml")
+    first = AGENT["exporters"]["load_balancing/traces"]
+    second = mirror["exporters"]["load_balancing/traces_mirror"]
+    assert {k: v for k, v in second.items() if k != "resolver"} == {k: v for k, v in first.items() if k != "resolver"}
+    assert second["resolver"]["static"]["hostnames"].startswith("${env:OTELCOL_MIRROR_GATEWAY_ENDPOINTS:-")
+    (pipeline,) = mirror["service"]["pipelines"].values()  # traces only: metrics and logs are not held in memory
+    assert pipeline["exporters"] == [*AGENT["service"]["pipelines"]["traces"]["exporters"][:1],
+                                     "load_balancing/traces_mirror",
+                                     *AGENT["service"]["pipelines"]["traces"]["exporters"][1:]]  # fmt: skip
+    assert set(mirror["service"]["pipelines"]) == {"traces"}
+
+
+def test_tail_sampling_decides_each_batch_as_it_arrives() -> None:
+    """span-ingest: a kept trace leaves memory at once, so a crash loses only traces no policy has kept yet;
+    it refuses stateful policies (a latency policy with an upper bound, rate limits, composites)."""
+    tail = CONFIG["processors"]["tail_sampling"]
+    assert default(tail["sampling_strategy"]) == "span-ingest"
+    stateless = {"status_code", "string_attribute", "boolean_attribute", "ottl_condition", "probabilistic", "latency"}
+    assert {p["type"] for p in tail["policies"]} <= stateless
+    assert all("upper_threshold_ms" not in p.get("latency", {}) for p in tail["policies"])
 
 
 def test_only_documented_variables_lack_a_default() -> None:
