@@ -19,8 +19,9 @@ COPY examples examples
 # The distro with the demo extra (FastAPI, uvicorn, httpx, boto3, websockets), pinned by the
 # project's constraints, plus the runtime-metrics instrumentor.
 RUN pip install -c requirements/constraints.txt '.[demo]' -r docker/app/requirements-runtime.txt \
-    && useradd --system --uid 10001 --no-create-home chatbot
+    && groupadd --system --gid 10001 chatbot \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home chatbot
 
-USER 10001
+USER 10001:10001
 EXPOSE 8000
 CMD ["opentelemetry-instrument", "uvicorn", "examples.chatbot.app:app", "--host", "0.0.0.0", "--port", "8000"]

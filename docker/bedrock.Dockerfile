@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY examples/__init__.py examples/__init__.py
 COPY examples/bedrock_server examples/bedrock_server
-RUN useradd --system --uid 10001 --no-create-home bedrock
-USER 10001
+RUN groupadd --system --gid 10001 bedrock \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home bedrock
+USER 10001:10001
 EXPOSE 8081
 CMD ["python", "-m", "examples.bedrock_server", "--host", "0.0.0.0", "--port", "8081"]

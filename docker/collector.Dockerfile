@@ -22,7 +22,7 @@ RUN addgroup -S -g 10001 otelcol \
     && chown otelcol:otelcol /var/lib/otelcol-chatbot
 COPY --from=build /otelcol-chatbot /usr/local/bin/otelcol-chatbot
 COPY collector/config.yaml collector/agent.yaml collector/agent-mirror.yaml collector/gateway.yaml collector/auth.yaml collector/tls.yaml /etc/otelcol-chatbot/
-USER 10001
+USER 10001:10001
 EXPOSE 4317 4318 13133 8888
 ENTRYPOINT ["/usr/local/bin/otelcol-chatbot"]
 CMD ["--config", "/etc/otelcol-chatbot/config.yaml"]
