@@ -19,7 +19,7 @@ from otelcol_harness import COLLECTOR_DIR, REQUIRED_ENV, shipped_config_files
 ENV_REF = re.compile(r"\$\{env:(\w+)(?::-([^}]*))?\}")
 
 # What the otel_chatbot distro emits (metric name -> data point attribute keys it
-# always sets; see otel_chatbot/instrumentation/bedrock/metrics.py).
+# always sets; see otel_chatbot/instrumentation/genai/metrics.py).
 APP_METRICS = {
     "http.server.request.duration": {"http.request.method", "http.route", "http.response.status_code"},
     "http.server.active_requests": {"http.request.method", "url.scheme"},

@@ -73,10 +73,11 @@ def test_the_stack_has_every_service(model: dict[str, Any]) -> None:
 def test_app_and_bedrock_run_the_documented_commands(model: dict[str, Any]) -> None:
     services = model["services"]
     assert services["app"]["command"] == [
-        "opentelemetry-instrument", "uvicorn", "examples.chatbot.app:app", "--host", "0.0.0.0", "--port", "8000",
+        "opentelemetry-instrument", "uvicorn", "otel_chatbot.demo.chatbot.app:app",
+        "--host", "0.0.0.0", "--port", "8000",
     ]  # fmt: skip
     assert services["bedrock"]["command"] == [
-        "python", "-m", "examples.bedrock_server", "--host", "0.0.0.0", "--port", "8081",
+        "python", "-m", "otel_chatbot.testing.bedrock", "--host", "0.0.0.0", "--port", "8081",
     ]  # fmt: skip
     env = services["app"]["environment"]
     assert env["BEDROCK_ENDPOINT_URL"] == "http://bedrock:8081"

@@ -19,7 +19,7 @@ from opentelemetry.trace import Status, StatusCode
 from otelcol_harness import REPO, Collector, loopback_env, running
 from otlp_send import logger_provider, meter_provider, tracer_provider
 
-from examples.otlp_sink import OtlpSink
+from otel_chatbot.testing.otlp_sink import OtlpSink
 
 SLOW_MS = 300
 

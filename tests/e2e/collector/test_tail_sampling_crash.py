@@ -31,7 +31,7 @@ from opentelemetry.trace import Status, StatusCode
 from otelcol_harness import Collector, loopback_env, running
 from otlp_send import tracer_provider
 
-from examples.otlp_sink import OtlpSink, SpanRecord
+from otel_chatbot.testing.otlp_sink import OtlpSink, SpanRecord
 
 pytestmark = pytest.mark.e2e
 

@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from examples.otlp_sink import LogEntry, MetricPoint, OtlpSink, SpanRecord
-from examples.otlp_sink.records import Attributes
+from otel_chatbot.testing.otlp_sink import LogEntry, MetricPoint, OtlpSink, SpanRecord
+from otel_chatbot.testing.otlp_sink.records import Attributes
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 
-EXAMPLE_APP = "examples.chatbot.app:app"
+EXAMPLE_APP = "otel_chatbot.demo.chatbot.app:app"
 """The example chatbot exactly as users run it."""
 LOGGING_APP = "chatbot_under_test:app"
 """The example chatbot plus one log record per request (see ``apps/chatbot_under_test.py``)."""

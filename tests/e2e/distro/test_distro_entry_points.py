@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from examples.otlp_sink import OtlpSink
+from otel_chatbot.testing.otlp_sink import OtlpSink
 from tests.e2e.distro.distro_harness import (
     LOGGING_APP,
     REPO,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from examples.bedrock_server import BedrockServer
-from examples.bedrock_server.ledger import LedgerEntry
-from examples.otlp_sink import OtlpSink, SpanRecord
+from otel_chatbot.testing.bedrock import BedrockServer
+from otel_chatbot.testing.bedrock.ledger import LedgerEntry
+from otel_chatbot.testing.otlp_sink import OtlpSink, SpanRecord
 from tests.e2e.distro.distro_harness import (
     LOGGING_APP,
     MODEL_ID,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from examples.otlp_sink import OtlpSink
+from otel_chatbot.testing.otlp_sink import OtlpSink
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[3]
@@ -75,7 +75,7 @@ def test_forked_workers_export_under_their_own_instance_ids(tmp_path: Path) -> N
                 f"127.0.0.1:{port}",
                 "--graceful-timeout",
                 "20",
-                "examples.chatbot.app:app",
+                "otel_chatbot.demo.chatbot.app:app",
             ],
             cwd=REPO,
             env=env,

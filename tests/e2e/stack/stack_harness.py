@@ -7,10 +7,10 @@
   harness (``tests/collector/otelcol_harness.py``), remote-writing to that Prometheus;
 * CloudWatch: ``moto_server`` as the CloudWatch Logs endpoint awsemf writes EMF to (the compose
   ``cloudwatch-emulator``);
-* Bedrock: ``examples.bedrock_server`` in-process;
-* the app: ``opentelemetry-instrument uvicorn examples.chatbot.app:app``, exactly the compose
+* Bedrock: ``otel_chatbot.testing.bedrock`` in-process;
+* the app: ``opentelemetry-instrument uvicorn otel_chatbot.demo.chatbot.app:app``, exactly the compose
   service's command, exporting OTLP/gRPC to the collector;
-* the workload: ``examples.chatbot.load`` (the compose ``loadgen`` service), plus injected
+* the workload: ``otel_chatbot.demo.chatbot.load`` (the compose ``loadgen`` service), plus injected
   Bedrock throttles, timeouts and slow streams so the GenAI error panels get data too.
 """
 
@@ -212,7 +212,7 @@ class Moto(_Process):
 
 
 class App(_Process):
-    """``opentelemetry-instrument uvicorn examples.chatbot.app:app`` (the compose ``app`` command)."""
+    """``opentelemetry-instrument uvicorn otel_chatbot.demo.chatbot.app:app`` (the compose ``app`` command)."""
 
     def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
         self.env = dict(env)
@@ -223,7 +223,7 @@ class App(_Process):
         argv = [
             str(BIN / "opentelemetry-instrument"),
             str(BIN / "uvicorn"),
-            "examples.chatbot.app:app",
+            "otel_chatbot.demo.chatbot.app:app",
             "--host",
             "127.0.0.1",
             "--port",

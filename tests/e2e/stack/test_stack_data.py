@@ -4,7 +4,7 @@ The compose stack's data path, on loopback and without Docker (tests/e2e/stack/s
 the example app under ``opentelemetry-instrument`` (with the app image's runtime-metrics
 package), otelcol-chatbot with collector/config.yaml, a real Prometheus with the stack's rule
 files and a scrape of the collector's own metrics, the local Bedrock server with injected
-throttling and timeouts, and ``examples.chatbot.load`` as the traffic.  Then every Prometheus
+throttling and timeouts, and ``otel_chatbot.demo.chatbot.load`` as the traffic.  Then every Prometheus
 query of every panel (template variables at "All") must return at least one sample, except
 the panels in ``ALLOWED_EMPTY`` -- each with the reason it cannot have data here.  The EMF the
 collector writes to a CloudWatch Logs emulator (moto) must carry every metric and dimension set
@@ -37,7 +37,7 @@ from stack_harness import (
 )
 from stack_lib import all_variables, load_dashboards, panel_queries, substitute
 
-from examples.bedrock_server import BedrockServer
+from otel_chatbot.testing.bedrock import BedrockServer
 
 SERVICE = "chatbot-stack-e2e"
 ENVIRONMENT = "e2e"
@@ -142,8 +142,8 @@ def _workload(app: App, bedrock: BedrockServer) -> int:
         assert _chat(app.base_url, f"e2e-timeout-{round_}") >= 400
         post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "slow", "count": 2, "delay_s": 0.3})
         proc = subprocess.run(
-            [str(BIN / "python"), "-m", "examples.chatbot.load", "--url", app.base_url, "--requests", str(REQUESTS),
-             "--sessions", "4", "--duration", "60"],
+            [str(BIN / "python"), "-m", "otel_chatbot.demo.chatbot.load", "--url", app.base_url,
+             "--requests", str(REQUESTS), "--sessions", "4", "--duration", "60"],
             cwd=REPO,
             capture_output=True,
             text=True,
