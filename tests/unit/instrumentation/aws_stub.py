@@ -22,7 +22,7 @@ from botocore.config import Config
 from opentelemetry.instrumentation.utils import is_http_instrumentation_enabled
 from urllib3.response import HTTPResponse
 
-from examples.bedrock_server.eventstream import event_frame, exception_frame
+from otel_chatbot.testing.bedrock.eventstream import event_frame, exception_frame
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 REQUEST_ID = "req-0001"
