@@ -19,7 +19,7 @@ def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 def test_a_thousand_model_ids_make_the_first_few_warnings_and_one_line_more(caplog: pytest.LogCaptureFixture) -> None:
     unpriced = BoundedOnce(LOGGER, "models without a price", limit=3)
     with caplog.at_level(logging.WARNING, logger=LOGGER.name):
-        for round_ in range(2):
+        for _round in range(2):
             for i in range(1000):
                 unpriced.warning(f"model-{i}", "no price for model %s", f"model-{i}")
     assert _messages(caplog) == [
@@ -72,7 +72,7 @@ def test_a_bad_limit_is_refused_where_it_is_given(limit: object) -> None:
 
 
 def test_a_logger_is_required() -> None:
-    with pytest.raises(TypeError, match="needs a logging.Logger"):
+    with pytest.raises(TypeError, match=r"needs a logging\.Logger"):
         BoundedOnce("otel_chatbot", "keys")  # type: ignore[arg-type]
 
 
