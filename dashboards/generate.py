@@ -737,6 +737,50 @@ def runtime_dashboard() -> dict[str, Any]:
     )
     b.add(
         "timeseries",
+        "Telemetry the app sent and dropped",
+        "Spans and log records per second by how the app's export queues let go of them "
+        "(otel.sdk.processor.span.processed / .log.processed): sent, or dropped with the reason "
+        "(queue_full: the collector was unreachable longer than the queue holds; rejected: refused "
+        "as malformed or too large; export_failed: still failing at shutdown). Failed exports are "
+        "retried, so an outage shorter than the queue shows no drop.",
+        [
+            q(
+                f'label_replace(sum by (error_type) (rate(otel_sdk_processor_span_processed_total{{{SVC}}}[{RI}])), '
+                f'"error_type", "sent", "error_type", "")',
+                "spans {{error_type}}",
+            ),
+            q(
+                f'label_replace(sum by (error_type) (rate(otel_sdk_processor_log_processed_total{{{SVC}}}[{RI}])), '
+                f'"error_type", "sent", "error_type", "")',
+                "log records {{error_type}}",
+            ),
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Export queue fill",
+        "Share of each instance's span and log export queue in use (queue.size / queue.capacity). "
+        "It rises while the collector is down; at 100 % the oldest items are dropped. Capacity in "
+        "seconds = queue size / items per second (OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BLRP_MAX_QUEUE_SIZE).",
+        [
+            q(
+                f"max by (instance) (otel_sdk_processor_span_queue_size{{{SVC}}} "
+                f"/ otel_sdk_processor_span_queue_capacity{{{SVC}}})",
+                "spans {{instance}}",
+            ),
+            q(
+                f"max by (instance) (otel_sdk_processor_log_queue_size{{{SVC}}} "
+                f"/ otel_sdk_processor_log_queue_capacity{{{SVC}}})",
+                "log records {{instance}}",
+            ),
+        ],
+        unit="percentunit",
+        thresholds=[(None, "green"), (0.5, "orange"), (0.9, "red")],
+        threshold_lines=True,
+    )
+    b.add(
+        "timeseries",
         "otelcol-chatbot CPU and memory",
         "The collector's own CPU (cores) and resident memory, "
         "from its self-metrics (scraped on :8888). Not filtered by the service variable.",
