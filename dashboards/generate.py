@@ -645,6 +645,23 @@ def genai_dashboard() -> dict[str, Any]:
 # -- Runtime -----------------------------------------------------------------------------------------
 
 
+def _by_signal(aggregate: str, inner: str, suffix: str, per: str = "", sent: bool = False) -> str:
+    """One query over the app's span and log export queues (either may be missing: logs off).
+
+    ``inner`` wraps each ``otel_sdk_processor_{span,log}_<suffix>`` selector (``{}``); ``per``
+    divides by the same signal's ``_<per>`` series; ``sent`` names the series without an
+    ``error_type`` "sent".
+    """
+    parts = []
+    for signal, label in (("span", "spans"), ("log", "log records")):
+        expr = inner.format(f"otel_sdk_processor_{signal}_{suffix}{{{SVC}}}")
+        if per:
+            expr = f"{expr} / {inner.format(f'otel_sdk_processor_{signal}_{per}{{{SVC}}}')}"
+        parts.append(f'label_replace({expr}, "signal", "{label}", "", "")')
+    query = f"{aggregate} ({' or '.join(parts)})"
+    return f'label_replace({query}, "error_type", "sent", "error_type", "")' if sent else query
+
+
 def runtime_dashboard() -> dict[str, Any]:
     b = Board()
     col = 'job=~"otelcol.*"'
@@ -745,15 +762,9 @@ def runtime_dashboard() -> dict[str, Any]:
         "retried, so an outage shorter than the queue shows no drop.",
         [
             q(
-                f'label_replace(sum by (error_type) (rate(otel_sdk_processor_span_processed_total{{{SVC}}}[{RI}])), '
-                f'"error_type", "sent", "error_type", "")',
-                "spans {{error_type}}",
-            ),
-            q(
-                f'label_replace(sum by (error_type) (rate(otel_sdk_processor_log_processed_total{{{SVC}}}[{RI}])), '
-                f'"error_type", "sent", "error_type", "")',
-                "log records {{error_type}}",
-            ),
+                _by_signal("sum by (signal, error_type)", "rate({}[$__rate_interval])", "processed_total", sent=True),
+                "{{signal}} {{error_type}}",
+            )
         ],
         unit="short",
     )
@@ -765,15 +776,9 @@ def runtime_dashboard() -> dict[str, Any]:
         "seconds = queue size / items per second (OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BLRP_MAX_QUEUE_SIZE).",
         [
             q(
-                f"max by (instance) (otel_sdk_processor_span_queue_size{{{SVC}}} "
-                f"/ otel_sdk_processor_span_queue_capacity{{{SVC}}})",
-                "spans {{instance}}",
-            ),
-            q(
-                f"max by (instance) (otel_sdk_processor_log_queue_size{{{SVC}}} "
-                f"/ otel_sdk_processor_log_queue_capacity{{{SVC}}})",
-                "log records {{instance}}",
-            ),
+                _by_signal("max by (signal, instance)", "{}", "queue_size", per="queue_capacity"),
+                "{{signal}} {{instance}}",
+            )
         ],
         unit="percentunit",
         thresholds=[(None, "green"), (0.5, "orange"), (0.9, "red")],
