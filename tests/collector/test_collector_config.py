@@ -29,6 +29,13 @@ APP_METRICS = {
     "gen_ai.client.operation.time_to_first_chunk": {"gen_ai.operation.name", "gen_ai.request.model"},
     "gen_ai.client.cost": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.token.type"},
     "gen_ai.client.throttles": {"gen_ai.operation.name", "gen_ai.request.model"},
+    # otel_chatbot/export/queue_metrics.py (error.type on what was dropped)
+    **{
+        f"otel.sdk.processor.{signal}.{name}": {"otel.component.type", "otel.component.name"}
+        | ({"error.type"} if name == "processed" else set())
+        for signal in ("span", "log")
+        for name in ("processed", "queue.size", "queue.capacity")
+    },
 }
 # Added on the way: by awsemf's resource_to_telemetry_conversion and transform/status_class.
 ADDED_LABELS = {"service.name", "deployment.environment.name", "http.status_class"}
