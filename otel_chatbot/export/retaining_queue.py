@@ -246,25 +246,31 @@ class RetainingQueue(Generic[T]):
                 retry_at = time.monotonic() + _retry_delay(failures)
         self._export_pending(at_shutdown=True)  # one more try for everything queued
 
-    def _take(self) -> list[T]:
-        """The next batch, oldest first: failed items before queued ones (call with the lock held)."""
+    def _take(self, partial: bool) -> list[T]:
+        """The next batch, oldest first: failed items before queued ones (call with the lock held).
+
+        A queue holding less than a batch gives what it has only when ``partial`` (the schedule
+        came round, a flush or shutdown asks for everything); otherwise it waits to fill up, so a
+        steady trickle of spans does not turn into a request per span.
+        """
         batch: list[T] = []
-        source_held = bool(self._held)
-        while len(batch) < self._batch_size:
-            if source_held and self._held:
+        if self._held:
+            while self._held and len(batch) < self._batch_size:
                 batch.append(self._held.popleft())
-            elif not source_held and self._queue:
+        elif partial or len(self._queue) >= self._batch_size:
+            while self._queue and len(batch) < self._batch_size:
                 batch.append(self._queue.pop())
-            else:
-                break
         self._in_flight = len(batch)
         return batch
 
     def _export_pending(self, at_shutdown: bool = False) -> bool:
-        """Send batches until the queue is empty; False when one failed (kept, or at shutdown abandoned)."""
+        """Send what is due: full batches, the rest once; False when one failed (kept, or at shutdown abandoned)."""
+        partial = True
         while True:
             with self._lock:
-                batch = self._take()
+                everything = at_shutdown or self._flush_target > self._resolved()
+                batch = self._take(partial or everything)
+            partial = False
             if not batch:
                 return True
             outcome = self._attempt(batch)

@@ -36,11 +36,13 @@ class Destination:
         self.down = False
         self.refuse: set[Any] = set()
         self.raise_error = False
+        self.delay_s = 0.0
         self.attempts: list[list[Any]] = []
         self.delivered: list[Any] = []
         self._lock = threading.Lock()
 
     def send(self, batch: list[Any]) -> Outcome:
+        time.sleep(self.delay_s)
         with self._lock:
             self.attempts.append(list(batch))
             if self.raise_error:
@@ -229,6 +231,23 @@ def test_an_exporter_that_raises_is_reported_once_and_its_batch_kept(
     assert destination.delivered == ["x"]
     reports = [r for r in caplog.records if "internal error in the test exporter" in r.getMessage()]
     assert len(reports) <= 1  # once per process: an earlier test may have used the place
+
+
+def test_a_trickle_of_items_waits_for_the_schedule_not_a_request_per_item(
+    made: Callable[..., tuple[RetainingQueue[Any], Destination]],
+) -> None:
+    """Partial batches go once per schedule; while a slow send runs, the next items wait for the next round."""
+    queue, destination = made(max_queue_size=10_000, batch=1000, delay_ms=250)
+    destination.delay_s = 0.02  # a send takes a while: items keep arriving meanwhile
+    started = time.monotonic()
+    for item in range(120):
+        queue.emit(item)
+        time.sleep(0.005)
+    elapsed = time.monotonic() - started
+    assert queue.force_flush(5000)
+    assert destination.delivered == list(range(120))
+    rounds = elapsed / 0.25
+    assert len(destination.attempts) <= rounds + 3, (len(destination.attempts), elapsed)
 
 
 @pytest.mark.parametrize(
