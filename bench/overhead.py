@@ -31,7 +31,7 @@ Output: a markdown table on stdout, and ``bench/results/overhead-<timestamp>.jso
 
 ``--scenario bedrock`` / ``--scenario sse`` serve ``bench/apps/bedrock_chat.py`` (boto3 Converse in a
 worker thread) or ``bench/apps/sse_chat.py`` (ConverseStream relayed as ``text/event-stream``) instead,
-against one ``examples.bedrock_server`` started for the whole benchmark; the trace sink then keeps
+against one ``otel_chatbot.testing.bedrock`` started for the whole benchmark; the trace sink then keeps
 spans, and the CLIENT spans (the Bedrock calls) received per run are counted. Results go to
 ``overhead-<scenario>-<timestamp>.*``.
 """
@@ -59,13 +59,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from otel_chatbot.testing.process import ServerProcess, bedrock_process, otlp_sink_process
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 APP = "bench.apps.minimal:app"
 SCENARIOS = {
     "minimal": APP,
-    "bedrock": "bench.apps.bedrock_chat:app",  # boto3 Converse against examples/bedrock_server
+    "bedrock": "bench.apps.bedrock_chat:app",  # boto3 Converse against otel_chatbot/testing/bedrock
     "sse": "bench.apps.sse_chat:app",  # boto3 ConverseStream relayed as text/event-stream
 }
 # fake credentials for the local Bedrock-compatible server (it checks nothing)
@@ -217,19 +219,12 @@ def post_once(port: int, timeout: float = 2.0) -> bool:
 
 
 class Sink:
-    """The example OTLP receiver as a child process (count-only unless ``keep``)."""
+    """The testing kit's OTLP receiver as a child process (count-only unless ``keep``)."""
 
     def __init__(self, keep: bool = False) -> None:
-        cmd = [sys.executable, "-m", "examples.otlp_sink", "--http-port", "0", "--no-grpc"]
-        if not keep:
-            cmd.append("--count-only")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        m = re.search(r"http=(\S+)", line)
-        if not m:
-            raise RuntimeError(f"sink did not start: {line!r}")
-        self.http = m.group(1)
+        self.server = otlp_sink_process(count_only=not keep, env=clean_env(), cwd=ROOT)
+        self.proc = self.server.process
+        self.http = self.server.url
 
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(self.http + "/__sink/stats", timeout=5) as r:
@@ -286,35 +281,7 @@ class Sink:
         return last
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-class BedrockStandIn:
-    """``examples/bedrock_server`` as a child process, one per benchmark (bedrock and sse scenarios)."""
-
-    def __init__(self) -> None:
-        cmd = [sys.executable, "-m", "examples.bedrock_server", "--host", "127.0.0.1", "--port", "0"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        m = re.search(r"listening on (\S+)", line)
-        if not m:
-            self.stop()
-            raise RuntimeError(f"bedrock server did not start: {line!r}")
-        self.url = m.group(1)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self.server.stop()
 
 
 def count_client_spans(sink: Sink) -> int:
@@ -426,7 +393,7 @@ def one_run(
     sink: Sink,
     msink: Sink,
     lua: str,
-    bedrock: BedrockStandIn | None = None,
+    bedrock: ServerProcess | None = None,
 ) -> Run:
     bedrock_url = bedrock.url if bedrock else None
     app = SCENARIOS[args.scenario]
@@ -455,7 +422,7 @@ def one_run(
             raise RuntimeError(f"{config} server exited during warm-up (see {log.name})")
         cpu0, sink0, sys0 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
         msink0 = cpu_seconds(msink.proc.pid)
-        bedrock0 = cpu_seconds(bedrock.proc.pid) if bedrock else 0.0
+        bedrock0 = cpu_seconds(bedrock.process.pid) if bedrock else 0.0
         kids0, self0, t_0 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
         w = run_wrk(lua, port, conns, args.duration, args.threads)
         time.sleep(0.3)  # let in-flight requests and queued export work land in the window
@@ -463,7 +430,7 @@ def one_run(
             raise RuntimeError(f"{config} server exited during the timed run (see {log.name})")
         cpu1, sink1, sys1 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
         msink1 = cpu_seconds(msink.proc.pid)
-        bedrock1 = cpu_seconds(bedrock.proc.pid) if bedrock else 0.0
+        bedrock1 = cpu_seconds(bedrock.process.pid) if bedrock else 0.0
         kids1, self1, t_1 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
         n = max(w["requests"], 1)
         run.sink_cpu_us_per_req = (sink1 - sink0) * 1e6 / n
@@ -676,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         "--scenario",
         choices=tuple(SCENARIOS),
         default="minimal",
-        help="minimal: bench/apps/minimal.py; bedrock: boto3 Converse against examples/bedrock_server "
+        help="minimal: bench/apps/minimal.py; bedrock: boto3 Converse against otel_chatbot/testing/bedrock "
         "(bench/apps/bedrock_chat.py); sse: ConverseStream relayed as server-sent events (bench/apps/sse_chat.py)",
     )
     p.add_argument("--quick", action="store_true", help="3 repetitions of 4 s at 1 and 32 connections")
@@ -725,10 +692,10 @@ def main(argv: list[str] | None = None) -> int:
     # bedrock/sse: the trace sink keeps spans, so the Bedrock CLIENT spans can be counted per run
     sink = Sink(keep=not minimal)
     msink = Sink(keep=True)
-    bedrock: BedrockStandIn | None = None
+    bedrock: ServerProcess | None = None
     if not minimal:
         try:
-            bedrock = BedrockStandIn()
+            bedrock = bedrock_process(env=clean_env(), cwd=ROOT)  # the Bedrock stand-in, one per benchmark
         except Exception:
             sink.stop()
             msink.stop()

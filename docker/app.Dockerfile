@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The example chatbot, instrumented from the outside by the otel_chatbot distro:
-#   opentelemetry-instrument uvicorn examples.chatbot.app:app
-# Also the image of the `loadgen` service (python -m examples.chatbot.load).
+#   opentelemetry-instrument uvicorn otel_chatbot.demo.chatbot.app:app
+# Also the image of the `loadgen` service (docker/loadgen.py) and of the `bedrock` service
+# (python -m otel_chatbot.testing.bedrock, the local Bedrock stand-in).
 # Build context: the repository root (docker-compose.yml).
 FROM python:3.11.14-slim-bookworm
 
@@ -13,14 +14,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY requirements/constraints.txt requirements/constraints.txt
-COPY docker/app/requirements-runtime.txt docker/app/requirements-runtime.txt
 COPY otel_chatbot otel_chatbot
-COPY examples examples
-# The distro with the demo extra (FastAPI, uvicorn, httpx, boto3, websockets), pinned by the
-# project's constraints, plus the runtime-metrics instrumentor.
-RUN pip install -c requirements/constraints.txt '.[demo]' -r docker/app/requirements-runtime.txt \
+# The distro (with its process metrics) and the demo extra (FastAPI, uvicorn, httpx, boto3,
+# websockets), pinned by the project's constraints.
+RUN pip install -c requirements/constraints.txt '.[demo]' \
     && useradd --system --uid 10001 --no-create-home chatbot
 
 USER 10001
 EXPOSE 8000
-CMD ["opentelemetry-instrument", "uvicorn", "examples.chatbot.app:app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["opentelemetry-instrument", "uvicorn", "otel_chatbot.demo.chatbot.app:app", "--host", "0.0.0.0", "--port", "8000"]

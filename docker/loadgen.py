@@ -2,7 +2,7 @@
 
     docker compose --profile loadgen up
 
-Rounds of ``examples.chatbot.load`` (chat, SSE streams, WebSocket turns, agents, history,
+Rounds of ``otel_chatbot.demo.chatbot.load`` (chat, SSE streams, WebSocket turns, agents, history,
 the /v1 mount, and one request in ten a deliberate failure), a pause between rounds, and
 every few rounds one Bedrock fault injected into the local Bedrock server (throttling,
 model timeouts, slow answers and slow streams), so every panel of the dashboards -- the
@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 
-from examples.chatbot import load
+from otel_chatbot.demo.chatbot import load
 
 # count 4 = every attempt of the example app's boto3 client (the first + max_attempts 3 retries):
 # one call ends throttled (what the throttle panel and alert count); timeouts are not retried.

@@ -10,7 +10,7 @@ import importlib.util
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wrapt
 
@@ -18,13 +18,16 @@ from otel_chatbot.config import ConfigError, Settings
 from otel_chatbot.guard import guarded
 from otel_chatbot.pipelines import Pipelines
 
+if TYPE_CHECKING:
+    from otel_chatbot.instrumentation.genai.call import GenAITelemetry
+
 
 def _attr(module: str, name: str) -> Any:
     return getattr(sys.modules[module], name)
 
 
 def load_price_table(settings: Settings) -> Any:
-    """The Bedrock price table; a bad user file is a start-up error naming the setting."""
+    """The GenAI price table; a bad user file is a start-up error naming the setting."""
     from otel_chatbot.genai import PriceTable
 
     if not settings.pricing_file:
@@ -82,11 +85,20 @@ class Instrumentations:
             self._when_imported("botocore.client", self._apply_botocore)
             self._when_imported("aiobotocore.client", self._apply_aiobotocore)
         self.diagnostics = _diagnostics_handler()
+        with guarded("process metrics"):
+            self._start_process_metrics()
         if self.settings.instrumentation_enabled("logging"):
             from otel_chatbot.logs import OtlpLogHandler
 
             self.log_handler = OtlpLogHandler(p.logger_provider, logging.getLevelName(self.settings.log_level.upper()))
             logging.getLogger().addHandler(self.log_handler)
+
+    def _start_process_metrics(self) -> None:
+        from otel_chatbot.instrumentation.process_metrics import start_process_metrics
+
+        undo = start_process_metrics(self.settings.process_metrics, self.pipelines.meter_provider)
+        if undo is not None:
+            self.reverts.append(undo)
 
     def _when_imported(self, module: str, apply: Callable[[], None]) -> None:
         """Run ``apply`` now if ``module`` is loaded, else right after the app imports it."""
@@ -133,17 +145,33 @@ class Instrumentations:
     def _aws(self) -> Any:
         """The AWS SDK instrumentation, built once for botocore and aiobotocore."""
         if self._aws_patch is None:
-            from otel_chatbot.instrumentation.bedrock.extension import BedrockExtension, ContentCapture
-            from otel_chatbot.instrumentation.bedrock.metrics import GenAIMetrics
-            from otel_chatbot.instrumentation.botocore import BotocoreInstrumentation, BotocoreTelemetry
+            from otel_chatbot.genai.bedrock_operations import BEDROCK_OPERATIONS
+            from otel_chatbot.instrumentation.bedrock.extension import BedrockExtension
+            from otel_chatbot.instrumentation.botocore import (
+                BotocoreInstrumentation,
+                BotocoreTelemetry,
+                ServiceExtension,
+            )
 
-            s, p = self.settings, self.pipelines
-            capture = ContentCapture(s.capture_message_content, s.content_max_bytes, s.redact_patterns)
-            bedrock = BedrockExtension(p.tracer_provider, GenAIMetrics(p.meter_provider, self.prices()), capture)
-            services: dict[str, Any] = {"bedrock-runtime": bedrock, "bedrock-agent-runtime": bedrock}
-            self._aws_patch = BotocoreInstrumentation(BotocoreTelemetry(p.tracer_provider, services))
+            bedrock = BedrockExtension(self._genai("otel_chatbot.bedrock"), BEDROCK_OPERATIONS)
+            services: dict[str, ServiceExtension] = {"bedrock-runtime": bedrock, "bedrock-agent-runtime": bedrock}
+            self._aws_patch = BotocoreInstrumentation(BotocoreTelemetry(self.pipelines.tracer_provider, services))
             self.reverts.append(self._aws_patch.revert)
         return self._aws_patch
+
+    def _genai(self, scope: str) -> GenAITelemetry:
+        """GenAI telemetry under instrumentation scope ``scope``: its tracer, metrics, price table, capture."""
+        from otel_chatbot.instrumentation.genai.call import GenAITelemetry
+        from otel_chatbot.instrumentation.genai.capture import ContentCapture
+        from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
+        from otel_chatbot.version import __version__
+
+        s, p = self.settings, self.pipelines
+        return GenAITelemetry(
+            p.tracer_provider.get_tracer(scope, __version__),
+            GenAIMetrics(p.meter_provider.get_meter(scope, __version__), self.prices()),
+            ContentCapture(s.capture_message_content, s.content_max_bytes, s.redact_patterns),
+        )
 
     def prices(self) -> Any:
         """Loaded at start-up when the user names a file (so a bad one fails early), else on first use."""
@@ -168,6 +196,7 @@ class Instrumentations:
 
         for app in self.apps:
             uninstrument_app(app)
+        self.server.lifecycle.close()
         self.active = False
         for revert in reversed(self.reverts):
             revert()

@@ -79,10 +79,10 @@ def kit_factory() -> Iterator[Any]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests under tests/e2e and tests/examples start servers: mark them ``e2e``."""
+    """Tests under tests/e2e start servers: mark them ``e2e``."""
     for item in items:
         parts = item.path.parts
-        if "e2e" in parts or "examples" in parts:
+        if "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
 
 

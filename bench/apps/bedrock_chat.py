@@ -3,7 +3,7 @@
 ``POST /chat`` validates a pydantic request, calls Bedrock ``Converse`` with a synchronous boto3
 client in a worker thread (``starlette.concurrency.run_in_threadpool``, as a FastAPI app using
 boto3 does) and returns the reply. ``BEDROCK_ENDPOINT_URL`` points the client at
-``examples/bedrock_server``; credentials come from the environment (the benchmark sets fake ones).
+``otel_chatbot/testing/bedrock``; credentials come from the environment (the benchmark sets fake ones).
 The app knows nothing about telemetry; like ``bench/apps/minimal.py`` it counts the chat requests
 it served and writes the count to ``BENCH_SERVED_FILE`` at lifespan shutdown.
 """

@@ -86,15 +86,15 @@ def run_demo(options: DemoOptions, out: TextIO | None = None) -> int:
 
 
 def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stack: contextlib.ExitStack) -> None:
-    from examples.bedrock_server import BedrockServer
-    from examples.chatbot.app import create_app
-    from examples.chatbot.config import ChatbotConfig
-    from examples.chatbot.load import run_load
-    from examples.chatbot.service import SimulatedFailure
     from otel_chatbot import configure
+    from otel_chatbot.demo.chatbot.app import create_app
+    from otel_chatbot.demo.chatbot.config import ChatbotConfig
+    from otel_chatbot.demo.chatbot.load import run_load
+    from otel_chatbot.demo.chatbot.service import SimulatedFailure
+    from otel_chatbot.demo.exporters import OtlpJsonFileSpanExporter, readable_line_exporter
     from otel_chatbot.demo.servers import AppServer, ExpectedFailureFilter
     from otel_chatbot.demo.spans import SpanCollector
-    from otel_chatbot.export.files import OtlpJsonFileSpanExporter, ReadableLineSpanExporter
+    from otel_chatbot.testing.bedrock import BedrockServer
 
     options.output.mkdir(parents=True, exist_ok=True)
     traces_path = options.output / TRACES_FILE
@@ -106,7 +106,7 @@ def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stac
     collector = SpanCollector()
     exporters: list[Any] = [collector, OtlpJsonFileSpanExporter(traces_path)]
     if options.trace_lines:
-        exporters.append(ReadableLineSpanExporter(stream, prefix="span  "))
+        exporters.append(readable_line_exporter(stream, prefix="span  "))
     telemetry = configure(app, span_exporters=exporters, **telemetry_settings(options))
     stack.callback(telemetry.shutdown)
 

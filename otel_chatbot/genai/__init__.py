@@ -1,75 +1,32 @@
-"""Pure domain logic for GenAI telemetry of AWS Bedrock calls.
+"""Pure domain logic of GenAI telemetry: what a call asked for and got, what it cost.
 
-Functions here take what boto3 gives the caller (parameter dicts, response dicts, raw
-bodies, headers, stream events) and return frozen values with ``attributes()`` dicts
-named by the OpenTelemetry GenAI semantic conventions. No OpenTelemetry SDK objects, no
-I/O at import; the botocore wiring decides what to record and when.
+Functions here take what the caller passed and the SDK returned (parameter dicts,
+response dicts, raw bodies, headers, stream events) and return frozen values with
+``attributes()`` dicts named by the OpenTelemetry GenAI semantic conventions. No
+OpenTelemetry SDK objects, no I/O at import; the wiring decides what to record and when.
+
+- :mod:`.types`: ``GenAIRequest`` / ``GenAIResponse`` / ``TokenUsage``, provider-neutral;
+- :mod:`.operations`: the row type of an operation table (``Operation``, ``StreamSpec``);
+- :mod:`.bedrock_operations`: the Bedrock table, over the parsers of :mod:`.bedrock`,
+  :mod:`.families`, :mod:`.agents` and :mod:`.streams`;
+- :mod:`.content`, :mod:`.redaction`: opt-in message capture; :mod:`.pricing`: cost;
+  :mod:`.names`: the names no convention defines yet.
+
+The names below are the ones the wiring uses (a test keeps each one in use).
 """
 
 from __future__ import annotations
 
-from .agents import (
-    AgentStep,
-    AgentTraceAccumulator,
-    invoke_agent_request,
-    retrieve_and_generate_request,
-    retrieve_and_generate_response,
-    retrieve_request,
-    retrieve_response,
-)
-from .bedrock import (
-    apply_guardrail_request,
-    apply_guardrail_response,
-    apply_guardrail_source,
-    client_error_type,
-    converse_request,
-    converse_response,
-    invoke_model_request,
-    invoke_model_response,
-    is_throttling,
-)
-from .models import base_model_id, model_family
-from .pricing import Cost, ModelPrice, PriceTable
+from .bedrock import is_throttling
+from .pricing import Cost, PriceTable
 from .redaction import Redactor
-from .streams import ConverseStreamAccumulator, InvokeStreamAccumulator
-from .types import (
-    Attributes,
-    AttributeValue,
-    GenAIRequest,
-    GenAIResponse,
-    TokenUsage,
-    normalize_finish_reason,
-)
+from .types import GenAIRequest, GenAIResponse
 
 __all__ = [
-    "AgentStep",
-    "AgentTraceAccumulator",
-    "AttributeValue",
-    "Attributes",
-    "ConverseStreamAccumulator",
     "Cost",
     "GenAIRequest",
     "GenAIResponse",
-    "InvokeStreamAccumulator",
-    "ModelPrice",
     "PriceTable",
     "Redactor",
-    "TokenUsage",
-    "apply_guardrail_request",
-    "apply_guardrail_response",
-    "apply_guardrail_source",
-    "base_model_id",
-    "client_error_type",
-    "converse_request",
-    "converse_response",
-    "invoke_agent_request",
-    "invoke_model_request",
-    "invoke_model_response",
     "is_throttling",
-    "model_family",
-    "normalize_finish_reason",
-    "retrieve_and_generate_request",
-    "retrieve_and_generate_response",
-    "retrieve_request",
-    "retrieve_response",
 ]

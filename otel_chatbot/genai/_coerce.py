@@ -61,11 +61,6 @@ def as_float(value: object) -> float | None:
     return None
 
 
-def as_bool(value: object) -> bool | None:
-    """A real bool, else ``None``."""
-    return value if isinstance(value, bool) else None
-
-
 def str_tuple(value: object) -> tuple[str, ...] | None:
     """A list of strings as a tuple; a lone string as a 1-tuple; else ``None``."""
     if isinstance(value, str):

@@ -8,9 +8,10 @@ child spans the wiring can emit under the ``invoke_agent`` span.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import aws_attributes as aws
@@ -19,6 +20,7 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ge
 from . import names
 from ._builder import ResponseBuilder
 from ._coerce import as_dict, as_float, as_int, as_list, as_str, dig, first, str_tuple
+from .content import Message
 from .streams import exception_type
 from .types import Attributes, AttributeValue, GenAIRequest, GenAIResponse, TokenUsage
 
@@ -38,6 +40,7 @@ def invoke_agent_request(params: Mapping[str, Any]) -> GenAIRequest:
     params = as_dict(params)
     return GenAIRequest(
         operation_name=names.OPERATION_INVOKE_AGENT,
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         agent_id=as_str(params.get("agentId")),
         agent_alias_id=as_str(params.get("agentAliasId")),
         conversation_id=as_str(params.get("sessionId")),
@@ -51,6 +54,7 @@ def retrieve_request(params: Mapping[str, Any]) -> GenAIRequest:
     guardrail = as_dict(params.get("guardrailConfiguration"))
     return GenAIRequest(
         operation_name=names.OPERATION_RETRIEVAL,
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         knowledge_base_id=as_str(params.get("knowledgeBaseId")),
         guardrail_id=as_str(guardrail.get("guardrailId")),
         guardrail_version=as_str(guardrail.get("guardrailVersion")),
@@ -82,6 +86,7 @@ def retrieve_and_generate_request(params: Mapping[str, Any]) -> GenAIRequest:
     guardrail = as_dict(generation.get("guardrailConfiguration"))
     return GenAIRequest(
         operation_name=names.OPERATION_RETRIEVE_AND_GENERATE,
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         model=_model_from_arn(first(kb.get("modelArn"), external.get("modelArn"))),
         max_tokens=as_int(text_config.get("maxTokens")),
         temperature=as_float(text_config.get("temperature")),
@@ -117,35 +122,69 @@ def _guardrail_action(action: object, b: ResponseBuilder) -> None:
 
 @dataclass(frozen=True)
 class AgentStep:
-    """One child span the wiring may emit for an InvokeAgent trace step.
+    """One child span the wiring emits for an InvokeAgent trace step.
 
-    ``start_time``/``end_time`` are Bedrock's own timestamps when the trace carried
-    them (``None`` otherwise); ``complete`` is False for a step whose closing trace
-    event never arrived (stream cut short, or Bedrock sent none).
+    ``start_ns``/``end_ns`` (Unix epoch nanoseconds) are Bedrock's own times for the step:
+    the ``startTime``/``endTime`` of its output's ``metadata``, else derived from
+    ``totalTimeMs``, else the ``eventTime`` of the trace events that opened and closed it
+    (or, without one, when the event was read). ``end_ns`` is None for a step whose closing
+    event never arrived (``complete`` False: stream cut short, or Bedrock sent none).
+    :func:`step_window` places a step inside its parent span.
     """
 
     name: str
     operation: str
     attributes: Attributes
-    trace_id: str | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    duration_ms: int | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
     complete: bool = True
 
 
+def step_window(step: AgentStep, parent_start_ns: int, parent_end_ns: int) -> tuple[int, int]:
+    """Where a step's child span goes: its own times, kept inside the parent, never ending before it starts.
+
+    A time missing falls back to the parent's edge (an unclosed step runs to the parent's
+    end); a time outside the parent (clock skew between Bedrock and this host) is clamped.
+    """
+    start = step.start_ns if step.start_ns is not None else parent_start_ns
+    end = step.end_ns if step.end_ns is not None else parent_end_ns
+    start = min(max(start, parent_start_ns), parent_end_ns)
+    end = min(max(end, start), parent_end_ns)
+    return start, end
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MS = 1_000_000
+
+
+def time_ns(value: object) -> int | None:
+    """Epoch nanoseconds of a trace timestamp: a ``datetime`` as botocore parses it, or ISO 8601 text."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
 class _StepBuilder:
-    def __init__(self, operation: str, target: str | None, trace_id: str | None) -> None:
+    def __init__(self, operation: str, target: str | None, opened_ns: int | None) -> None:
         self.operation = operation
         self.target = target
-        self.trace_id = trace_id
         self.attributes: Attributes = {
             gen_ai.GEN_AI_OPERATION_NAME: operation,
             gen_ai.GEN_AI_PROVIDER_NAME: names.PROVIDER_AWS_BEDROCK,
         }
-        self.start_time: datetime | None = None
-        self.end_time: datetime | None = None
-        self.duration_ms: int | None = None
+        self.opened_ns = opened_ns
+        self.closed_ns: int | None = None
+        self.start_ns: int | None = None
+        self.end_ns: int | None = None
+        self.total_ms: int | None = None
         self.complete = False
         self.usage = TokenUsage()
 
@@ -153,12 +192,12 @@ class _StepBuilder:
         if value is not None:
             self.attributes[key] = value
 
-    def finish(self, metadata: object) -> None:
+    def finish(self, metadata: object, closed_ns: int | None) -> None:
         data = as_dict(metadata)
-        start, end = data.get("startTime"), data.get("endTime")
-        self.start_time = start if isinstance(start, datetime) else self.start_time
-        self.end_time = end if isinstance(end, datetime) else self.end_time
-        self.duration_ms = as_int(first(data.get("totalTimeMs"), data.get("operationTotalTimeMs")))
+        self.closed_ns = closed_ns
+        self.start_ns = time_ns(data.get("startTime"))
+        self.end_ns = time_ns(data.get("endTime"))
+        self.total_ms = as_int(first(data.get("totalTimeMs"), data.get("operationTotalTimeMs")))
         usage = as_dict(data.get("usage"))
         self.usage = TokenUsage(
             uncached_input_tokens=as_int(usage.get("inputTokens")),
@@ -167,15 +206,28 @@ class _StepBuilder:
         self.attributes.update(self.usage.attributes())
         self.complete = True
 
+    def window(self) -> tuple[int | None, int | None]:
+        """Bedrock's start and end of the step, each from the best source the trace had."""
+        total_ns = self.total_ms * _MS if self.total_ms is not None else None
+        start, end = self.start_ns, self.end_ns
+        if start is None and end is not None and total_ns is not None:
+            start = end - total_ns
+        if start is None:
+            start = self.opened_ns
+        if end is None and start is not None and total_ns is not None:
+            end = start + total_ns
+        if end is None:
+            end = self.closed_ns
+        return start, end
+
     def build(self) -> AgentStep:
+        start, end = self.window()
         return AgentStep(
             name=f"{self.operation} {self.target}" if self.target else self.operation,
             operation=self.operation,
             attributes=dict(self.attributes),
-            trace_id=self.trace_id,
-            start_time=self.start_time,
-            end_time=self.end_time,
-            duration_ms=self.duration_ms,
+            start_ns=start,
+            end_ns=end,
             complete=self.complete,
         )
 
@@ -196,17 +248,18 @@ class AgentTraceAccumulator:
     :class:`AgentStep` entries (``chat`` for model invocations, ``execute_tool`` for
     action groups and code interpreter, ``retrieval`` for knowledge-base lookups,
     ``invoke_agent`` for collaborator agents); ``chunk`` events count as output
-    content; exception events set ``error_type``. Never raises.
+    content; exception events set ``error_type``. Never raises. ``clock`` (epoch ns)
+    times a trace event that carries no ``eventTime``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], int] = time.time_ns) -> None:
+        self._clock = clock
+        self._event_ns: int | None = None
         self._steps: list[_StepBuilder] = []
         self._open: dict[tuple[str, str], _StepBuilder] = {}
         self.chunks = 0
-        self.first_content_seen = False
         self.error_type: str | None = None
         self.guardrail_intervened: bool | None = None
-        self.agent_version: str | None = None
 
     @property
     def steps(self) -> list[AgentStep]:
@@ -230,6 +283,10 @@ class AgentTraceAccumulator:
             output_tokens=total([s.usage.output_tokens for s in model_steps]),
         )
 
+    def output_messages(self) -> list[Message]:
+        """Nothing: the agent's answer is not captured (its chunks are raw text of any size)."""
+        return []
+
     def response(self) -> GenAIResponse:
         """Facts for the ``invoke_agent`` span itself."""
         b = ResponseBuilder(keep_text=False)
@@ -252,11 +309,11 @@ class AgentTraceAccumulator:
         if "chunk" in event:
             if dig(event, "chunk", "bytes"):
                 self.chunks += 1
-                self.first_content_seen = True
             return
         part = as_dict(event.get("trace"))
         if part:
-            self.agent_version = as_str(part.get("agentVersion")) or self.agent_version
+            event_ns = time_ns(part.get("eventTime"))
+            self._event_ns = event_ns if event_ns is not None else self._clock()
             self._trace(as_dict(part.get("trace")), as_str(part.get("collaboratorName")))
 
     def _trace(self, trace: Mapping[str, Any], collaborator: str | None) -> None:
@@ -289,7 +346,7 @@ class AgentTraceAccumulator:
             self._observation(observation)
 
     def _open_step(self, kind: str, trace_id: str | None, operation: str, target: str | None) -> _StepBuilder:
-        builder = _StepBuilder(operation, target, trace_id)
+        builder = _StepBuilder(operation, target, self._event_ns)
         self._steps.append(builder)
         self._open[(kind, trace_id or "")] = builder
         return builder
@@ -297,7 +354,7 @@ class AgentTraceAccumulator:
     def _close(self, kind: str, trace_id: object, metadata: object) -> None:
         builder = self._open.pop((kind, as_str(trace_id) or ""), None)
         if builder is not None:
-            builder.finish(metadata)
+            builder.finish(metadata, self._event_ns)
 
     def _model_input(self, data: Mapping[str, Any], collaborator: str | None) -> None:
         model = as_str(data.get("foundationModel"))

@@ -13,19 +13,16 @@ from typing import Any
 from . import families, names
 from ._builder import ResponseBuilder
 from ._coerce import as_dict, as_float, as_int, as_list, as_str, dig, parse_json_object, str_tuple
-from .models import model_family
 from .types import GenAIRequest, GenAIResponse
 
 __all__ = [
     "apply_guardrail_request",
     "apply_guardrail_response",
-    "client_error_type",
     "converse_request",
     "converse_response",
     "invoke_model_request",
     "invoke_model_response",
     "is_throttling",
-    "model_family",
 ]
 
 
@@ -41,6 +38,7 @@ def converse_request(params: Mapping[str, Any], *, stream: bool | None = None) -
     extra = as_dict(params.get("additionalModelRequestFields"))
     return GenAIRequest(
         operation_name=names.OPERATION_CHAT,
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         model=as_str(params.get("modelId")),
         max_tokens=as_int(config.get("maxTokens")),
         temperature=as_float(config.get("temperature")),
@@ -157,14 +155,10 @@ def apply_guardrail_request(params: Mapping[str, Any]) -> GenAIRequest:
     params = as_dict(params)
     return GenAIRequest(
         operation_name=names.OPERATION_APPLY_GUARDRAIL,
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         guardrail_id=as_str(params.get("guardrailIdentifier")),
         guardrail_version=as_str(params.get("guardrailVersion")),
     )
-
-
-def apply_guardrail_source(params: Mapping[str, Any]) -> str | None:
-    """``INPUT`` or ``OUTPUT``: which side of a conversation ApplyGuardrail assessed."""
-    return as_str(as_dict(params).get("source"))
 
 
 def apply_guardrail_response(response: Mapping[str, Any]) -> GenAIResponse:
@@ -179,15 +173,6 @@ def apply_guardrail_response(response: Mapping[str, Any]) -> GenAIResponse:
 
 
 _THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
-
-
-def client_error_type(error_response: Mapping[str, Any]) -> str | None:
-    """The AWS error code of a botocore ``ClientError.response`` (``error.type`` value).
-
-    The convention asks ``error.type`` to match the provider's error code; for Bedrock
-    that is the code in ``Error.Code`` (e.g. ``ThrottlingException``).
-    """
-    return as_str(dig(error_response, "Error", "Code"))
 
 
 def is_throttling(error_type: str | None) -> bool:

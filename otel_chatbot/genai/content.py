@@ -1,8 +1,8 @@
 """Opt-in capture of prompts and completions in the GenAI convention's JSON shape.
 
-Builds ``gen_ai.input.messages`` / ``gen_ai.output.messages`` /
-``gen_ai.system_instructions`` values: lists of ``{"role", "parts": [{"type": "text",
-"content": ...}, ...]}`` (plus ``finish_reason`` on output messages), following the
+Builds ``gen_ai.input.messages`` / ``gen_ai.output.messages`` values: lists of
+``{"role", "parts": [{"type": "text", "content": ...}, ...]}`` (plus ``finish_reason`` on
+output messages), following the
 convention's input/output messages JSON schemas. :func:`serialize` turns them into a
 size-bounded JSON string, optionally redacted. Capturing is the wiring's decision;
 nothing here runs unless called.
@@ -21,13 +21,10 @@ from .redaction import Redactor
 from .types import normalize_finish_reason
 
 __all__ = [
-    "Redactor",
     "converse_input_messages",
     "converse_output_messages",
-    "converse_system_instructions",
     "invoke_input_messages",
     "invoke_output_messages",
-    "invoke_system_instructions",
     "output_messages_from_text",
     "serialize",
 ]
@@ -91,12 +88,6 @@ def converse_input_messages(params: Mapping[str, Any]) -> list[Message]:
     """``gen_ai.input.messages`` from ``converse`` keyword arguments (``messages``)."""
     found = (_converse_message(m) for m in as_list(as_dict(params).get("messages")))
     return [m for m in found if m is not None]
-
-
-def converse_system_instructions(params: Mapping[str, Any]) -> list[Part]:
-    """``gen_ai.system_instructions`` from the Converse ``system`` blocks."""
-    found = (_text(as_dict(b).get("text")) for b in as_list(as_dict(params).get("system")))
-    return [p for p in found if p is not None]
 
 
 def converse_output_messages(response: Mapping[str, Any]) -> list[Message]:
@@ -164,21 +155,6 @@ def invoke_input_messages(model_id: str, body: bytes | str | Mapping[str, Any] |
         if part is not None:
             return [{"role": "user", "parts": [part]}]
     return []
-
-
-def invoke_system_instructions(model_id: str, body: bytes | str | Mapping[str, Any] | None) -> list[Part]:
-    """``gen_ai.system_instructions`` from an InvokeModel body (``system``/``preamble``)."""
-    data = parse_json_object(body)
-    system = data.get("system")
-    if isinstance(system, str):
-        part = _text(system)
-        return [part] if part else []
-    parts = [p for p in (_text(as_dict(b).get("text")) for b in as_list(system)) if p]
-    for message in _chat_messages(data.get("messages")):
-        if message["role"] == "system":
-            parts.extend(message["parts"])
-    preamble = _text(data.get("preamble"))
-    return parts + ([preamble] if preamble else [])
 
 
 def invoke_output_messages(

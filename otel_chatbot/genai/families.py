@@ -123,6 +123,7 @@ def parse_request(
 
     return GenAIRequest(
         operation_name=operation_for(model_id, family, body),
+        provider_name=names.PROVIDER_AWS_BEDROCK,
         model=as_str(model_id),
         max_tokens=as_int(get("max_tokens")),
         temperature=as_float(get("temperature")),

@@ -51,9 +51,6 @@ TOOL_TYPE_EXTENSION: Final = "extension"
 TOOL_TYPE_FUNCTION: Final = "function"
 """``gen_ai.tool.type`` for client-side tools (action groups using RETURN_CONTROL)."""
 
-TOOL_TYPE_DATASTORE: Final = "datastore"
-"""``gen_ai.tool.type`` for knowledge-base lookups made by an agent."""
-
 # --- Our attribute names ------------------------------------------------------------
 
 AWS_BEDROCK_GUARDRAIL_VERSION: Final = "aws.bedrock.guardrail.version"
@@ -61,9 +58,6 @@ AWS_BEDROCK_GUARDRAIL_VERSION: Final = "aws.bedrock.guardrail.version"
 
 AWS_BEDROCK_GUARDRAIL_INTERVENED: Final = "aws.bedrock.guardrail.intervened"
 """True when a guardrail blocked or masked input/output of this call."""
-
-AWS_BEDROCK_GUARDRAIL_SOURCE: Final = "aws.bedrock.guardrail.source"
-"""ApplyGuardrail ``source``: ``INPUT`` or ``OUTPUT`` content was assessed."""
 
 AWS_BEDROCK_SERVER_LATENCY_MS: Final = "aws.bedrock.server.latency_ms"
 """Converse ``metrics.latencyMs``: time Bedrock spent on the call, excluding the network."""
@@ -89,19 +83,17 @@ AWS_BEDROCK_CITATION_COUNT: Final = "aws.bedrock.retrieve_and_generate.citation_
 GEN_AI_USAGE_COST: Final = "gen_ai.usage.cost"
 """Estimated USD cost of the call from the price table (never set when the model is unknown)."""
 
-GEN_AI_COST_TYPE: Final = "gen_ai.cost.type"
-"""Which part of the cost a ``gen_ai.client.cost`` point counts: input/output/cache_read/cache_write."""
-
 # --- Our metric names ---------------------------------------------------------------
 
 METRIC_GEN_AI_CLIENT_COST: Final = "gen_ai.client.cost"
-"""Counter of estimated spend in USD, split by ``gen_ai.cost.type``."""
+"""Counter of estimated spend in USD, one point per ``gen_ai.token.type`` the price applies to
+(``input``, ``output``, ``cache_read``, ``cache_write``), so cost and token panels share a label."""
 
 METRIC_GEN_AI_CLIENT_COST_UNIT: Final = "USD"
 """Unit of ``gen_ai.client.cost``."""
 
 METRIC_GEN_AI_CLIENT_THROTTLES: Final = "gen_ai.client.throttles"
-"""Counter of calls Bedrock rejected with ``ThrottlingException``."""
+"""Counter of calls the provider rejected by throttling (Bedrock's ``ThrottlingException``)."""
 
 METRIC_GEN_AI_CLIENT_THROTTLES_UNIT: Final = "{throttle}"
 """Unit of ``gen_ai.client.throttles``."""

@@ -1,9 +1,8 @@
-"""USD cost of Bedrock calls from a per-model price table.
+"""USD cost of GenAI calls from a per-model price table.
 
 The bundled ``pricing.json`` holds on-demand list prices (per 1M tokens) with their
 sources; users extend or override it with a file of the same shape. A model the table
-does not know costs ``None`` - never a wrong 0 - and is remembered in
-:attr:`PriceTable.unknown_models_seen` so the wiring can log it once.
+does not know costs ``None`` - never a wrong 0 - and the metrics wiring logs it once.
 """
 
 from __future__ import annotations
@@ -16,9 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import names
 from .models import base_model_id
-from .types import Attributes, TokenUsage
+from .types import TokenUsage
 
 _PER_TOKENS = 1_000_000
 
@@ -46,12 +44,8 @@ class Cost:
     def total(self) -> float:
         return self.input + self.output + self.cache_read + self.cache_write
 
-    def attributes(self) -> Attributes:
-        """``gen_ai.usage.cost`` for the span."""
-        return {names.GEN_AI_USAGE_COST: self.total}
-
     def by_type(self) -> dict[str, float]:
-        """Non-zero parts keyed by ``gen_ai.cost.type`` value, for the cost counter."""
+        """Non-zero parts keyed by ``gen_ai.token.type`` value, for the ``gen_ai.client.cost`` counter."""
         parts = {
             "input": self.input,
             "output": self.output,
@@ -113,8 +107,6 @@ class PriceTable:
     def __init__(self, models: Mapping[str, ModelPrice], aliases: Mapping[str, str] | None = None) -> None:
         self._models = dict(models)
         self._aliases = dict(aliases or {})
-        self.unknown_models_seen: set[str] = set()
-        """Model ids :meth:`cost` could not price; the wiring logs each once."""
 
     @classmethod
     def default(cls) -> PriceTable:
@@ -147,10 +139,6 @@ class PriceTable:
         base = cls.default()
         return cls({**base._models, **models}, {**base._aliases, **aliases})
 
-    @property
-    def models(self) -> Mapping[str, ModelPrice]:
-        return dict(self._models)
-
     def resolve(self, model_id: str) -> str | None:
         """The price-table key for ``model_id``, or ``None``.
 
@@ -178,14 +166,12 @@ class PriceTable:
     def cost(self, model_id: str, usage: TokenUsage) -> Cost | None:
         """USD cost of ``usage`` on ``model_id``, or ``None`` when it cannot be exact.
 
-        ``None`` when the model is unknown (recorded in :attr:`unknown_models_seen`),
-        when the uncached input or output count is unknown, or when cache tokens were
-        used on a model whose cache rate is not in the table.
+        ``None`` when the model is unknown, when the uncached input or output count is
+        unknown, or when cache tokens were used on a model whose cache rate is not in the
+        table.
         """
         price = self.price(model_id)
         if price is None:
-            if isinstance(model_id, str) and model_id:
-                self.unknown_models_seen.add(model_id)
             return None
         if usage.uncached_input_tokens is None or usage.output_tokens is None:
             return None

@@ -1,10 +1,10 @@
-"""Accumulators for streamed Bedrock responses.
+"""Accumulators for streamed Bedrock responses (``StreamAccumulator`` of :mod:`.operations`).
 
 The wiring feeds every event it passes through to the application and reads
-:meth:`response` when the stream ends (or breaks). ``first_content_seen`` flips on the
-first event that carries generated content, so the wiring can time
-``gen_ai.client.operation.time_to_first_chunk``; ``chunks`` counts such events for
-``time_per_output_chunk``. Feeding never raises.
+:meth:`response` when the stream ends (or breaks). ``chunks`` counts the events that
+carried generated content, so the wiring can time
+``gen_ai.client.operation.time_to_first_chunk`` and ``time_per_output_chunk``. Feeding
+never raises.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from . import families, models
 from ._builder import ResponseBuilder
 from ._coerce import as_dict, as_str, dig, parse_json_object
 from .bedrock import read_converse_stop, read_converse_usage
+from .content import Message, output_messages_from_text
 from .types import GenAIResponse
 
 
@@ -32,31 +33,22 @@ class _Accumulator:
         self._b = ResponseBuilder(keep_text=capture_content)
         self.chunks = 0
         """Number of events that carried generated content."""
-        self.first_content_seen = False
-        """True once an event with generated content has been fed."""
 
-    @property
-    def error_type(self) -> str | None:
-        """AWS error code of an exception event in the stream (``error.type``), if any."""
-        return self._b.error_type
-
-    @property
-    def output_text(self) -> str:
-        """Text generated so far; empty unless ``capture_content`` was set."""
-        return self._b.text
-
-    @property
-    def finish_reasons(self) -> tuple[str, ...]:
-        return tuple(self._b.finish_reasons)
+    steps = ()
+    """A model's stream describes no child steps."""
 
     def response(self) -> GenAIResponse:
         """Everything seen so far, frozen; safe to call before the stream ends."""
         return self._b.build()
 
+    def output_messages(self) -> list[Message]:
+        """One assistant message of the text generated so far; empty unless ``capture_content`` was set."""
+        text = self._b.text
+        return output_messages_from_text(text, self._b.finish_reasons) if text else []
+
     def _content(self, has_content: bool) -> None:
         if has_content:
             self.chunks += 1
-            self.first_content_seen = True
 
     def _error(self, event: Mapping[str, Any]) -> bool:
         error = exception_type(event)
@@ -118,7 +110,6 @@ class InvokeStreamAccumulator(_Accumulator):
 
     def __init__(self, model_id: str, *, capture_content: bool = False) -> None:
         super().__init__(capture_content=capture_content)
-        self.model_id = model_id
         self._family = models.model_family(model_id)
 
     def feed(self, chunk_payload: Mapping[str, Any] | bytes | str) -> None:

@@ -1,4 +1,4 @@
-"""Frozen value types the Bedrock parsers return, and their span attributes.
+"""Frozen value types the GenAI parsers return, and their span attributes.
 
 Kept free of OpenTelemetry SDK objects: ``attributes()`` returns a plain dict the wiring
 passes to ``span.set_attributes`` or a metric instrument.
@@ -83,9 +83,14 @@ class TokenUsage:
 
 @dataclass(frozen=True)
 class GenAIRequest:
-    """What a Bedrock call asked for, as far as the parameters could be read."""
+    """What a GenAI call asked for, as far as the parameters could be read.
+
+    ``provider_name`` is the convention's ``gen_ai.provider.name`` (``aws.bedrock`` for
+    every Bedrock operation); spans and metrics take it from here, never from a constant.
+    """
 
     operation_name: str
+    provider_name: str
     model: str | None = None
     max_tokens: int | None = None
     temperature: float | None = None
@@ -112,7 +117,7 @@ class GenAIRequest:
         """Request-side span attributes (convention names first, then ours)."""
         attrs: Attributes = {
             gen_ai.GEN_AI_OPERATION_NAME: self.operation_name,
-            gen_ai.GEN_AI_PROVIDER_NAME: names.PROVIDER_AWS_BEDROCK,
+            gen_ai.GEN_AI_PROVIDER_NAME: self.provider_name,
         }
         _put(attrs, gen_ai.GEN_AI_REQUEST_MODEL, self.model)
         _put(attrs, gen_ai.GEN_AI_REQUEST_MAX_TOKENS, self.max_tokens)
@@ -136,7 +141,7 @@ class GenAIRequest:
 
 @dataclass(frozen=True)
 class GenAIResponse:
-    """What a Bedrock call returned, as far as the payload could be read.
+    """What a GenAI call returned, as far as the payload could be read.
 
     ``finish_reasons`` keeps the provider's own values (``end_turn``, ``max_tokens``,
     ``FINISH`` ...): the convention defines ``gen_ai.response.finish_reasons`` as the

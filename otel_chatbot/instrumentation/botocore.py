@@ -2,23 +2,29 @@
 
 ``BaseClient._make_api_call`` is the one place every operation passes through. The
 generic part records the AWS SDK conventions (``rpc.system=aws-api``, ``rpc.service``,
-``rpc.method``, ``aws.request_id``, ``cloud.region``, retries, ``error.type``);
-per-service extensions (Bedrock) add their own attributes and may take over ending
-the span (streams). The library's own exceptions are re-raised unchanged.
+``rpc.method``, ``aws.request_id``, ``cloud.region``, retries, ``error.type``). A
+per-service extension (Bedrock) may hand back hooks for one call (an
+:class:`ExtensionCall`, like contrib's per-call extension objects) that add attributes at
+start and on the outcome, and that may declare the span ends later (streams). Upstream's
+``suppress_instrumentation()`` silences it all; the SDK's own HTTP requests run inside
+``suppress_http_instrumentation()``, as upstream's botocore instrumentation does. The
+library's own exceptions are re-raised unchanged.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from contextvars import Token
 from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, suppress_http_instrumentation
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from otel_chatbot.guard import report
-from otel_chatbot.instrumentation.http_client import SUPPRESS_HTTP_KEY
 from otel_chatbot.version import __version__
 
 RPC_SYSTEM = "rpc.system"
@@ -29,34 +35,61 @@ CLOUD_REGION = "cloud.region"
 RETRY_COUNT = "aws.retry_count"
 HTTP_STATUS = "http.response.status_code"
 ERROR_TYPE = "error.type"
-SERVER_ADDRESS = "server.address"
 
 
-@dataclass
-class AwsCall:
-    """One SDK call as the extensions see it."""
+class ExtensionCall(Protocol):
+    """A service extension's hooks for one call; it holds that call's own context."""
 
-    service: str
-    operation: str
-    params: dict[str, Any]
-    region: str | None
-    endpoint: str | None
-    start: float = field(default_factory=time.perf_counter)
-    state: dict[str, Any] = field(default_factory=dict)
+    @property
+    def span_name(self) -> str: ...
+
+    @property
+    def ends_span_later(self) -> bool:
+        """True when ``on_success`` hands the span's end to something that outlives the call (a stream).
+
+        ``on_success`` hands it over as its last step, so if it raises, the span is ended here.
+        """
+        ...
+
+    def start_attributes(self, server_address: str | None, server_port: int | None) -> dict[str, Any]:
+        """The span's attributes at start (a fresh dict the generic part adds its own to)."""
+        ...
+
+    def on_success(self, span: Span, result: dict[str, Any]) -> None: ...
+
+    def on_error(self, span: Span, error: BaseException, error_type: str) -> None: ...
 
 
 class ServiceExtension(Protocol):
-    """Hooks a service adds to the generic span; every hook may be a no-op."""
-
-    def span_name(self, call: AwsCall) -> str | None: ...
-
-    def request_attributes(self, call: AwsCall) -> dict[str, Any]: ...
-
-    def on_success(self, call: AwsCall, span: Span, result: dict[str, Any]) -> bool:
-        """Record the result; True means the extension now owns ending the span (streams)."""
+    def begin(self, call: AwsCall) -> ExtensionCall | None:
+        """This call's hooks, or None when the extension has nothing to add to it."""
         ...
 
-    def on_error(self, call: AwsCall, span: Span, error: BaseException, error_type: str) -> None: ...
+
+class AwsCall:
+    """One SDK call in flight: what extensions read, its span, and what ends it."""
+
+    __slots__ = ("endpoint", "hooks", "is_async", "operation", "params", "region", "service", "span", "start", "token")
+
+    def __init__(
+        self,
+        service: str,
+        operation: str,
+        params: dict[str, Any],
+        region: str | None,
+        endpoint: str | None,
+        is_async: bool,
+    ) -> None:
+        self.service = service
+        self.operation = operation
+        self.params = params
+        self.region = region
+        self.endpoint = endpoint
+        self.is_async = is_async
+        self.start = time.perf_counter()
+        self.hooks: ExtensionCall | None = None
+        self.span: Span = trace.INVALID_SPAN
+        self.token: Token[Context] | None = None
 
 
 def _metadata(result: Any) -> dict[str, Any]:
@@ -75,71 +108,100 @@ def error_type_of(error: BaseException) -> str:
 
 
 class BotocoreTelemetry:
-    def __init__(self, tracer_provider: TracerProvider, extensions: dict[str, ServiceExtension]) -> None:
+    def __init__(self, tracer_provider: TracerProvider, extensions: Mapping[str, ServiceExtension]) -> None:
         self.tracer = tracer_provider.get_tracer("otel_chatbot.botocore", __version__)
         self.extensions = extensions
+        self._servers: dict[str, tuple[str | None, int | None]] = {}
 
-    def begin(self, client: Any, operation: str, params: Any) -> tuple[AwsCall, Span, ServiceExtension | None]:
+    def begin(self, client: Any, operation: str, params: Any, is_async: bool) -> AwsCall:
+        """Start the call's span (current until :meth:`succeed` or :meth:`fail`)."""
         meta = client.meta
-        service = meta.service_model.service_id
+        service_model = meta.service_model
         call = AwsCall(
-            service=str(service),
-            operation=operation,
-            params=params if isinstance(params, dict) else {},
-            region=meta.region_name,
-            endpoint=meta.endpoint_url,
+            str(service_model.service_id),
+            operation,
+            params if isinstance(params, dict) else {},
+            meta.region_name,
+            meta.endpoint_url,
+            is_async,
         )
-        extension = self.extensions.get(meta.service_model.service_name)
-        attributes: dict[str, Any] = {
-            RPC_SYSTEM: "aws-api",
-            RPC_SERVICE: call.service,
-            RPC_METHOD: operation,
-        }
+        name = None
+        attributes: dict[str, Any] | None = None
+        extension = self.extensions.get(service_model.service_name)
+        if extension is not None:
+            try:
+                hooks = extension.begin(call)
+                if hooks is not None:
+                    attributes = hooks.start_attributes(*self._server(call.endpoint))
+                    name = hooks.span_name
+                    call.hooks = hooks
+            except Exception as exc:
+                call.hooks = None
+                report(f"{call.service} request attributes", exc)
+        if attributes is None:
+            attributes = {}
+        attributes[RPC_SYSTEM] = "aws-api"
+        attributes[RPC_SERVICE] = call.service
+        attributes[RPC_METHOD] = operation
         if call.region:
             attributes[CLOUD_REGION] = call.region
-        name = f"{call.service}.{operation}"
-        if extension is not None:
-            try:
-                attributes.update(extension.request_attributes(call))
-                name = extension.span_name(call) or name
-            except Exception as exc:
-                report(f"{call.service} request attributes", exc)
-        span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-        return call, span, extension
+        call.span = span = self.tracer.start_span(
+            name or f"{call.service}.{operation}", kind=SpanKind.CLIENT, attributes=attributes
+        )
+        call.token = otel_context.attach(trace.set_span_in_context(span))
+        return call
 
-    def succeed(self, call: AwsCall, span: Span, extension: ServiceExtension | None, result: Any) -> None:
-        meta = _metadata(result)
-        if meta.get("RequestId"):
-            span.set_attribute(AWS_REQUEST_ID, meta["RequestId"])
-        if isinstance(meta.get("HTTPStatusCode"), int):
-            span.set_attribute(HTTP_STATUS, meta["HTTPStatusCode"])
-        span.set_attribute(RETRY_COUNT, int(meta.get("RetryAttempts") or 0))
-        owned = False
-        if extension is not None:
-            try:
-                owned = bool(extension.on_success(call, span, result))
-            except Exception as exc:
-                report(f"{call.service} response attributes", exc)
-        if not owned:
+    def _server(self, endpoint: str | None) -> tuple[str | None, int | None]:
+        """``server.address`` / ``server.port`` of a client's endpoint URL, parsed once per endpoint."""
+        if not endpoint:
+            return None, None
+        server = self._servers.get(endpoint)
+        if server is None:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(endpoint)
+            server = (parts.hostname, parts.port)
+            if len(self._servers) < 64:
+                self._servers[endpoint] = server
+        return server
+
+    def succeed(self, call: AwsCall, result: Any) -> None:
+        span = call.span
+        _record_metadata(span, _metadata(result))
+        hooks = call.hooks
+        if hooks is None:
+            span.end()
+            return
+        try:
+            hooks.on_success(span, result)
+        except Exception as exc:
+            report(f"{call.service} response attributes", exc)
+            if hooks.ends_span_later:
+                span.end()  # on_success hands the span over last: it never got there
+        if not hooks.ends_span_later:
             span.end()
 
-    def fail(self, call: AwsCall, span: Span, extension: ServiceExtension | None, error: BaseException) -> None:
+    def fail(self, call: AwsCall, error: BaseException) -> None:
+        span = call.span
         error_type = error_type_of(error)
-        meta = _metadata(getattr(error, "response", None))
-        if meta.get("RequestId"):
-            span.set_attribute(AWS_REQUEST_ID, meta["RequestId"])
-        if isinstance(meta.get("HTTPStatusCode"), int):
-            span.set_attribute(HTTP_STATUS, meta["HTTPStatusCode"])
-        span.set_attribute(RETRY_COUNT, int(meta.get("RetryAttempts") or 0))
+        _record_metadata(span, _metadata(getattr(error, "response", None)))
         span.set_attribute(ERROR_TYPE, error_type)
         span.record_exception(error)
         span.set_status(Status(StatusCode.ERROR, error_type))
-        if extension is not None:
+        if call.hooks is not None:
             try:
-                extension.on_error(call, span, error, error_type)
+                call.hooks.on_error(span, error, error_type)
             except Exception as exc:
                 report(f"{call.service} error attributes", exc)
         span.end()
+
+
+def _record_metadata(span: Span, meta: dict[str, Any]) -> None:
+    if meta.get("RequestId"):
+        span.set_attribute(AWS_REQUEST_ID, meta["RequestId"])
+    if isinstance(meta.get("HTTPStatusCode"), int):
+        span.set_attribute(HTTP_STATUS, meta["HTTPStatusCode"])
+    span.set_attribute(RETRY_COUNT, int(meta.get("RetryAttempts") or 0))
 
 
 class BotocoreInstrumentation:
@@ -174,12 +236,12 @@ class BotocoreInstrumentation:
             owner._make_api_call = original
         self._originals = []
 
-    def _start(self, client: Any, operation: str, params: Any, is_async: bool) -> _Started | None:
+    def _start(self, client: Any, operation: str, params: Any, is_async: bool) -> AwsCall | None:
+        """The call with its span current; None inside upstream's ``suppress_instrumentation()``."""
+        if not is_instrumentation_enabled():
+            return None
         try:
-            call, span, extension = self.telemetry.begin(client, operation, params)
-            call.state["async"] = is_async
-            ctx = otel_context.set_value(SUPPRESS_HTTP_KEY, True, trace.set_span_in_context(span))
-            return _Started(self.telemetry, call, span, extension, otel_context.attach(ctx))
+            return self.telemetry.begin(client, operation, params, is_async)
         except Exception as exc:
             report("botocore call start", exc)
             return None
@@ -187,17 +249,19 @@ class BotocoreInstrumentation:
     def _patch_sync(self, owner: Any) -> None:
         original = owner._make_api_call
         start = self._start
+        succeeded, failed = self._succeeded, self._failed
 
         def _make_api_call(client: Any, operation_name: str, api_params: Any) -> Any:
-            started = start(client, operation_name, api_params, False)
-            if started is None:
+            call = start(client, operation_name, api_params, False)
+            if call is None:
                 return original(client, operation_name, api_params)
             try:
-                result = original(client, operation_name, api_params)
+                with suppress_http_instrumentation():  # the AWS span describes the HTTP requests
+                    result = original(client, operation_name, api_params)
             except BaseException as exc:
-                started.failed(exc)
+                failed(call, exc)
                 raise
-            started.succeeded(result)
+            succeeded(call, result)
             return result
 
         self._originals.append((owner, original))
@@ -206,51 +270,37 @@ class BotocoreInstrumentation:
     def _patch_async(self, owner: Any) -> None:
         original = owner._make_api_call
         start = self._start
+        succeeded, failed = self._succeeded, self._failed
 
         async def _make_api_call(client: Any, operation_name: str, api_params: Any) -> Any:
-            started = start(client, operation_name, api_params, True)
-            if started is None:
+            call = start(client, operation_name, api_params, True)
+            if call is None:
                 return await original(client, operation_name, api_params)
             try:
-                result = await original(client, operation_name, api_params)
+                with suppress_http_instrumentation():  # aiobotocore's aiohttp requests
+                    result = await original(client, operation_name, api_params)
             except BaseException as exc:
-                started.failed(exc)
+                failed(call, exc)
                 raise
-            started.succeeded(result)
+            succeeded(call, result)
             return result
 
         self._originals.append((owner, original))
         owner._make_api_call = _make_api_call
 
+    def _succeeded(self, call: AwsCall, result: Any) -> None:
+        self._end(call, "botocore call end", self.telemetry.succeed, result)
 
-class _Started:
-    """One call in flight: leaves the span's context and records the outcome, never raising."""
+    def _failed(self, call: AwsCall, error: BaseException) -> None:
+        self._end(call, "botocore call error", self.telemetry.fail, error)
 
-    __slots__ = ("call", "extension", "span", "telemetry", "token")
-
-    def __init__(self, telemetry: BotocoreTelemetry, call: AwsCall, span: Span, extension: Any, token: Any) -> None:
-        self.telemetry, self.call, self.span, self.extension, self.token = telemetry, call, span, extension, token
-
-    def succeeded(self, result: Any) -> None:
-        otel_context.detach(self.token)
-        _guarded_succeed(self.telemetry, self.call, self.span, self.extension, result)
-
-    def failed(self, error: BaseException) -> None:
-        otel_context.detach(self.token)
-        _guarded_fail(self.telemetry, self.call, self.span, self.extension, error)
-
-
-def _guarded_succeed(telemetry: BotocoreTelemetry, call: AwsCall, span: Span, ext: Any, result: Any) -> None:
-    try:
-        telemetry.succeed(call, span, ext, result)
-    except Exception as exc:
-        report("botocore call end", exc)
-        span.end()
-
-
-def _guarded_fail(telemetry: BotocoreTelemetry, call: AwsCall, span: Span, ext: Any, error: BaseException) -> None:
-    try:
-        telemetry.fail(call, span, ext, error)
-    except Exception as exc:
-        report("botocore call error", exc)
-        span.end()
+    @staticmethod
+    def _end(call: AwsCall, where: str, record: Callable[[AwsCall, Any], None], outcome: Any) -> None:
+        """Leave the span's context and record the outcome, never raising."""
+        if call.token is not None:
+            otel_context.detach(call.token)
+        try:
+            record(call, outcome)
+        except Exception as exc:
+            report(where, exc)
+            call.span.end()

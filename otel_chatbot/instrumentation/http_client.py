@@ -1,8 +1,10 @@
 """CLIENT spans and ``http.client.request.duration`` for outgoing HTTP calls.
 
 Library-neutral: the httpx and aiohttp adapters call :meth:`ClientTelemetry.start` and
-:meth:`OutgoingCall.end`. Calls made inside an AWS SDK span are not traced again
-(the AWS span describes them), following upstream's suppression key.
+:meth:`OutgoingCall.end`. Upstream's suppression is honoured through its public functions:
+no span, metric or propagation inside ``suppress_instrumentation()`` or
+``suppress_http_instrumentation()`` (the AWS SDK instrumentation runs its calls inside the
+latter, so their HTTP requests are not traced twice; OTLP exporters inside the former).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import urllib.parse
 from collections.abc import MutableMapping
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_http_instrumentation_enabled
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
@@ -21,17 +23,6 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 from otel_chatbot.instrumentation import http_semconv as sc
 from otel_chatbot.instrumentation.prebound import Bindings
 from otel_chatbot.version import __version__
-
-SUPPRESS_HTTP_KEY = otel_context.create_key("suppress_http_instrumentation")
-_UPSTREAM_SUPPRESS_KEYS = ("suppress_http_instrumentation", "suppress_instrumentation")
-
-
-def http_suppressed() -> bool:
-    """True inside an AWS SDK call or where instrumentation was suppressed upstream's way."""
-    if otel_context.get_value(SUPPRESS_HTTP_KEY):
-        return True
-    current = otel_context.get_current()
-    return any(current.get(key) for key in _UPSTREAM_SUPPRESS_KEYS)
 
 
 def sanitize_url(url: str) -> str:
@@ -67,7 +58,7 @@ class ClientTelemetry:
 
     def start(self, method: str, url: str, headers: MutableMapping[str, str]) -> OutgoingCall | None:
         """Open the span and inject trace context into ``headers``; None when suppressed."""
-        if http_suppressed():
+        if not is_http_instrumentation_enabled():
             return None
         verb, original = sc.normalize_method(method)
         parts = urllib.parse.urlsplit(url)

@@ -19,7 +19,7 @@ from otelcol_harness import COLLECTOR_DIR, REQUIRED_ENV, shipped_config_files
 ENV_REF = re.compile(r"\$\{env:(\w+)(?::-([^}]*))?\}")
 
 # What the otel_chatbot distro emits (metric name -> data point attribute keys it
-# always sets; see otel_chatbot/instrumentation/bedrock/metrics.py).
+# always sets; see otel_chatbot/instrumentation/genai/metrics.py).
 APP_METRICS = {
     "http.server.request.duration": {"http.request.method", "http.route", "http.response.status_code"},
     "http.server.active_requests": {"http.request.method", "url.scheme"},
@@ -36,6 +36,9 @@ APP_METRICS = {
         for signal in ("span", "log")
         for name in ("processed", "queue.size", "queue.capacity")
     },
+    "chatbot.stream.time_to_first_byte": {"http.request.method", "http.route"},
+    "chatbot.stream.duration": {"http.request.method", "http.route", "chatbot.stream.outcome"},
+    "chatbot.websocket.active_connections": {"http.request.method", "url.scheme"},
 }
 # Added on the way: by awsemf's resource_to_telemetry_conversion and transform/status_class.
 ADDED_LABELS = {"service.name", "deployment.environment.name", "http.status_class"}
@@ -145,7 +148,7 @@ def test_cloudwatch_gets_deltas_and_restarts_do_not_recount() -> None:
     cumulative_to_delta turns sums and histograms into deltas before it, and sends a series'
     first point only when the series started after the collector (initial_value auto)."""
     pipeline = CONFIG["service"]["pipelines"]["metrics/cloudwatch"]
-    assert pipeline["processors"] == ["cumulative_to_delta"]
+    assert pipeline["processors"] == ["filter/cloudwatch", "cumulative_to_delta", "transform/cloudwatch_levels"]
     assert pipeline["exporters"] == ["awsemf"]
     delta = CONFIG["processors"]["cumulative_to_delta"]
     assert delta["initial_value"] == "auto"
@@ -154,6 +157,25 @@ def test_cloudwatch_gets_deltas_and_restarts_do_not_recount() -> None:
     # the Prometheus side stays cumulative
     assert CONFIG["service"]["pipelines"]["metrics/prometheus"]["processors"] == []
     assert "cumulative_to_delta" not in CONFIG["service"]["pipelines"]["metrics"]["processors"]
+
+
+def test_cloudwatch_gets_exactly_the_declared_metrics_and_in_flight_counts_as_levels() -> None:
+    """Undeclared metrics would be plain EMF log events (paid ingestion, never metrics): the filter keeps
+    the declared ones; awsemf would turn a cumulative non-monotonic sum into deltas: they become gauges."""
+    (condition,) = CONFIG["processors"]["filter/cloudwatch"]["metrics"]["metric"]
+    kept = re.fullmatch(r'not IsMatch\(metric\.name, "\^\((.*)\)\$"\)', condition)
+    assert kept, condition
+    pattern = kept.group(1).replace("\\\\", "\\")  # an OTTL string literal: \\ is one backslash
+    selectors = {selector for d in EMF["metric_declarations"] for selector in d["metric_name_selectors"]}
+    assert {f"^{name}$" for name in pattern.split("|")} == selectors
+    for metric in APP_METRICS:
+        assert re.fullmatch(pattern, metric), f"{metric} is declared but filtered out"
+    for dropped in ("process.cpu.time", "chatbot.asyncio.loop.lag", "chatbot.stream.chunks"):
+        assert not re.fullmatch(pattern, dropped)
+    (statements,) = CONFIG["processors"]["transform/cloudwatch_levels"]["metric_statements"]
+    assert statements["statements"] == [
+        "convert_sum_to_gauge() where metric.type == METRIC_DATA_TYPE_SUM and metric.is_monotonic == false"
+    ]
 
 
 def test_agent_token_usage_has_a_dimension_set_without_the_model() -> None:

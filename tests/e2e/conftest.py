@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from examples.bedrock_server import BedrockServer
-from examples.otlp_sink import OtlpSink
+from otel_chatbot.testing.bedrock import BedrockServer
+from otel_chatbot.testing.otlp_sink import OtlpSink
 
 
 @pytest.fixture(scope="module")

@@ -71,10 +71,11 @@ def test_the_stack_has_every_service(model: dict[str, Any]) -> None:
 def test_app_and_bedrock_run_the_documented_commands(model: dict[str, Any]) -> None:
     services = model["services"]
     assert services["app"]["command"] == [
-        "opentelemetry-instrument", "uvicorn", "examples.chatbot.app:app", "--host", "0.0.0.0", "--port", "8000",
+        "opentelemetry-instrument", "uvicorn", "otel_chatbot.demo.chatbot.app:app",
+        "--host", "0.0.0.0", "--port", "8000",
     ]  # fmt: skip
     assert services["bedrock"]["command"] == [
-        "python", "-m", "examples.bedrock_server", "--host", "0.0.0.0", "--port", "8081",
+        "python", "-m", "otel_chatbot.testing.bedrock", "--host", "0.0.0.0", "--port", "8081",
     ]  # fmt: skip
     env = services["app"]["environment"]
     assert env["BEDROCK_ENDPOINT_URL"] == "http://bedrock:8081"
@@ -276,8 +277,8 @@ def test_the_apps_telemetry_variables_are_settings_the_distro_reads(model: dict[
     from otel_chatbot.config.table import SETTINGS
 
     known = {setting.env for setting in SETTINGS}
-    # Read by other packages in the image: the SDK's own service name and the system-metrics instrumentor.
-    known |= {"OTEL_SERVICE_NAME", "OTEL_PYTHON_SYSTEM_METRICS_EXCLUDED_METRICS"}
+    # Read by the SDK itself.
+    known |= {"OTEL_SERVICE_NAME"}
     env = model["services"]["app"]["environment"]
     telemetry = {name for name in env if name.startswith("OTEL_")}
     assert telemetry <= known, f"not read by anything: {sorted(telemetry - known)}"

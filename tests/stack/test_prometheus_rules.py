@@ -33,6 +33,9 @@ DESIGN_ALERTS = {
     "ChatbotAvailabilitySLOBudgetBurnSlow",
     "ChatbotLatencySLOBudgetBurnFast",
     "ChatbotLatencySLOBudgetBurnSlow",
+    "ChatbotStreamCancellations",
+    "ChatbotStreamSlowFirstByte",
+    "ChatbotEventLoopLag",
 }
 
 

@@ -1,67 +1,35 @@
-"""Stream wrappers whose span ends exactly once, whatever happens to the stream.
+"""Proxies for botocore's event streams whose span ends exactly once, whatever happens to the stream.
 
 A Bedrock stream (ConverseStream ``stream``, InvokeModelWithResponseStream ``body``,
-InvokeAgent ``completion``) outlives the SDK call. The wrapper feeds every event to an
-accumulator and ends the span on completion, on an in-stream or connection error, when
-the caller closes the iterator, and — through a finalizer — when the caller drops it
-without finishing. Events reach the caller unchanged.
+InvokeAgent ``completion``) outlives the SDK call. The proxy feeds every event to the
+call's :class:`~otel_chatbot.instrumentation.genai.stream_state.StreamState` and ends
+the span on completion, on an in-stream or connection error, when the caller closes the
+iterator, and (through a finalizer) when the caller drops it without finishing. Events
+reach the caller unchanged.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from otel_chatbot.guard import report
-
-Finish = Callable[["StreamState", str | None], None]
-
-
-class StreamState:
-    """What a stream has shown so far; ``finish`` runs once."""
-
-    def __init__(self, accumulator: Any, finish: Finish) -> None:
-        self.accumulator = accumulator
-        self._finish = finish
-        self._lock = threading.Lock()
-        self.done = False
-        self.started = time.perf_counter()
-        self.first_chunk_at: float | None = None
-        self.chunk_times: list[float] = []
-
-    def feed(self, event: Any) -> None:
-        try:
-            before = self.accumulator.chunks
-            self.accumulator.feed(event)
-            if self.accumulator.chunks > before:
-                now = time.perf_counter()
-                if self.first_chunk_at is None:
-                    self.first_chunk_at = now
-                self.chunk_times.append(now)
-        except Exception as exc:
-            report("bedrock stream event", exc)
-
-    def finish(self, error_type: str | None) -> None:
-        with self._lock:
-            if self.done:
-                return
-            self.done = True
-        try:
-            self._finish(self, error_type)
-        except Exception as exc:
-            report("bedrock stream end", exc)
+from otel_chatbot.instrumentation.genai.stream_state import StreamState
 
 
 def _stream_error(exc: BaseException) -> str:
-    """``cancelled`` when the caller closed the iterator, else the AWS error code or class name."""
+    """``cancelled`` when the caller closed the iterator, else the AWS error code or class name.
+
+    botocore's ``EventStreamError`` carries the exception event's name as its code
+    (``throttlingException``); the service's code is capitalised (``ThrottlingException``),
+    as the same error gets when the call itself is rejected, so throttling counts either way.
+    """
     if isinstance(exc, GeneratorExit):
         return "cancelled"
     from otel_chatbot.instrumentation.botocore import error_type_of
 
-    return error_type_of(exc)
+    code = error_type_of(exc)
+    return code[0].upper() + code[1:] if code.endswith("Exception") else code
 
 
 def _abandoned(state: StreamState) -> None:

@@ -3,7 +3,7 @@
 * :class:`Prometheus`: Debian's ``prometheus`` (remote-write receiver, exemplar storage),
   TSDB in a temporary directory, queried through its HTTP API;
 * :class:`Moto`: ``moto_server``, the CloudWatch Logs endpoint for ``awsemf``;
-* :class:`ChatbotApp`: ``opentelemetry-instrument uvicorn examples.chatbot.app:app``;
+* :class:`ChatbotApp`: ``opentelemetry-instrument uvicorn otel_chatbot.demo.chatbot.app:app``;
 * :func:`self_metrics`: the collector's own Prometheus metrics, parsed.
 
 Every process gets its own session (process group) and is killed with it; every wait
@@ -224,7 +224,7 @@ class ChatbotApp(Process):
             [
                 str(VENV_BIN / "opentelemetry-instrument"),
                 str(VENV_BIN / "uvicorn"),
-                "examples.chatbot.app:app",
+                "otel_chatbot.demo.chatbot.app:app",
                 "--host",
                 "127.0.0.1",
                 "--port",

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from examples.bedrock_server import BedrockServer
-from examples.chatbot.config import DEFAULT_MODEL_ID
+from otel_chatbot.demo.chatbot.config import DEFAULT_MODEL_ID
+from otel_chatbot.testing.bedrock import BedrockServer
 
 MODEL = DEFAULT_MODEL_ID
 BAD_MODEL = "example.no-such-model-v1:0"

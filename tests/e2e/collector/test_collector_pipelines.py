@@ -17,7 +17,7 @@ from opentelemetry.trace import Status, StatusCode
 from otelcol_harness import Collector, loopback_env, running
 from otlp_send import logger_provider, meter_provider, tracer_provider
 
-from examples.otlp_sink import OtlpSink
+from otel_chatbot.testing.otlp_sink import OtlpSink
 
 SLOW_MS = 300
 
@@ -78,7 +78,6 @@ def test_tail_sampling_keeps_error_throttled_and_slow_traces_only(collector: Col
     spans = [s for s in tempo.spans() if s.resource.get("service.name") == "tail-sampling"]
     assert sorted(s.name for s in spans) == ["error", "slow", "throttled"]
     assert {s.name: s.trace_id for s in spans} == kept
-
 
 
 # (name, attributes of the chat span) of traces the LLM-aware policies must keep ...
@@ -198,7 +197,7 @@ def test_log_records_arrive_without_prompt_content_and_credentials(collector: Co
         )
 
     records = tempo.wait_for(
-        lambda: (r if len(r := [x for x in tempo.logs() if x.resource.get("service.name") == "logs"]) >= 2 else []),
+        lambda: r if len(r := [x for x in tempo.logs() if x.resource.get("service.name") == "logs"]) >= 2 else [],
         timeout=30,
         what="2 log records",
     )

@@ -2,8 +2,8 @@
 
 One scenario (a module fixture) runs everything once, then each test checks one promise:
 
-* the app: ``opentelemetry-instrument uvicorn examples.chatbot.app:app`` as a subprocess,
-  exporting OTLP/HTTP to the collector, Bedrock being ``examples.bedrock_server``;
+* the app: ``opentelemetry-instrument uvicorn otel_chatbot.demo.chatbot.app:app`` as a subprocess,
+  exporting OTLP/HTTP to the collector, Bedrock being ``otel_chatbot.testing.bedrock``;
 * the collector: ``otelcol-chatbot --config collector/config.yaml`` (the shipped file,
   configured only through its environment variables), file_storage in a temporary directory;
 * Prometheus: Debian's ``prometheus`` with the remote-write receiver and exemplar storage;
@@ -48,8 +48,8 @@ from e2e_emf import (
 from e2e_workload import BAD_MODEL, MODEL, Workload, plan, run
 from otelcol_harness import COLLECTOR_DIR, Collector, loopback_env
 
-from examples.bedrock_server import BedrockServer
-from examples.otlp_sink import OtlpSink, SinkStats, SpanRecord
+from otel_chatbot.testing.bedrock import BedrockServer
+from otel_chatbot.testing.otlp_sink import OtlpSink, SinkStats, SpanRecord
 
 # No timeout mark of its own: conftest's extend_build_timeout gives room for a cold collector build.
 pytestmark = pytest.mark.e2e

@@ -36,8 +36,8 @@ import uvicorn.config
 from e2e_backends import ChatbotApp, poll
 from otelcol_harness import Collector, loopback_env
 
-from examples.bedrock_server import BedrockServer
-from examples.otlp_sink import OtlpSink
+from otel_chatbot.testing.bedrock import BedrockServer
+from otel_chatbot.testing.otlp_sink import OtlpSink
 
 pytestmark = pytest.mark.e2e
 

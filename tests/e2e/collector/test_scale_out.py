@@ -20,7 +20,7 @@ from opentelemetry import trace
 from otelcol_harness import Collector, loopback_env, running
 from otlp_send import logger_provider, tracer_provider
 
-from examples.otlp_sink import LogEntry, OtlpSink
+from otel_chatbot.testing.otlp_sink import LogEntry, OtlpSink
 
 TRACES = 200
 SPANS_PER_TRACE = 3

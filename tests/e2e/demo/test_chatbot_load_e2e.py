@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from examples.bedrock_server import BedrockServer
-from examples.chatbot.load import run_load
+from otel_chatbot.demo.chatbot.load import run_load
 from otel_chatbot.demo.servers import free_port
+from otel_chatbot.testing.bedrock import BedrockServer
+
+UVICORN_APP = (sys.executable, "-m", "uvicorn", "otel_chatbot.demo.chatbot.app:app")
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +33,7 @@ def app_url(bedrock_server: BedrockServer, tmp_path_factory: pytest.TempPathFact
     env["BEDROCK_ENDPOINT_URL"] = bedrock_server.endpoint_url
     log = (tmp_path_factory.mktemp("uvicorn") / "uvicorn.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "examples.chatbot.app:app", "--port", str(port), "--log-level", "warning"],
+        [*UVICORN_APP, "--port", str(port), "--log-level", "warning"],
         cwd=Path(__file__).resolve().parents[3],
         env=env,
         stdout=log,
@@ -68,7 +70,7 @@ def test_every_route_answers_as_planned(app_url: str, bedrock_server: BedrockSer
 
 def test_the_load_command(app_url: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "examples.chatbot.load", "--url", app_url, "--requests", "30", "--wait", "10"],
+        [sys.executable, "-m", "otel_chatbot.demo.chatbot.load", "--url", app_url, "--requests", "30", "--wait", "10"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from examples.otlp_sink.otlp_json import parse_otlp_json
+from otel_chatbot.testing.otlp_sink.otlp_json import parse_otlp_json
 from tests.e2e.demo.demo_process import DemoProcess
 
 pytestmark = pytest.mark.e2e

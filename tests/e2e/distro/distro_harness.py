@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from examples.otlp_sink import LogEntry, MetricPoint, OtlpSink, SpanRecord
-from examples.otlp_sink.records import Attributes
+from otel_chatbot.testing.otlp_sink import LogEntry, MetricPoint, OtlpSink, SpanRecord
+from otel_chatbot.testing.otlp_sink.records import Attributes
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 
-EXAMPLE_APP = "examples.chatbot.app:app"
+EXAMPLE_APP = "otel_chatbot.demo.chatbot.app:app"
 """The example chatbot exactly as users run it."""
 LOGGING_APP = "chatbot_under_test:app"
 """The example chatbot plus one log record per request (see ``apps/chatbot_under_test.py``)."""
@@ -335,6 +335,20 @@ class Received:
             if key not in newest or point.time_ns >= newest[key].time_ns:
                 newest[key] = point
         return sum(point.count or 0 for point in newest.values())
+
+
+def recorded_twice(points: Iterable[MetricPoint]) -> list[tuple[str, str]]:
+    """Metric series exported twice in one collection: two instruments (any scope) with one name and attributes."""
+    seen: dict[tuple[str, str, int, str], int] = {}
+    for point in points:
+        key = (
+            point.resource.get("service.instance.id", ""),
+            point.name,
+            point.time_ns,
+            repr(sorted(point.attributes.items())),
+        )
+        seen[key] = seen.get(key, 0) + 1
+    return sorted({(name, attributes) for (_, name, _, attributes), n in seen.items() if n > 1})
 
 
 def wait_until(sink: OtlpSink, service: str, ready: Callable[[Received], bool], timeout_s: float) -> Received:

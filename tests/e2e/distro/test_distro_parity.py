@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from examples.otlp_sink import OtlpSink
+from otel_chatbot.testing.otlp_sink import OtlpSink
 from tests.e2e.distro.distro_harness import (
     CORRELATION_HEADERS,
     AppProcess,

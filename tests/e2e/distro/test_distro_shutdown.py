@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from examples.otlp_sink import OtlpSink
+from otel_chatbot.testing.otlp_sink import OtlpSink
 from tests.e2e.distro.distro_harness import (
     LOGGING_APP,
     MODEL_ID,

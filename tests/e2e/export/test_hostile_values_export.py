@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.resources import Resource
 
-from examples.otlp_sink import OtlpSink
 from otel_chatbot.config import load_settings
 from otel_chatbot.export.safe_values import FINDINGS
 from otel_chatbot.pipelines import Pipelines, build_pipelines
+from otel_chatbot.testing.otlp_sink import OtlpSink
 
 pytestmark = pytest.mark.e2e
 

@@ -3,51 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
+
+from tests.unit.instrumentation.loopback import LoopbackServer, loopback_server
 
 pytestmark = pytest.mark.e2e
 
 
-class Recorder(BaseHTTPRequestHandler):
-    seen: ClassVar[list[dict[str, str]]] = []
-
-    def do_GET(self) -> None:
-        Recorder.seen.append({k.lower(): v for k, v in self.headers.items()})
-        status = 503 if self.path.startswith("/unavailable") else 200
-        body = b"ok"
-        self.send_response(status)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+def server() -> Iterator[LoopbackServer]:
+    with loopback_server() as srv:
+        yield srv
 
 
 @pytest.fixture
-def kit(kit_factory: Any) -> Any:
-    Recorder.seen.clear()
+def kit(kit_factory: Any, server: LoopbackServer) -> Any:
+    server.seen.clear()
     kit = kit_factory()
     kit.instrumentations.apply_libraries(patch_all_apps=False)
     return kit
 
 
-def check_client_span(kit: Any, url: str, status: int) -> Any:
+def check_client_span(kit: Any, server: LoopbackServer, url: str, status: int) -> Any:
     (span,) = kit.finished()
     assert span.kind.name == "CLIENT"
     assert span.name == "GET"
@@ -56,7 +36,7 @@ def check_client_span(kit: Any, url: str, status: int) -> Any:
     assert attrs["url.full"] == url.replace("user:secret@", "REDACTED:REDACTED@")
     assert attrs["server.address"] == "127.0.0.1"
     assert attrs["http.response.status_code"] == status
-    traceparent = Recorder.seen[-1]["traceparent"]
+    traceparent = server.seen[-1]["traceparent"]
     assert traceparent.split("-")[1] == f"{span.context.trace_id:032x}"
     assert traceparent.split("-")[2] == f"{span.context.span_id:016x}"
     (point,) = kit.points("http.client.request.duration")
@@ -65,37 +45,37 @@ def check_client_span(kit: Any, url: str, status: int) -> Any:
     return span
 
 
-def test_httpx_sync(server: str, kit: Any) -> None:
+def test_httpx_sync(server: LoopbackServer, kit: Any) -> None:
     import httpx
 
     with httpx.Client() as client:
-        assert client.get(f"{server}/a?token=abc").status_code == 200
-    span = check_client_span(kit, f"{server}/a?token=REDACTED", 200)
+        assert client.get(f"{server.url}/a?token=abc").status_code == 200
+    span = check_client_span(kit, server, f"{server.url}/a?token=REDACTED", 200)
     assert "error.type" not in span.attributes
 
 
-def test_httpx_async_error_status(server: str, kit: Any) -> None:
+def test_httpx_async_error_status(server: LoopbackServer, kit: Any) -> None:
     import httpx
 
     async def go() -> int:
         async with httpx.AsyncClient() as client:
-            return (await client.get(f"{server}/unavailable")).status_code
+            return (await client.get(f"{server.url}/status/503")).status_code
 
     assert asyncio.run(go()) == 503
-    span = check_client_span(kit, f"{server}/unavailable", 503)
+    span = check_client_span(kit, server, f"{server.url}/status/503", 503)
     assert span.attributes["error.type"] == "503"
 
 
-def test_aiohttp(server: str, kit: Any) -> None:
+def test_aiohttp(server: LoopbackServer, kit: Any) -> None:
     import aiohttp
 
     async def go() -> int:
-        async with aiohttp.ClientSession() as session, session.get(f"{server}/b") as response:
+        async with aiohttp.ClientSession() as session, session.get(f"{server.url}/b") as response:
             await response.read()
             return response.status
 
     assert asyncio.run(go()) == 200
-    check_client_span(kit, f"{server}/b", 200)
+    check_client_span(kit, server, f"{server.url}/b", 200)
 
 
 def test_connection_error_passes_through_with_error_type(kit: Any) -> None:

@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 
 from bench.loadtest.schema import load
-from examples.bedrock_server import BedrockServer
+from otel_chatbot.testing.bedrock import BedrockServer
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[3]
-APP = "examples.chatbot.app:app"
+APP = "otel_chatbot.demo.chatbot.app:app"
 RUN_TIMEOUT_S = 60.0
 _RUNNING = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
 # The developer's shell must not change what the app does or where anything exports.

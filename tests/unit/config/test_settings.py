@@ -1,4 +1,4 @@
-"""The settings table: precedence, clear errors, and the README kept in sync."""
+"""The settings table: precedence and clear errors."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ from pathlib import Path
 import pytest
 
 from otel_chatbot.config import SETTINGS, ConfigError, load_settings
-from otel_chatbot.config.docs import END, START, markdown_table
 from otel_chatbot.config.settings import setting_names
-
-README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def test_table_and_dataclass_name_the_same_settings() -> None:
@@ -68,12 +65,6 @@ def test_bad_keyword_names_the_keyword() -> None:
 def test_resource_attributes_are_percent_decoded() -> None:
     settings = load_settings(environ={"OTEL_RESOURCE_ATTRIBUTES": "team=chat%20ops,tier=gold"})
     assert settings.resource_attributes == (("team", "chat ops"), ("tier", "gold"))
-
-
-def test_readme_configuration_table_is_generated_from_the_table() -> None:
-    text = README.read_text()
-    block = text.split(START, 1)[1].split(END, 1)[0]
-    assert block.strip() == markdown_table().strip(), "run: python -m otel_chatbot.config.docs --write README.md"
 
 
 def test_keywords_take_the_forms_code_naturally_passes() -> None:

@@ -1,23 +1,29 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from otel_chatbot.genai import (
+from otel_chatbot.genai.agents import (
+    AgentStep,
     AgentTraceAccumulator,
-    TokenUsage,
     invoke_agent_request,
     retrieve_and_generate_request,
     retrieve_and_generate_response,
     retrieve_request,
     retrieve_response,
+    step_window,
+    time_ns,
 )
+from otel_chatbot.genai.types import TokenUsage
 
 HAIKU_ARN = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
 T0 = datetime(2026, 11, 22, 10, 0, 0, tzinfo=timezone.utc)
 T1 = datetime(2026, 11, 22, 10, 0, 2, tzinfo=timezone.utc)
+T0_NS = int(T0.timestamp()) * 1_000_000_000
+MS = 1_000_000
+SECOND = 1_000 * MS
 
 
 def _trace(inner: dict[str, Any]) -> dict[str, Any]:
@@ -200,17 +206,18 @@ def test_agent_trace_steps() -> None:
         "gen_ai.usage.input_tokens": 500,
         "gen_ai.usage.output_tokens": 40,
     }
-    assert (pre.start_time, pre.end_time, pre.duration_ms) == (T0, T1, 2000)
+    assert (pre.start_ns, pre.end_ns) == (T0_NS, T0_NS + 2 * SECOND)  # metadata startTime / endTime
     tool = steps[2]
     assert tool.attributes["gen_ai.tool.name"] == "OrderLookup"
     assert tool.attributes["gen_ai.tool.call.id"] == "inv-1"
     assert tool.attributes["gen_ai.tool.type"] == "extension"
-    assert tool.duration_ms == 150
+    assert (tool.start_ns, tool.end_ns) == (T0_NS, T0_NS + 2 * SECOND)
     kb = steps[3]
     assert kb.attributes["aws.bedrock.knowledge_base.id"] == "KB12345678"
     assert kb.attributes["aws.bedrock.retrieval.result_count"] == 2
+    assert (kb.start_ns, kb.end_ns) == (T0_NS, T0_NS + 80 * MS)  # opened at eventTime, lasted totalTimeMs
     assert acc.usage == TokenUsage(uncached_input_tokens=1400, output_tokens=100)
-    assert acc.chunks == 1 and acc.first_content_seen
+    assert acc.chunks == 1
     assert acc.guardrail_intervened is False
     response = acc.response()
     assert response.usage.input_tokens == 1400
@@ -378,3 +385,81 @@ def test_retrieve_and_generate_external_sources_and_garbage() -> None:
     assert retrieve_and_generate_request({"retrieveAndGenerateConfiguration": "x"}).model is None
     assert retrieve_and_generate_response(None).attributes() == {}  # type: ignore[arg-type]
     assert retrieve_response([]).attributes() == {}  # type: ignore[arg-type]
+
+
+def _model_step(trace_id: str, at: Any, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The opening and closing trace events of one model invocation, both at ``at`` unless metadata says."""
+    opening = _trace({"orchestrationTrace": {"modelInvocationInput": {"traceId": trace_id, "foundationModel": "m"}}})
+    closing = _trace(
+        {"orchestrationTrace": {"modelInvocationOutput": {"traceId": trace_id, "metadata": metadata or {}}}}
+    )
+    opening["trace"]["eventTime"] = closing["trace"]["eventTime"] = at
+    return [opening, closing]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"startTime": T0, "endTime": T1}, (T0_NS, T0_NS + 2 * SECOND)),
+        ({"endTime": T1, "totalTimeMs": 500}, (T0_NS + 1500 * MS, T0_NS + 2 * SECOND)),
+        ({"startTime": T1, "totalTimeMs": 500}, (T0_NS + 2 * SECOND, T0_NS + 2500 * MS)),
+        ({"operationTotalTimeMs": 300}, (T0_NS, T0_NS + 300 * MS)),
+        ({}, (T0_NS, T0_NS)),
+    ],
+    ids=["start-and-end", "end-and-total", "start-and-total", "total-from-the-event-time", "event-times-only"],
+)
+def test_agent_step_times_come_from_bedrocks_metadata_first(
+    metadata: dict[str, Any], expected: tuple[int, int]
+) -> None:
+    acc = AgentTraceAccumulator(clock=lambda: pytest.fail("every event has an eventTime"))
+    for event in _model_step("t-1", T0, metadata):
+        acc.feed(event)
+    (step,) = acc.steps
+    assert (step.start_ns, step.end_ns) == expected
+
+
+def test_agent_step_times_fall_back_to_the_event_times_then_to_when_events_were_read() -> None:
+    ticks = iter([7 * SECOND, 9 * SECOND])
+    acc = AgentTraceAccumulator(clock=lambda: next(ticks))
+    opening, closing = _model_step("t-1", T0)
+    closing["trace"]["eventTime"] = "2026-11-22T10:00:02Z"  # as text, as a JSON decoder leaves it
+    for event in [opening, closing, *_model_step("t-2", None)]:  # t-2's events carry no eventTime
+        acc.feed(event)
+    timed, read = acc.steps
+    assert (timed.start_ns, timed.end_ns) == (T0_NS, T0_NS + 2 * SECOND)
+    assert (read.start_ns, read.end_ns) == (7 * SECOND, 9 * SECOND)
+
+
+def test_an_unclosed_step_has_no_end() -> None:
+    acc = AgentTraceAccumulator()
+    acc.feed(_model_step("t-1", T0)[0])
+    (step,) = acc.steps
+    assert (step.start_ns, step.end_ns, step.complete) == (T0_NS, None, False)
+
+
+PARENT = (100, 200)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (120, 180, (120, 180)),  # inside: Bedrock's own times
+        (None, 150, (100, 150)),  # no start: from the parent's start
+        (120, None, (120, 200)),  # never closed: to the parent's end
+        (50, 250, (100, 200)),  # clock skew: clamped into the parent
+        (250, 300, (200, 200)),
+        (10, 20, (100, 100)),
+        (180, 120, (180, 180)),  # never ends before it starts
+    ],
+)
+def test_step_window_keeps_a_step_inside_its_parent(start: Any, end: Any, expected: tuple[int, int]) -> None:
+    step = AgentStep(name="chat m", operation="chat", attributes={}, start_ns=start, end_ns=end)
+    assert step_window(step, *PARENT) == expected
+
+
+def test_time_ns_reads_botocore_datetimes_and_iso_text() -> None:
+    assert time_ns(T0) == T0_NS
+    assert time_ns(T0.replace(tzinfo=None)) == T0_NS  # naive: UTC
+    assert time_ns(datetime(2026, 11, 22, 11, 0, 0, 123456, tzinfo=timezone(timedelta(hours=1)))) == T0_NS + 123456000
+    assert time_ns("2026-11-22T10:00:00Z") == T0_NS
+    assert [time_ns(v) for v in (None, "yesterday", 12)] == [None, None, None]

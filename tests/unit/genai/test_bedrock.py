@@ -5,18 +5,16 @@ from typing import Any
 
 import pytest
 
-from otel_chatbot.genai import (
-    GenAIRequest,
-    TokenUsage,
+from otel_chatbot.genai.bedrock import (
     apply_guardrail_request,
     apply_guardrail_response,
-    client_error_type,
     converse_request,
     converse_response,
     invoke_model_request,
     invoke_model_response,
     is_throttling,
 )
+from otel_chatbot.genai.types import GenAIRequest, TokenUsage
 
 # --- Converse --------------------------------------------------------------------------
 
@@ -144,7 +142,7 @@ def test_converse_garbage_never_raises(garbage: Any) -> None:
 
 def test_converse_request_garbage_fields() -> None:
     request = converse_request({"modelId": 3, "inferenceConfig": {"maxTokens": "many", "temperature": "hot"}})
-    assert request == GenAIRequest(operation_name="chat")
+    assert request == GenAIRequest(operation_name="chat", provider_name="aws.bedrock")
 
 
 # --- InvokeModel requests, one row per family --------------------------------------------
@@ -335,7 +333,7 @@ def test_invoke_model_request_families(
 ) -> None:
     raw: Any = {"bytes": json.dumps(body).encode(), "str": json.dumps(body), "dict": body}[encoding]
     request = invoke_model_request(model_id, raw)
-    assert request == GenAIRequest(model=model_id, **expected)
+    assert request == GenAIRequest(provider_name="aws.bedrock", model=model_id, **expected)
 
 
 def test_invoke_model_request_guardrail_and_stream() -> None:
@@ -633,18 +631,8 @@ def test_apply_guardrail() -> None:
 
 
 @pytest.mark.parametrize(
-    ("error_response", "code", "throttled"),
-    [
-        (
-            {"Error": {"Code": "ThrottlingException", "Message": "Too many tokens"}},
-            "ThrottlingException",
-            True,
-        ),
-        ({"Error": {"Code": "ValidationException"}}, "ValidationException", False),
-        ({"Error": {}}, None, False),
-        ({}, None, False),
-    ],
+    ("code", "throttled"),
+    [("ThrottlingException", True), ("TooManyRequestsException", True), ("ValidationException", False), (None, False)],
 )
-def test_client_error_type(error_response: dict[str, Any], code: str | None, throttled: bool) -> None:
-    assert client_error_type(error_response) == code
+def test_is_throttling(code: str | None, throttled: bool) -> None:
     assert is_throttling(code) is throttled

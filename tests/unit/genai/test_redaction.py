@@ -4,8 +4,7 @@ import re
 
 import pytest
 
-from otel_chatbot.genai.content import Redactor
-from otel_chatbot.genai.redaction import luhn_valid
+from otel_chatbot.genai.redaction import Redactor, luhn_valid
 
 R = "[REDACTED]"
 

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from otel_chatbot.genai import ConverseStreamAccumulator, InvokeStreamAccumulator, TokenUsage
+from otel_chatbot.genai.streams import ConverseStreamAccumulator, InvokeStreamAccumulator
+from otel_chatbot.genai.types import TokenUsage
 
 CONVERSE_EVENTS: list[dict[str, Any]] = [
     {"messageStart": {"role": "assistant"}},
@@ -37,15 +38,16 @@ CONVERSE_EVENTS: list[dict[str, Any]] = [
 
 def test_converse_stream_accumulates() -> None:
     acc = ConverseStreamAccumulator(capture_content=True)
-    assert not acc.first_content_seen
     acc.feed(CONVERSE_EVENTS[0])
-    assert not acc.first_content_seen  # messageStart carries no content
+    assert acc.chunks == 0  # messageStart carries no content
     acc.feed(CONVERSE_EVENTS[1])
-    assert acc.first_content_seen
+    assert acc.chunks == 1
     for event in CONVERSE_EVENTS[2:]:
         acc.feed(event)
     assert acc.chunks == 3
-    assert acc.output_text == "Hello"
+    assert acc.output_messages() == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "Hello"}], "finish_reason": "tool_call"}
+    ]
     response = acc.response()
     assert response.finish_reasons == ("tool_use",)
     assert response.usage == TokenUsage(30, 25, 1000, None)
@@ -61,7 +63,7 @@ def test_converse_stream_partial_response_before_metadata() -> None:
     response = acc.response()
     assert response.usage.input_tokens is None
     assert response.finish_reasons == ()
-    assert acc.output_text == ""  # content not captured unless asked
+    assert acc.output_messages() == []  # content not captured unless asked
 
 
 @pytest.mark.parametrize(
@@ -81,7 +83,7 @@ def test_converse_stream_exception_events(event: dict[str, Any], error_type: str
     acc = ConverseStreamAccumulator()
     acc.feed(CONVERSE_EVENTS[1])
     acc.feed(event)
-    assert acc.error_type == error_type
+    assert acc.response().error_type == error_type
     assert acc.response().attributes()["error.type"] == error_type
 
 
@@ -314,8 +316,7 @@ def test_invoke_stream_families(model_id: str, chunks: list[dict[str, Any]], exp
     assert response.finish_reasons == expected["reasons"]
     assert response.usage == expected["usage"]
     assert acc.chunks == expected["chunks"]
-    assert acc.first_content_seen
-    assert acc.output_text == expected["text"]
+    assert "".join(part["content"] for m in acc.output_messages() for part in m["parts"]) == expected["text"]
     assert response.first_byte_latency_ms == expected["first_byte"]
 
 
@@ -333,7 +334,7 @@ def test_invoke_stream_first_chunk_without_content() -> None:
     acc = InvokeStreamAccumulator("anthropic.claude-3-haiku-20240307-v1:0")
     acc.feed({"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5, "output_tokens": 1}}})
     acc.feed({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
-    assert not acc.first_content_seen
+    assert acc.chunks == 0
     acc.feed(
         {
             "type": "content_block_delta",
@@ -341,13 +342,13 @@ def test_invoke_stream_first_chunk_without_content() -> None:
             "delta": {"type": "input_json_delta", "partial_json": "{"},
         }
     )
-    assert acc.first_content_seen
+    assert acc.chunks == 1
 
 
 def test_invoke_stream_exception_event() -> None:
     acc = InvokeStreamAccumulator("anthropic.claude-3-haiku-20240307-v1:0")
     acc.feed({"modelTimeoutException": {"message": "timed out"}})
-    assert acc.error_type == "ModelTimeoutException"
+    assert acc.response().error_type == "ModelTimeoutException"
 
 
 @pytest.mark.parametrize("chunk", [b"", b"{oops", b"[]", None, 5, {"type": 7}, {"choices": "x"}])

@@ -2,7 +2,7 @@
 
 The end-to-end tests need Python ``logging`` records emitted while a request is being
 served, to check that they reach the collector carrying that request's trace and span
-ids. Everything else is ``examples.chatbot.app`` unchanged (``CHATBOT_CONFIGURE_IN_CODE=1``
+ids. Everything else is ``otel_chatbot.demo.chatbot.app`` unchanged (``CHATBOT_CONFIGURE_IN_CODE=1``
 still switches on the in-code ``configure(app)`` path). Run with
 ``uvicorn --app-dir tests/e2e/distro/apps chatbot_under_test:app``.
 """
@@ -13,7 +13,7 @@ import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from examples.chatbot.app import app
+from otel_chatbot.demo.chatbot.app import app
 
 log = logging.getLogger("chatbot.requests")
 

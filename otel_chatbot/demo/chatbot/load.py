@@ -1,0 +1,206 @@
+"""Drive the example chatbot with a short scripted conversation load.
+
+``python -m otel_chatbot.demo.chatbot.load --url http://127.0.0.1:8000 --requests 60``
+
+Real clients over loopback: ``httpx.AsyncClient`` for HTTP (the SSE stream is read to its
+``done`` event) and ``websockets`` for the WebSocket chat. The load is bounded twice: by
+the number of requests and by a deadline, after which the remaining steps are skipped and
+a step still in flight is cut off and counted as ``timeout``. The result counts outcomes
+per route and lists every outcome that differed from what the step expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+from websockets.asyncio.client import connect as websocket_connect
+
+from otel_chatbot.demo.chatbot.load_plan import Step, plan
+
+REQUEST_TIMEOUT_S = 10.0
+
+
+class WebSocketLike(Protocol):
+    async def send(self, message: str) -> None: ...
+    async def recv(self) -> str | bytes: ...
+
+
+WebSocketConnector = Callable[[str], AbstractAsyncContextManager[WebSocketLike]]
+
+
+def _default_connector(url: str) -> AbstractAsyncContextManager[WebSocketLike]:
+    return websocket_connect(url, proxy=None, open_timeout=REQUEST_TIMEOUT_S, close_timeout=2)
+
+
+@dataclass
+class LoadReport:
+    """Outcome counts per route, plus what went differently from the plan."""
+
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    unexpected: list[str] = field(default_factory=list)
+    skipped: int = 0
+    elapsed_s: float = 0.0
+
+    def record(self, step: Step, outcome: str) -> None:
+        self.counts.setdefault(step.kind.route, Counter())[outcome] += 1
+        if outcome != step.expected:
+            self.unexpected.append(f"{step.kind.method} {step.path}: expected {step.expected}, got {outcome}")
+
+    @property
+    def sent(self) -> int:
+        return sum(sum(outcomes.values()) for outcomes in self.counts.values())
+
+    @property
+    def ok(self) -> bool:
+        return not self.unexpected
+
+    def render(self) -> str:
+        width = max((len(route) for route in self.counts), default=5)
+        lines = [f"{'route':<{width}}  count  outcomes"]
+        for route in sorted(self.counts):
+            outcomes = self.counts[route]
+            detail = " ".join(f"{name}x{n}" for name, n in sorted(outcomes.items()))
+            lines.append(f"{route:<{width}}  {sum(outcomes.values()):>5}  {detail}")
+        lines.append(
+            f"sent {self.sent} requests in {self.elapsed_s:.1f}s, skipped {self.skipped}, "
+            f"unexpected {len(self.unexpected)}"
+        )
+        lines += [f"  unexpected: {line}" for line in self.unexpected[:10]]
+        return "\n".join(lines)
+
+
+async def _http_step(client: httpx.AsyncClient, step: Step) -> str:
+    body = step.body() if step.kind.method == "POST" else None
+    if step.kind.name != "stream":
+        # uvicorn drops the connection after an unhandled exception even though the 500 went out
+        # as keep-alive; asking for close keeps the next request off that dying connection.
+        headers = {"Connection": "close"} if step.expected == "500" else None
+        response = await client.request(step.kind.method, step.path, json=body, headers=headers)
+        return str(response.status_code)
+    async with client.stream("POST", step.path, json=body) as response:
+        if response.status_code != 200:
+            return str(response.status_code)
+        events = [line async for line in response.aiter_lines() if line.startswith("event:")]
+    # A 200 stream that did not end with ``done`` broke in-band: count it apart.
+    return "200" if events and events[-1] == "event: done" else "200-incomplete"
+
+
+async def _ws_step(connect: WebSocketConnector, base_url: str, step: Step) -> str:
+    url = "ws" + base_url.removeprefix("http") + step.path
+    async with connect(url) as websocket:
+        await websocket.send(json.dumps(step.body()))
+        while True:
+            frame = json.loads(await websocket.recv())
+            if frame.get("type") != "chunk":
+                return str(frame.get("type"))
+
+
+async def _run_session(
+    steps: Sequence[Step],
+    client: httpx.AsyncClient,
+    connect: WebSocketConnector,
+    base_url: str,
+    report: LoadReport,
+    deadline: float,
+    stop: threading.Event,
+) -> None:
+    for index, step in enumerate(steps):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or stop.is_set():
+            report.skipped += len(steps) - index
+            return
+        work = _ws_step(connect, base_url, step) if step.kind.method == "WS" else _http_step(client, step)
+        try:
+            outcome = await asyncio.wait_for(work, timeout=remaining)
+        except asyncio.TimeoutError:
+            outcome = "timeout"
+        except Exception as exc:  # transport, protocol or decoding trouble: count it, keep going
+            outcome = f"error:{type(exc).__name__}"
+        report.record(step, outcome)
+
+
+async def run_load(
+    base_url: str,
+    *,
+    requests: int = 60,
+    sessions: int = 4,
+    duration_s: float = 30.0,
+    stop: threading.Event | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    connect: WebSocketConnector | None = None,
+    prefix: str | None = None,
+) -> LoadReport:
+    """Run the plan against ``base_url``; ``stop`` (set from any thread) ends it early, gracefully.
+
+    ``transport`` and ``connect`` replace the network clients (tests); by default they are real.
+    """
+    conversations = plan(requests, sessions, prefix or f"load-{secrets.token_hex(3)}")
+    report = LoadReport()
+    started = time.monotonic()
+    timeout = httpx.Timeout(REQUEST_TIMEOUT_S)
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport, trust_env=False) as client:
+        await asyncio.gather(
+            *(
+                _run_session(
+                    steps,
+                    client,
+                    connect or _default_connector,
+                    base_url,
+                    report,
+                    started + duration_s,
+                    stop or threading.Event(),
+                )
+                for steps in conversations
+            )
+        )
+    report.elapsed_s = time.monotonic() - started
+    return report
+
+
+async def _wait_ready(base_url: str, timeout_s: float) -> None:
+    async with httpx.AsyncClient(base_url=base_url, trust_env=False) as client:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if (await client.get("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m otel_chatbot.demo.chatbot.load", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="base URL of the chatbot")
+    parser.add_argument("--requests", type=int, default=60, help="total requests (default 60)")
+    parser.add_argument("--sessions", type=int, default=4, help="concurrent conversations (default 4)")
+    parser.add_argument("--duration", type=float, default=30.0, help="stop after this many seconds (default 30)")
+    parser.add_argument("--wait", type=float, default=10.0, help="seconds to wait for /health first (default 10)")
+    args = parser.parse_args(argv)
+
+    async def go() -> LoadReport:
+        await _wait_ready(args.url, args.wait)
+        return await run_load(args.url, requests=args.requests, sessions=args.sessions, duration_s=args.duration)
+
+    report = asyncio.run(go())
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""One GenAI call from request to outcome: the provider-neutral span-finishing path.
+
+The library wiring (botocore now; the HTTP clients next) finds the call's row in an
+operation table, creates a :class:`GenAICall` before the span starts (its
+:meth:`~GenAICall.start_attributes` go on the span at start, so samplers see them), and
+reports the outcome: :meth:`~GenAICall.finish` for an answer complete when the call
+returns, :meth:`~GenAICall.fail` when the call raised, or :meth:`~GenAICall.stream` for a
+streamed answer, whose span :meth:`~GenAICall.end_stream` ends exactly once. Response
+attributes, cost, throttling, error type, metrics, time to first chunk and per chunk,
+output capture and agent step spans are all decided here, the same for every provider.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.semconv.attributes import error_attributes, server_attributes
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+from otel_chatbot.genai import GenAIResponse, is_throttling, names
+from otel_chatbot.genai.agents import AgentStep, step_window
+from otel_chatbot.genai.content import Message
+from otel_chatbot.genai.operations import Operation, Params, StreamAccumulator
+from otel_chatbot.instrumentation.genai.capture import ContentCapture
+from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
+from otel_chatbot.instrumentation.genai.stream_state import StreamState
+from otel_chatbot.instrumentation.request_context import current_conversation_id
+
+INPUT_MESSAGES = gen_ai.GEN_AI_INPUT_MESSAGES
+OUTPUT_MESSAGES = gen_ai.GEN_AI_OUTPUT_MESSAGES
+CONVERSATION_ID = gen_ai.GEN_AI_CONVERSATION_ID
+TIME_TO_FIRST_CHUNK = gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK
+ERROR_TYPE = error_attributes.ERROR_TYPE
+SERVER_ADDRESS = server_attributes.SERVER_ADDRESS
+SERVER_PORT = server_attributes.SERVER_PORT
+
+_NO_RESPONSE = GenAIResponse()
+
+
+class GenAITelemetry:
+    """What every GenAI call of one instrumentation scope records into: one per configuration.
+
+    ``tracer`` makes the child spans a stream describes (agent steps); the call's own span
+    is made by the library wiring, which knows the library's conventions too.
+    """
+
+    def __init__(self, tracer: Tracer, metrics: GenAIMetrics, capture: ContentCapture) -> None:
+        self.tracer = tracer
+        self.metrics = metrics
+        self.capture = capture
+
+
+class GenAICall:
+    """One call in flight: its row, its parameters, what it asked for, and when it started.
+
+    Created per call (the only per-call object of the GenAI layer); holds no shared state.
+    ``is_async`` tells wiring that must not block (reading a body) which client made it.
+    """
+
+    __slots__ = ("is_async", "operation", "params", "request", "start", "telemetry")
+
+    def __init__(
+        self, telemetry: GenAITelemetry, operation: Operation, params: Params, *, is_async: bool, start: float
+    ) -> None:
+        self.telemetry = telemetry
+        self.operation = operation
+        self.params = params
+        self.is_async = is_async
+        self.start = start
+        self.request = operation.request(params)
+
+    @property
+    def span_name(self) -> str:
+        return self.request.span_name
+
+    @property
+    def ends_span_later(self) -> bool:
+        return self.operation.ends_span_later
+
+    def start_attributes(self, server_address: str | None, server_port: int | None) -> dict[str, Any]:
+        """The span's attributes at start: the request facts, conversation, server, captured input."""
+        attrs: dict[str, Any] = self.request.attributes()
+        if CONVERSATION_ID not in attrs:
+            conversation = current_conversation_id()
+            if conversation:
+                attrs[CONVERSATION_ID] = conversation
+        if server_address:
+            attrs[SERVER_ADDRESS] = server_address
+            if server_port:
+                attrs[SERVER_PORT] = server_port
+        capture = self.telemetry.capture
+        if capture.enabled and self.operation.input_messages is not None:
+            messages = self.operation.input_messages(self.params)
+            if messages:
+                attrs[INPUT_MESSAGES] = capture.serialize(messages)
+        return attrs
+
+    def finish(
+        self,
+        span: Span,
+        response: GenAIResponse,
+        error_type: str | None = None,
+        output_messages: Sequence[Message] | None = None,
+    ) -> None:
+        """Record the outcome on ``span`` and in the metrics; ending the span is the caller's."""
+        telemetry = self.telemetry
+        request = self.request
+        span.set_attributes(response.attributes())
+        cost = telemetry.metrics.compute_cost(request, response)
+        if cost is not None:
+            span.set_attribute(names.GEN_AI_USAGE_COST, cost.total)
+        if error_type:
+            span.set_attribute(ERROR_TYPE, error_type)
+            span.set_status(Status(StatusCode.ERROR, error_type))
+            if is_throttling(error_type):
+                telemetry.metrics.record_throttle(request)
+        if output_messages is not None and telemetry.capture.enabled:
+            span.set_attribute(OUTPUT_MESSAGES, telemetry.capture.serialize(output_messages))
+        telemetry.metrics.record(request, response, time.perf_counter() - self.start, error_type, cost)
+
+    def fail(self, error_type: str) -> None:
+        """The call raised (the wiring marked the span): count it, and the throttle if it was one."""
+        metrics = self.telemetry.metrics
+        if is_throttling(error_type):
+            metrics.record_throttle(self.request)
+        metrics.record(self.request, _NO_RESPONSE, time.perf_counter() - self.start, error_type, None)
+
+    def stream(self, span: Span) -> StreamState:
+        """The state the stream's wrapper feeds; the span now ends when the stream does."""
+        spec = self.operation.stream
+        if spec is None:
+            raise ValueError(f"{self.request.operation_name}: the operation's row has no stream")
+        accumulator: StreamAccumulator = spec.accumulator(self.params, self.telemetry.capture.enabled)
+        return StreamState(self, span, accumulator)
+
+    def end_stream(self, state: StreamState, error_type: str | None) -> None:
+        """The stream ended (completed, broke, closed or dropped): finish and end the span."""
+        span = state.span
+        accumulator = state.accumulator
+        response = accumulator.response()
+        if state.first_chunk_at is not None:
+            time_to_first_chunk = state.first_chunk_at - self.start
+            span.set_attribute(TIME_TO_FIRST_CHUNK, time_to_first_chunk)
+            self.telemetry.metrics.record_chunk_times(self.request, response, time_to_first_chunk, state.chunk_times)
+        steps = accumulator.steps
+        end_ns = time.time_ns() if steps else None
+        if end_ns is not None:
+            self._step_spans(span, steps, end_ns)
+        output = accumulator.output_messages() if self.telemetry.capture.enabled else None
+        self.finish(span, response, error_type or response.error_type, output or None)
+        span.end(end_time=end_ns)
+
+    def _step_spans(self, parent: Span, steps: Sequence[AgentStep], end_ns: int) -> None:
+        """A child span per step the stream described, at the times the provider reported (within the parent)."""
+        start_ns = _start_time_ns(parent)
+        if start_ns is None:
+            start_ns = end_ns - int((time.perf_counter() - self.start) * 1e9)
+        context = trace.set_span_in_context(parent)
+        tracer = self.telemetry.tracer
+        for step in steps:
+            step_start, step_end = step_window(step, start_ns, end_ns)
+            child = tracer.start_span(
+                step.name, context=context, kind=SpanKind.INTERNAL, attributes=step.attributes, start_time=step_start
+            )
+            child.end(end_time=step_end)
+
+
+def _start_time_ns(span: Span) -> int | None:
+    """The SDK span's start (``ReadableSpan.start_time``); None for another API implementation's spans."""
+    value = getattr(span, "start_time", None)
+    return value if isinstance(value, int) else None

@@ -1,0 +1,167 @@
+"""The GenAI metric instruments and what one finished call records into them, for any provider.
+
+Metric attributes are the convention's low-cardinality ones (operation, provider,
+request and response model, token type, error type); never the conversation id. The
+provider comes from the call's :class:`~otel_chatbot.genai.GenAIRequest`, so every
+provider's calls share the instruments and the panels built on them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from typing import Any
+
+from opentelemetry.metrics import Meter
+
+from otel_chatbot.genai import Cost, GenAIRequest, GenAIResponse, PriceTable, names
+from otel_chatbot.instrumentation.prebound import Bindings
+
+_log = logging.getLogger("otel_chatbot.genai")
+
+OPERATION = "gen_ai.operation.name"
+PROVIDER = "gen_ai.provider.name"
+REQUEST_MODEL = "gen_ai.request.model"
+RESPONSE_MODEL = "gen_ai.response.model"
+TOKEN_TYPE = "gen_ai.token.type"
+ERROR_TYPE = "error.type"
+
+
+class GenAIMetrics:
+    """The GenAI instruments of one meter; one instance per instrumentation scope."""
+
+    def __init__(self, meter: Meter, prices: PriceTable) -> None:
+        self.prices = prices
+        # Each instrument bound per attribute set, keyed by (operation, provider,
+        # request model, response model, extra key, extra value): see genai_attributes.
+        self._token_usage = Bindings(
+            meter.create_histogram(
+                "gen_ai.client.token.usage",
+                unit="{token}",
+                description="Number of input and output tokens used.",
+                explicit_bucket_boundaries_advisory=list(names.TOKEN_USAGE_BUCKETS),
+            ),
+            genai_attributes,
+        )
+        self._duration = Bindings(
+            meter.create_histogram(
+                "gen_ai.client.operation.duration",
+                unit="s",
+                description="GenAI operation duration.",
+                explicit_bucket_boundaries_advisory=list(names.OPERATION_DURATION_BUCKETS),
+            ),
+            genai_attributes,
+        )
+        self._time_to_first_chunk = Bindings(
+            meter.create_histogram(
+                "gen_ai.client.operation.time_to_first_chunk",
+                unit="s",
+                description="Time from the request to the first chunk of a streamed response.",
+                explicit_bucket_boundaries_advisory=list(names.TIME_TO_FIRST_CHUNK_BUCKETS),
+            ),
+            genai_attributes,
+        )
+        self._time_per_chunk = Bindings(
+            meter.create_histogram(
+                "gen_ai.client.operation.time_per_output_chunk",
+                unit="s",
+                description="Time between chunks of a streamed response, after the first.",
+                explicit_bucket_boundaries_advisory=list(names.TIME_PER_OUTPUT_CHUNK_BUCKETS),
+            ),
+            genai_attributes,
+        )
+        self._cost = Bindings(
+            meter.create_counter(
+                names.METRIC_GEN_AI_CLIENT_COST,
+                unit=names.METRIC_GEN_AI_CLIENT_COST_UNIT,
+                description="Estimated cost of GenAI calls from the price table, by token type.",
+            ),
+            genai_attributes,
+        )
+        self._throttles = Bindings(
+            meter.create_counter(
+                names.METRIC_GEN_AI_CLIENT_THROTTLES,
+                unit=names.METRIC_GEN_AI_CLIENT_THROTTLES_UNIT,
+                description="GenAI calls rejected by throttling.",
+            ),
+            genai_attributes,
+        )
+        self._unknown_lock = threading.Lock()
+        self._unknown_logged: set[tuple[str, str]] = set()
+
+    def compute_cost(self, request: GenAIRequest, response: GenAIResponse) -> Cost | None:
+        """Cost from the price table; an unknown model is logged once and costs nothing (None)."""
+        model = request.model
+        if not model or not response.usage.known:
+            return None
+        cost = self.prices.cost(model, response.usage)
+        if cost is None and self.prices.resolve(model) is None:
+            key = (request.provider_name, model)
+            with self._unknown_lock:
+                first = key not in self._unknown_logged
+                self._unknown_logged.add(key)
+            if first:
+                _log.warning(
+                    "otel_chatbot: no price known for model %r (%s); its calls get no cost. Add it with "
+                    "OTEL_CHATBOT_PRICING_FILE.",
+                    model,
+                    request.provider_name,
+                )
+        return cost
+
+    def record(
+        self,
+        request: GenAIRequest,
+        response: GenAIResponse,
+        duration_s: float,
+        error_type: str | None,
+        cost: Cost | None,
+    ) -> None:
+        operation, provider, model = request.operation_name, request.provider_name, request.model
+        response_model = response.response_model
+        if error_type:
+            self._duration.get(operation, provider, model, response_model, ERROR_TYPE, error_type).record(duration_s)
+        else:
+            self._duration.get(operation, provider, model, response_model, None, None).record(duration_s)
+        usage = response.usage
+        tokens = self._token_usage
+        if usage.input_tokens is not None:
+            tokens.get(operation, provider, model, response_model, TOKEN_TYPE, "input").record(usage.input_tokens)
+        if usage.output_tokens is not None:
+            tokens.get(operation, provider, model, response_model, TOKEN_TYPE, "output").record(usage.output_tokens)
+        if cost is not None:
+            for token_type, usd in cost.by_type().items():
+                self._cost.get(operation, provider, model, response_model, TOKEN_TYPE, token_type).add(usd)
+
+    def record_chunk_times(
+        self, request: GenAIRequest, response: GenAIResponse, first_chunk_s: float, chunk_times: list[float]
+    ) -> None:
+        """A stream's time to first chunk, and one record per later chunk (as the convention asks)."""
+        key = (request.operation_name, request.provider_name, request.model, response.response_model, None, None)
+        self._time_to_first_chunk.get(*key).record(first_chunk_s)
+        per_chunk = self._time_per_chunk.get(*key)
+        for earlier, later in itertools.pairwise(chunk_times):
+            per_chunk.record(later - earlier)
+
+    def record_throttle(self, request: GenAIRequest) -> None:
+        self._throttles.get(request.operation_name, request.provider_name, request.model, None, None, None).add(1)
+
+
+def genai_attributes(
+    operation: str,
+    provider: str,
+    model: str | None,
+    response_model: str | None,
+    extra_key: str | None,
+    extra_value: Any,
+) -> dict[str, Any]:
+    """The convention's low-cardinality GenAI metric attributes, plus the token or error type."""
+    attrs: dict[str, Any] = {OPERATION: operation, PROVIDER: provider}
+    if model:
+        attrs[REQUEST_MODEL] = model
+    if response_model:
+        attrs[RESPONSE_MODEL] = response_model
+    if extra_key:
+        attrs[extra_key] = extra_value
+    return attrs

@@ -1,0 +1,147 @@
+"""The load runner's counting, with the network replaced: httpx.MockTransport and a fake WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from otel_chatbot.demo.chatbot.load import LoadReport, WebSocketLike, run_load
+from otel_chatbot.demo.chatbot.load_plan import KINDS, Step
+
+SSE_DONE = b'data: {"text":"Hi"}\n\nevent: done\ndata: {}\n\n'
+
+
+def behaving_app(request: httpx.Request) -> httpx.Response:
+    """Answers every step the way the real app does when all is well."""
+    path = request.url.path
+    if path.startswith("/no-such-route"):
+        return httpx.Response(404)
+    if path.endswith("/fail"):
+        return httpx.Response(500)
+    if path.endswith("/stream"):
+        return httpx.Response(200, content=SSE_DONE, headers={"content-type": "text/event-stream"})
+    if request.method == "POST" and path.startswith("/chat/"):
+        body = json.loads(request.content)
+        if not body["message"]:
+            return httpx.Response(422)
+        if body.get("model"):
+            return httpx.Response(400)
+    if path.endswith("/history"):
+        return httpx.Response(200, json={"turns": []})
+    return httpx.Response(200, json={})
+
+
+class FakeWebSocket:
+    def __init__(self, frames: list[dict[str, str]]) -> None:
+        self.frames = [json.dumps(frame) for frame in frames]
+        self.sent: list[str] = []
+
+    async def send(self, message: str) -> None:
+        self.sent.append(message)
+
+    async def recv(self) -> str:
+        return self.frames.pop(0)
+
+
+def fake_connector(frames: list[dict[str, str]], urls: list[str]):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def connect(url: str) -> AsyncIterator[WebSocketLike]:
+        urls.append(url)
+        yield FakeWebSocket(list(frames))
+
+    return connect
+
+
+def run(requests: int, handler=behaving_app, frames=None, **kwargs) -> tuple[LoadReport, list[str]]:  # type: ignore[no-untyped-def]
+    urls: list[str] = []
+    connect = fake_connector(frames or [{"type": "chunk"}, {"type": "done"}], urls)
+    report = asyncio.run(
+        run_load(
+            "http://app.test",
+            requests=requests,
+            sessions=4,
+            transport=httpx.MockTransport(handler),
+            connect=connect,
+            prefix="t",
+            **kwargs,
+        )
+    )
+    return report, urls
+
+
+def test_every_step_is_counted_under_its_route() -> None:
+    report, urls = run(40)
+    assert report.ok, report.unexpected
+    assert report.sent == 40 and report.skipped == 0
+    assert report.counts["POST /chat/{session_id}"] == {"200": 8, "422": 1, "400": 1}
+    assert report.counts["WS /ws/chat/{session_id}"] == {"done": 4}
+    assert report.counts["POST /chat/{session_id}/fail"] == {"500": 1}
+    assert report.counts["GET /no-such-route"] == {"404": 1}
+    assert sum(report.counts["GET /sessions/{session_id}/history"].values()) == 4
+    assert all(url.startswith("ws://app.test/ws/chat/t-") for url in urls)
+    assert "sent 40 requests" in report.render()
+
+
+def test_outcomes_that_differ_from_the_plan_are_listed() -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/stream"):
+            return httpx.Response(200, content=b'data: {"text":"Hi"}\n\nevent: error\ndata: {}\n\n')
+        if request.url.path == "/health":
+            raise httpx.ConnectError("refused", request=request)
+        return behaving_app(request)
+
+    report, _ = run(10, handler=broken, frames=[{"type": "error"}])
+    assert not report.ok
+    assert report.counts["POST /chat/{session_id}/stream"] == {"200-incomplete": 2}
+    assert report.counts["GET /health"] == {"error:ConnectError": 1}
+    assert report.counts["WS /ws/chat/{session_id}"] == {"error": 1}
+    assert len(report.unexpected) == 4
+    assert any("expected done, got error" in line for line in report.unexpected)
+    assert "unexpected: " in report.render()
+
+
+def test_a_stop_request_skips_what_is_left() -> None:
+    stop = threading.Event()
+    stop.set()
+    report, _ = run(30, stop=stop)
+    assert report.sent == 0 and report.skipped == 30
+    assert report.ok
+
+
+def test_the_deadline_cuts_a_hanging_step_and_skips_the_rest() -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return httpx.Response(200)
+
+    class Hanging(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await hang(request)
+
+    report = asyncio.run(
+        run_load(
+            "http://app.test",
+            requests=8,
+            sessions=2,
+            duration_s=0.2,
+            transport=Hanging(),
+            connect=fake_connector([{"type": "done"}], []),
+            prefix="t",
+        )
+    )
+    assert report.counts["POST /chat/{session_id}"] == {"timeout": 1}
+    assert report.skipped == 8 - report.sent
+    assert report.elapsed_s < 5
+
+
+def test_record_keeps_route_labels_not_paths() -> None:
+    report = LoadReport()
+    step = Step(KINDS["chat"], "abc", 0, "200")
+    report.record(step, "200")
+    report.record(step, "502")
+    assert report.counts == {"POST /chat/{session_id}": {"200": 1, "502": 1}}
+    assert report.unexpected == ["POST /chat/abc: expected 200, got 502"]

@@ -1,0 +1,62 @@
+"""The library-neutral client side (http_client.py): URL hygiene, attributes, suppression, one end per call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
+
+from otel_chatbot.instrumentation.http_client import (
+    ClientTelemetry,
+    client_duration_attributes,
+    http_version,
+    sanitize_url,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:pw@api.example.com/v1/chat?x=1#frag", "https://REDACTED:REDACTED@api.example.com/v1/chat?x=1"),
+        (
+            "http://h/p?AWSAccessKeyId=AKIA&Signature=abc&q=ok",
+            "http://h/p?AWSAccessKeyId=REDACTED&Signature=REDACTED&q=ok",
+        ),
+        ("http://h:8080/", "http://h:8080/"),
+    ],
+)
+def test_sanitize_url_drops_credentials_as_url_full_requires(url: str, expected: str) -> None:
+    assert sanitize_url(url) == expected
+
+
+def test_duration_attributes_name_only_what_is_known() -> None:
+    assert client_duration_attributes("GET", "h", 80, "http", None, None, None) == {
+        "http.request.method": "GET",
+        "server.address": "h",
+        "server.port": 80,
+        "url.scheme": "http",
+    }
+    assert client_duration_attributes("POST", "h", 443, "https", 503, "2", "503")["error.type"] == "503"
+
+
+def test_http_version_is_the_bare_number() -> None:
+    assert [http_version(v) for v in ("HTTP/1.1", "2", "", None)] == ["1.1", "2", None, None]
+
+
+def test_a_call_ends_once_and_records_once(kit_factory: Any) -> None:
+    kit = kit_factory()
+    p = kit.instrumentations.pipelines
+    telemetry = ClientTelemetry("test", p.tracer_provider, p.meter_provider, p.propagator)
+    headers: dict[str, str] = {}
+    call = telemetry.start("get", "http://127.0.0.1:1/x", headers)
+    assert call is not None and "traceparent" in headers
+    call.end(200, "1.1")
+    call.end(error=RuntimeError("late"))
+    (span,) = kit.finished()
+    assert span.attributes["http.request.method"] == "GET"
+    assert "error.type" not in span.attributes
+    (point,) = kit.points("http.client.request.duration")
+    assert point.count == 1
+    with suppress_http_instrumentation():
+        assert telemetry.start("GET", "http://127.0.0.1:1/x", {}) is None
