@@ -27,7 +27,9 @@ raises ValueError; a similarity outside [0, 1] ValueError. ``async with`` works 
 as ``with`` (which works inside async code too). Without ``configure()`` nothing is
 recorded but the arguments are still checked.
 
-Cost per lookup: ~25 us with the SDK's span and five pre-bound metric records.
+Cost: a hit (its span, seven pre-bound metric records) measured ~3.5 times a bare SDK span
+in the same process (290 us against 85 us on the shared 2-core machine at load 4); a miss
+records three metric points instead of seven.
 """
 
 from __future__ import annotations

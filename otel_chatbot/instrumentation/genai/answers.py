@@ -4,7 +4,9 @@
 The GenAI convention's ``gen_ai.evaluation.result`` event SHOULD be parented to the GenAI
 span it evaluates, or else carry ``gen_ai.response.id``: both are known only when the
 answer was made, so every finished GenAI call leaves them here. Bounded (least recently
-answered traces go first) and O(1): one dict write per GenAI call, ~0.3 us.
+answered traces go first) and O(1): per successful GenAI call one dict write and move
+under a lock, 2.4-3.9 us measured on the shared 2-core machine at load 4 (where a bare
+SDK span took 80-93 us).
 """
 
 from __future__ import annotations
