@@ -43,17 +43,11 @@ class Cached:
     output_tokens: int
 
 
-def build_app(bedrock_url: str) -> FastAPI:
+def build_app(bedrock: BedrockServer) -> FastAPI:
     app = FastAPI()
     answers: dict[str, Cached] = {}
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=bedrock_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
+    retries = Config(retries={"total_max_attempts": 1, "mode": "standard"})  # a throttle fails the call
+    client = boto3.client("bedrock-runtime", config=retries, **bedrock.client_kwargs())
 
     def converse(prompt: str) -> Cached:
         response = client.converse(modelId=PRIMARY, messages=[{"role": "user", "content": [{"text": prompt}]}])
@@ -118,7 +112,7 @@ class Run:
 def run(otlp_sink: OtlpSink, bedrock_server: BedrockServer) -> Iterator[Run]:
     """One scripted session against the app; the tests read what the sink received."""
     bedrock_server.reset()
-    app = build_app(bedrock_server.endpoint_url)
+    app = build_app(bedrock_server)
     telemetry = configure(app, set_global_providers=False, capture_message_content=True, **sink_settings(otlp_sink))
     server = AppServer(app).start()
     trace_ids: dict[str, str] = {}
