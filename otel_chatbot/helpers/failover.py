@@ -19,7 +19,8 @@ under its attempt), and the metrics:
 
 * ``chatbot.failover.attempts`` by ``gen_ai.provider.name``, ``gen_ai.request.model``,
   ``chatbot.failover.outcome`` (``served`` | ``failed``) and, for failures, ``error.type``
-  (the AWS error code of a botocore ClientError, else the exception's class);
+  (the AWS error code of a botocore ClientError, or of the ClientError the exception was
+  raised from, else the exception's class);
 * ``chatbot.failover.switches``: an attempt after a failed one, by
   ``chatbot.failover.from`` / ``chatbot.failover.to`` (providers) and the failure's ``error.type``;
 * ``chatbot.failover.overhead`` (s): chain start to the start of the attempt that served,
@@ -141,10 +142,22 @@ _NEW, _OPEN, _CLOSED = 0, 1, 2
 
 
 def error_type_of(error: BaseException) -> str:
-    """The AWS error code of a botocore ClientError (``ThrottlingException``), else the class name."""
+    """The AWS error code of a botocore ClientError (``ThrottlingException``), else the class name.
+
+    An app that translates the SDK's errors into its own (``raise ApiError(...) from exc``)
+    still reports the code of the error it was raised from.
+    """
     from otel_chatbot.instrumentation.botocore import error_type_of as aws_error_type_of
 
+    cause = error.__cause__
+    if cause is not None and not _has_aws_code(error) and _has_aws_code(cause):
+        return aws_error_type_of(cause)
     return aws_error_type_of(error)
+
+
+def _has_aws_code(error: BaseException) -> bool:
+    response = getattr(error, "response", None)
+    return isinstance(response, dict) and isinstance((response.get("Error") or {}).get("Code"), str)
 
 
 class FailoverAttempt(Block):

@@ -255,3 +255,25 @@ def test_providers_and_models_past_their_limits_fold_to_other(configure_helpers:
     assert len(attempts) == 22, "models have a limit of their own (100)"
     assert {provider for _, provider in attempts} == {f"provider-{i}" for i in range(20)} | {"_OTHER"}
     assert attempts[("model-20", "_OTHER")] == attempts[("model-21", "_OTHER")] == 1
+
+
+def test_an_apps_own_error_raised_from_an_aws_error_reports_the_aws_code(configure_helpers: Configure) -> None:
+    kit = configure_helpers()
+
+    class ApiError(ProviderError):
+        pass
+
+    def translated() -> ApiError:
+        try:
+            raise throttled()
+        except ClientError as exc:
+            try:
+                raise ApiError("busy") from exc
+            except ApiError as api_error:
+                return api_error
+
+    run_chain([(BEDROCK, HAIKU, translated()), (OPENAI, MINI, ProviderError()), (OPENAI, MINI, None)])
+    assert kit.values("chatbot.failover.switches", "error.type") == {
+        ("ThrottlingException",): 1,
+        ("ProviderError",): 1,
+    }
