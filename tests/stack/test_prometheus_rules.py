@@ -34,6 +34,10 @@ DESIGN_ALERTS = {
     "ChatbotLatencySLOBudgetBurnSlow",
     "ChatbotStreamCancellations",
     "ChatbotStreamSlowFirstByte",
+    "ChatbotCacheHitRateLow",
+    "ChatbotFailoverRateHigh",
+    "ChatbotFailoverExhausted",
+    "ChatbotNegativeFeedback",
     "ChatbotEventLoopLag",
 }
 
