@@ -36,7 +36,12 @@ APP_METRICS = {
     "chatbot.cache.saved.tokens": {"chatbot.cache.name", "gen_ai.token.type", "gen_ai.request.model"},
     "chatbot.cache.saved.cost": {"chatbot.cache.name", "gen_ai.token.type", "gen_ai.request.model"},
     "chatbot.failover.chains": {"chatbot.failover.name", "chatbot.failover.outcome"},
-    "chatbot.failover.switches": {"chatbot.failover.name", "chatbot.failover.from", "chatbot.failover.to", "error.type"},
+    "chatbot.failover.switches": {
+        "chatbot.failover.name",
+        "chatbot.failover.from",
+        "chatbot.failover.to",
+        "error.type",
+    },
     "chatbot.failover.overhead": {"chatbot.failover.name", "gen_ai.provider.name"},
     "chatbot.feedback": {"gen_ai.evaluation.score.label", "chatbot.feedback.sentiment"},
     "chatbot.feedback.score": {"gen_ai.evaluation.name"},
