@@ -20,7 +20,8 @@ and ``chatbot.cache.saved.cost`` (USD, by the same, priced with the configuratio
 table for ``model``: the model whose call the hit replaced).
 
 Rules: the verdict is recorded when the block ends. An exception in the block records
-``error`` (with ``error.type``) whatever was called before, and passes through unchanged.
+``error`` (with ``error.type``: the exception's class, or the AWS error code of a botocore
+ClientError) whatever was called before, and passes through unchanged.
 A block that calls neither ``hit`` nor ``miss`` counts as a ``miss`` without a similarity:
 the app got no cached answer. Calling ``hit``/``miss`` twice, both, or outside the block
 raises ValueError; a similarity outside [0, 1] ValueError. ``async with`` works the same
@@ -53,6 +54,7 @@ from otel_chatbot.helpers.checks import (
     check_optional_fraction,
     check_optional_name,
 )
+from otel_chatbot.helpers.errors import error_type_of
 from otel_chatbot.helpers.scope import (
     Block,
     HelperScope,
@@ -214,7 +216,7 @@ class CacheLookup(Block):
         self.name = name
         self.model = model
         self.result: str | None = None
-        """``hit`` or ``miss`` once called; ``error`` if the block raised."""
+        """``hit`` or ``miss`` once called (``miss`` if the block called neither); ``error`` if it raised."""
         self.similarity: float | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
@@ -245,9 +247,11 @@ class CacheLookup(Block):
     ) -> None:
         duration = time.perf_counter() - self._start
         self._state = _CLOSED
-        error_type = type(exc).__qualname__ if exc is not None else None
+        error_type = error_type_of(exc) if exc is not None else None
         if error_type:
             self.result = names.RESULT_ERROR
+        elif self.result is None:
+            self.result = names.RESULT_MISS  # no verdict: the app got no cached answer
         span, instruments = self._span, self._instruments
         if span is None or instruments is None:
             return

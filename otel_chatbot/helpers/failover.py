@@ -52,6 +52,7 @@ from typing_extensions import Self
 from otel_chatbot.guard import guarded
 from otel_chatbot.helpers import names
 from otel_chatbot.helpers.checks import FirstSeen, check_name, check_optional_name
+from otel_chatbot.helpers.errors import error_type_of
 from otel_chatbot.helpers.scope import (
     Block,
     HelperScope,
@@ -139,25 +140,6 @@ class FailoverInstruments:
 
 
 _NEW, _OPEN, _CLOSED = 0, 1, 2
-
-
-def error_type_of(error: BaseException) -> str:
-    """The AWS error code of a botocore ClientError (``ThrottlingException``), else the class name.
-
-    An app that translates the SDK's errors into its own (``raise ApiError(...) from exc``)
-    still reports the code of the error it was raised from.
-    """
-    from otel_chatbot.instrumentation.botocore import error_type_of as aws_error_type_of
-
-    cause = error.__cause__
-    if cause is not None and not _has_aws_code(error) and _has_aws_code(cause):
-        return aws_error_type_of(cause)
-    return aws_error_type_of(error)
-
-
-def _has_aws_code(error: BaseException) -> bool:
-    response = getattr(error, "response", None)
-    return isinstance(response, dict) and isinstance((response.get("Error") or {}).get("Code"), str)
 
 
 class FailoverAttempt(Block):

@@ -96,8 +96,9 @@ def test_an_exception_in_the_block_records_error_and_passes_through_unchanged(co
 
 def test_a_block_without_a_verdict_counts_as_a_miss_without_similarity(configure_helpers: Configure) -> None:
     kit = configure_helpers()
-    with cache_lookup("exact"):
+    with cache_lookup("exact") as lookup:
         pass
+    assert lookup.result == "miss"
     assert kit.values("chatbot.cache.lookups", "chatbot.cache.name", "chatbot.cache.result") == {("exact", "miss"): 1}
     assert kit.points("chatbot.cache.similarity") == []
     (span,) = kit.finished()
