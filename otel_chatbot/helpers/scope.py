@@ -96,6 +96,7 @@ def current_scope() -> HelperScope | None:
     global _current
     telemetry = active()
     if telemetry is None:
+        _current = None  # let a configuration that was shut down go
         return None
     scope = _current
     if scope is not None and scope.telemetry is telemetry and scope.tracer_provider is telemetry.tracer_provider:

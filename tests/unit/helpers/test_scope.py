@@ -53,3 +53,12 @@ def test_new_pipelines_after_a_fork_get_a_new_scope(configure_helpers: Configure
         assert fresh is not None
         fresh.shutdown()
         telemetry._pipelines = old
+
+
+def test_a_configuration_shut_down_is_let_go(configure_helpers: Configure, monkeypatch: pytest.MonkeyPatch) -> None:
+    import otel_chatbot.helpers.scope as scope_module
+
+    configure_helpers()
+    assert current_scope() is not None
+    monkeypatch.setattr(telemetry_module, "_ACTIVE", None)
+    assert current_scope() is None and scope_module._current is None
