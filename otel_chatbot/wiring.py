@@ -43,6 +43,7 @@ class Instrumentations:
 
     def __init__(self, settings: Settings, pipelines: Pipelines, on_shutdown: Callable[[], object]) -> None:
         from otel_chatbot.instrumentation.asgi import ServerTelemetry
+        from otel_chatbot.instrumentation.genai.answers import AnswerMemory
 
         self.settings = settings
         self.pipelines = pipelines
@@ -58,6 +59,7 @@ class Instrumentations:
         self._aws_patch: Any = None
         self._class_patch: Any = None
         self._prices: Any = load_price_table(settings) if settings.pricing_file else None
+        self.answers = AnswerMemory()
 
     def apply_libraries(self, patch_all_apps: bool) -> None:
         """Instrument each library when the app imports it, not before.
@@ -171,6 +173,7 @@ class Instrumentations:
             p.tracer_provider.get_tracer(scope, __version__),
             GenAIMetrics(p.meter_provider.get_meter(scope, __version__), self.prices()),
             ContentCapture(s.capture_message_content, s.content_max_bytes, s.redact_patterns),
+            self.answers,
         )
 
     def prices(self) -> Any:

@@ -25,6 +25,7 @@ from otel_chatbot.genai import GenAIResponse, is_throttling, names
 from otel_chatbot.genai.agents import AgentStep, step_window
 from otel_chatbot.genai.content import Message
 from otel_chatbot.genai.operations import Operation, Params, StreamAccumulator
+from otel_chatbot.instrumentation.genai.answers import AnswerMemory
 from otel_chatbot.instrumentation.genai.capture import ContentCapture
 from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
 from otel_chatbot.instrumentation.genai.stream_state import StreamState
@@ -45,13 +46,17 @@ class GenAITelemetry:
     """What every GenAI call of one instrumentation scope records into: one per configuration.
 
     ``tracer`` makes the child spans a stream describes (agent steps); the call's own span
-    is made by the library wiring, which knows the library's conventions too.
+    is made by the library wiring, which knows the library's conventions too. ``answers``
+    remembers each trace's last answer for user feedback (``otel_chatbot.record_feedback``).
     """
 
-    def __init__(self, tracer: Tracer, metrics: GenAIMetrics, capture: ContentCapture) -> None:
+    def __init__(
+        self, tracer: Tracer, metrics: GenAIMetrics, capture: ContentCapture, answers: AnswerMemory | None = None
+    ) -> None:
         self.tracer = tracer
         self.metrics = metrics
         self.capture = capture
+        self.answers = answers
 
 
 class GenAICall:
@@ -121,6 +126,10 @@ class GenAICall:
         if output_messages is not None and telemetry.capture.enabled:
             span.set_attribute(OUTPUT_MESSAGES, telemetry.capture.serialize(output_messages))
         telemetry.metrics.record(request, response, time.perf_counter() - self.start, error_type, cost)
+        if telemetry.answers is not None and not error_type:
+            context = span.get_span_context()
+            if context.is_valid:
+                telemetry.answers.remember(context.trace_id, context.span_id, context.trace_flags, response.response_id)
 
     def fail(self, error_type: str) -> None:
         """The call raised (the wiring marked the span): count it, and the throttle if it was one."""

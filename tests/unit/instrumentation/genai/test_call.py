@@ -267,3 +267,20 @@ def test_step_spans_start_and_end_at_the_providers_times_inside_the_parent(recor
     assert all(
         s.parent is not None and s.parent.span_id == parent.get_span_context().span_id for s in (model, tool, lookup)
     )
+
+
+def test_a_finished_answer_is_remembered_for_its_trace_and_a_failed_one_is_not() -> None:
+    from otel_chatbot.instrumentation.genai.answers import Answer, AnswerMemory
+
+    recorded = Recorded(capture=False)
+    recorded.telemetry.answers = memory = AnswerMemory()
+    call, span = recorded.call(CHAT)
+    call.finish(span, chat_response(PARAMS, {"id": "chatcmpl-1", "usage": {}}))
+    span.end()
+    context = span.get_span_context()
+    assert memory.get(context.trace_id) == Answer(context.span_id, int(context.trace_flags), "chatcmpl-1")
+    call, failed = recorded.call(CHAT)
+    call.finish(failed, GenAIResponse(), error_type="ThrottlingException")
+    failed.end()
+    assert memory.get(failed.get_span_context().trace_id) is None
+    assert len(memory) == 1
