@@ -309,6 +309,7 @@ CONTENT_KEYS = [
     "gen_ai.input.messages",
     "gen_ai.output.messages",
     "gen_ai.system_instructions",
+    "gen_ai.evaluation.explanation",
     "gen_ai.prompt",
     "gen_ai.completion",
     "gen_ai.prompt.0.content",
