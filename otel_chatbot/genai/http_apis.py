@@ -66,6 +66,9 @@ def _streams_when_asked(body: Mapping[str, Any]) -> bool:
     return body.get("stream") is True
 
 
+_END_FIELDS = ("id", "model", "usage", "prompt_eval_count", "eval_count", "stop_reason", "done_reason")
+
+
 def read_scalar_fields(body: bytes) -> dict[str, Any]:
     """The top-level fields outside the vectors of a large embeddings answer, without decoding the vectors.
 
@@ -76,11 +79,20 @@ def read_scalar_fields(body: bytes) -> dict[str, Any]:
     """
     if len(body) <= _SCAN_LIMIT:
         return parse_json_object(body)
+    return scan_ends(body[:_WINDOW], body[-_WINDOW:])
+
+
+def scan_ends(head: bytes, tail: bytes) -> dict[str, Any]:
+    """The answer fields found in the first and last bytes of a body too large to keep (or decode) whole.
+
+    Each key is looked up as ``"key":`` and its JSON value decoded where it stands; the
+    last occurrence in a window wins (top-level fields follow nested ones of the same name).
+    """
     found: dict[str, Any] = {}
     decoder = json.JSONDecoder()
-    for window in (body[:_WINDOW], body[-_WINDOW:]):
+    for window in (tail, head):
         text = window.decode("utf-8", "replace")
-        for key in ("model", "usage", "prompt_eval_count"):
+        for key in _END_FIELDS:
             marker = f'"{key}"'
             at = text.rfind(marker)
             if at < 0 or key in found:

@@ -1,6 +1,6 @@
 """One GenAI call from request to outcome: the provider-neutral span-finishing path.
 
-The library wiring (botocore now; the HTTP clients next) finds the call's row in an
+The library wiring (botocore; the HTTP clients) finds the call's row in an
 operation table, creates a :class:`GenAICall` before the span starts (its
 :meth:`~GenAICall.start_attributes` go on the span at start, so samplers see them), and
 reports the outcome: :meth:`~GenAICall.finish` for an answer complete when the call
@@ -139,6 +139,10 @@ class GenAICall:
 
     def end_stream(self, state: StreamState, error_type: str | None) -> None:
         """The stream ended (completed, broke, closed or dropped): finish and end the span."""
+        state.span.end(end_time=self.finish_stream(state, error_type))
+
+    def finish_stream(self, state: StreamState, error_type: str | None) -> int | None:
+        """Record the stream's outcome and its step spans; the span's end time (None: now) is returned, not applied."""
         span = state.span
         accumulator = state.accumulator
         response = accumulator.response()
@@ -152,7 +156,7 @@ class GenAICall:
             self._step_spans(span, steps, end_ns)
         output = accumulator.output_messages() if self.telemetry.capture.enabled else None
         self.finish(span, response, error_type or response.error_type, output or None)
-        span.end(end_time=end_ns)
+        return end_ns
 
     def _step_spans(self, parent: Span, steps: Sequence[AgentStep], end_ns: int) -> None:
         """A child span per step the stream described, at the times the provider reported (within the parent)."""
