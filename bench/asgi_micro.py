@@ -4,10 +4,14 @@
 
 Each argument names a module (or a .py file, e.g. an older copy of the middleware) that
 exposes ``TelemetryMiddleware`` and ``ServerTelemetry``; the default is the package's own.
-Three minimal apps — a JSON answer (one body message), a 4-message stream and a WebSocket
-turn — are run 5,000 times per round, bare and wrapped, the variants interleaved so each
-sees the same noise; the figure is the added CPU (``process_time``, so the span
-processor's thread counts too) per request, median over ``ROUNDS`` (default 7) rounds.
+Four minimal apps — a JSON answer (one body message), a 4-message stream, a 40-message
+stream and a WebSocket turn — are run 5,000 times per round, bare and wrapped, the
+variants interleaved so each sees the same noise; the figure is the added CPU
+(``process_time``, so the span processor's thread counts too) per request, median over
+``ROUNDS`` (default 7) rounds. The two streams differ only in their chunk count, so their
+difference over 36 is the added cost of one streamed chunk. Last, the cost of one tick of
+the event-loop lag timer (``chatbot.asyncio.loop.lag``), which runs per interval, not per
+request.
 Spans go through the distro's pipeline to an exporter that drops them. A few seconds; a
 comparison, not the overhead benchmark (``bench/overhead.py`` measures a real server).
 """
@@ -69,6 +73,15 @@ async def stream_app(scope: Any, receive: Any, send: Any) -> None:
     await send(BODY)
 
 
+async def stream40_app(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    scope["route"] = ROUTE
+    await send(START)
+    for _ in range(39):
+        await send(CHUNK)
+    await send(BODY)
+
+
 async def ws_app(scope: Any, receive: Any, send: Any) -> None:
     await receive()
     scope["route"] = ROUTE
@@ -78,7 +91,7 @@ async def ws_app(scope: Any, receive: Any, send: Any) -> None:
     await send(WS_OUT[2])
 
 
-APPS = (("json", json_app), ("stream", stream_app), ("websocket", ws_app))
+APPS = (("json", json_app), ("stream", stream_app), ("stream40", stream40_app), ("websocket", ws_app))
 
 
 async def http_receive() -> Any:
@@ -164,6 +177,7 @@ def main(names: list[str]) -> None:
         wrapped[name] = {kind: module.TelemetryMiddleware(app, server, RouteResolver(None)) for kind, app in APPS}
 
     async def run() -> None:
+        medians: dict[tuple[str, str], float] = {}
         for kind, app in APPS:
             for name in names:
                 await cpu_per_request(wrapped[name][kind], kind, 2000)  # warm-up: bindings, caches
@@ -174,13 +188,38 @@ def main(names: list[str]) -> None:
                 for name in names:
                     added[name].append(await cpu_per_request(wrapped[name][kind], kind, N) - base)
             for name in names:
+                medians[kind, name] = statistics.median(added[name])
                 print(
-                    f"{kind:9s} {name:44s} added {statistics.median(added[name]) * 1e6:6.2f} us/request "
+                    f"{kind:9s} {name:44s} added {medians[kind, name] * 1e6:6.2f} us/request "
                     f"(min {min(added[name]) * 1e6:.2f}; bare app {statistics.median(bare) * 1e6:.2f} us)"
                 )
+        for name in names:
+            per_chunk = (medians["stream40", name] - medians["stream", name]) / 36
+            print(f"chunk     {name:44s} added {per_chunk * 1e6:6.2f} us per streamed chunk (stream40 - stream) / 36")
+        tick = await loop_lag_tick_cost(pipelines.meter_provider)
+        if tick is not None:
+            print(f"loop lag  one timer tick (record + reschedule): {tick * 1e6:6.2f} us per interval")
 
     asyncio.run(run())
     pipelines.shutdown()
+
+
+async def loop_lag_tick_cost(meter_provider: Any, n: int = 20_000) -> float | None:
+    """CPU of one tick of the event-loop lag timer, run ``n`` times back to back on this loop."""
+    try:
+        from otel_chatbot.instrumentation.asgi.loop_lag import LoopLagMonitor
+    except ImportError:  # a variant from before the monitor existed
+        return None
+    monitor = LoopLagMonitor(meter_provider.get_meter("bench"), interval_s=3600)
+    monitor.start(asyncio.get_running_loop())
+    for _ in range(1000):
+        monitor._tick()  # warm-up: the binding's fast path
+    t0 = time.process_time()
+    for _ in range(n):
+        monitor._tick()
+    cost = (time.process_time() - t0) / n
+    monitor.stop()
+    return cost
 
 
 if __name__ == "__main__":

@@ -56,6 +56,10 @@ TTFT = "gen_ai.client.operation.time_to_first_chunk"
 TOKENS = "gen_ai.client.token.usage"
 COST = "gen_ai.client.cost"
 THROTTLES = "gen_ai.client.throttles"
+TTFB = "chatbot.stream.time_to_first_byte"
+STREAMS = "chatbot.stream.duration"
+WEBSOCKETS = "chatbot.websocket.active_connections"
+OUTCOMES = ("completed", "cancelled", "error")
 
 # Routes whose 5xx share the error-rate alarm watches (metric math over the declared
 # [service.name, http.route, http.request.method, http.status_class] set): the chat surfaces.
@@ -314,6 +318,54 @@ def dashboard_body() -> dict[str, Any]:
             w=24,
             stat="Average",
             unit_label="percent",
+        ),
+        text(
+            "## Chat experience\nStreamed answers (SSE, NDJSON) and WebSocket chat, measured at the server "
+            "(`chatbot.*`). Cancelled: the client left before the last chunk.",
+            0,
+            38,
+        ),
+        widget(
+            "Streams: time to first byte (average)",
+            [metric(TTFB, s, "Average", "time to first byte")],
+            0,
+            40,
+            w=8,
+            stat="Average",
+            unit_label="seconds",
+            annotations={"horizontal": [{"label": "Prometheus alert: p95 2 s", "value": 2}]},
+        ),
+        widget(
+            "Streams by outcome and cancelled %",
+            [
+                *(
+                    metric(STREAMS, {**s, "chatbot.stream.outcome": outcome}, "SampleCount", outcome, id=f"o{i}")
+                    for i, outcome in enumerate(OUTCOMES, start=1)
+                ),
+                [
+                    {
+                        "expression": "100 * FILL(o2, 0) / (FILL(o1, 0) + FILL(o2, 0) + FILL(o3, 0))",
+                        "label": "cancelled %",
+                        "id": "cancelled",
+                        "yAxis": "right",
+                    }
+                ],
+            ],
+            8,
+            40,
+            w=8,
+            stat="SampleCount",
+            unit_label="streams",
+            annotations={"horizontal": [{"label": "5 % (Prometheus alert)", "value": 5, "yAxis": "right"}]},
+        ),
+        widget(
+            "Open WebSocket connections",
+            [metric(WEBSOCKETS, s, "Maximum", "max open"), metric(WEBSOCKETS, s, "Average", "avg open")],
+            16,
+            40,
+            w=8,
+            stat="Maximum",
+            unit_label="connections",
         ),
     ]
     return {"start": "-PT3H", "periodOverride": "inherit", "widgets": widgets}

@@ -35,6 +35,12 @@ GENAI_COUNT = "gen_ai_client_operation_duration_seconds_count"
 GENAI_BUCKET = "gen_ai_client_operation_duration_seconds_bucket"
 TTFT_BUCKET = "gen_ai_client_operation_time_to_first_chunk_seconds_bucket"
 CHUNK_BUCKET = "gen_ai_client_operation_time_per_output_chunk_seconds_bucket"
+STREAM_COUNT = "chatbot_stream_duration_seconds_count"
+STREAM_BUCKET = "chatbot_stream_duration_seconds_bucket"
+TTFB_BUCKET = "chatbot_stream_time_to_first_byte_seconds_bucket"
+WS_TURN_BUCKET = "chatbot_websocket_turn_time_to_first_message_seconds_bucket"
+WS_CLOSES = "chatbot_websocket_connection_duration_seconds_count"
+LOOP_LAG_BUCKET = "chatbot_asyncio_loop_lag_seconds_bucket"
 RI = "$__rate_interval"
 REQUESTS_5M = "job_env_route_method_class:http_server_requests:rate5m"
 
@@ -74,6 +80,12 @@ ROUTE_VAR = variable(
     "Route",
     f"label_values({HTTP_COUNT}{{{SVC}}}, http_route)",
     "FastAPI route template (http.route).",
+)
+STREAM_ROUTE_VAR = variable(
+    "route",
+    "Route",
+    f"label_values({STREAM_COUNT}{{{SVC}}}, http_route)",
+    "Route template (http.route) of the streaming endpoints.",
 )
 MODEL_VAR = variable(
     "model",
@@ -785,8 +797,216 @@ def runtime_dashboard() -> dict[str, Any]:
     )
 
 
+# -- Chat experience -------------------------------------------------------------------------------
+
+
+def chat_dashboard() -> dict[str, Any]:
+    b = Board()
+    streams = f"sum(rate({STREAM_COUNT}{{{ROUTE}}}[{RI}]))"
+    cancelled = f'sum(rate({STREAM_COUNT}{{{ROUTE}, chatbot_stream_outcome="cancelled"}}[{RI}]))'
+    b.add(
+        "stat",
+        "Streams/s",
+        "Streamed answers (SSE, NDJSON: responses sent in more than one body message) per second "
+        "(chatbot.stream.duration count).",
+        [q(streams, "streams/s")],
+        w=6,
+        h=5,
+        unit="reqps",
+        decimals=2,
+    )
+    b.add(
+        "stat",
+        "Time to first byte p95",
+        "95th percentile of the time from a streaming request's arrival to the first byte of its answer "
+        "(chatbot.stream.time_to_first_byte). Alert: above 2 s for 10 minutes (ChatbotStreamSlowFirstByte).",
+        [q(quantile("0.95", TTFB_BUCKET, ROUTE), "p95")],
+        w=6,
+        h=5,
+        unit="s",
+        thresholds=[(None, "green"), (1.5, "orange"), (2, "red")],
+    )
+    b.add(
+        "stat",
+        "Cancelled streams",
+        "Share of streamed answers the client left before the last chunk. Alert: above 5 % for 10 minutes "
+        "(ChatbotStreamCancellations).",
+        [q(f"({cancelled} or vector(0)) / {streams}", "cancelled")],
+        w=6,
+        h=5,
+        unit="percentunit",
+        decimals=1,
+        thresholds=[(None, "green"), (0.03, "orange"), (0.05, "red")],
+    )
+    b.add(
+        "stat",
+        "Open WebSockets",
+        "WebSocket connections open right now, all instances (chatbot.websocket.active_connections).",
+        [q(f"sum(chatbot_websocket_active_connections{{{SVC}}})", "open")],
+        w=6,
+        h=5,
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Time to first byte by route",
+        "p50/p95/p99 of the time from request to the first byte of a streamed answer, per route: what "
+        "a user waits before text appears. The red line is the 2 s alert threshold; dots are exemplars.",
+        [
+            q(quantile(phi, TTFB_BUCKET, ROUTE, "http_route"), f"p{phi[2:]} {{{{http_route}}}}", exemplar=phi == "0.95")
+            for phi in ("0.50", "0.95", "0.99")
+        ],
+        unit="s",
+        thresholds=[(None, "transparent"), (2, "red")],
+        threshold_lines=True,
+    )
+    b.add(
+        "timeseries",
+        "Stream outcomes/s",
+        "Streamed answers per second by how they ended (chatbot.stream.outcome): completed, cancelled "
+        "(the client left first) or error (the app raised mid-stream).",
+        [
+            q(
+                f"sum by (chatbot_stream_outcome) (rate({STREAM_COUNT}{{{ROUTE}}}[{RI}]))",
+                "{{chatbot_stream_outcome}}",
+            )
+        ],
+        unit="reqps",
+    )
+    b.add(
+        "timeseries",
+        "Stream duration by outcome",
+        "p50 and p95 of a streamed answer's whole duration (request to last chunk, or to the moment the "
+        "client left), by outcome (chatbot.stream.duration).",
+        [
+            q(
+                quantile(phi, STREAM_BUCKET, ROUTE, "chatbot_stream_outcome"),
+                f"p{phi[2:]} {{{{chatbot_stream_outcome}}}}",
+                exemplar=phi == "0.95",
+            )
+            for phi in ("0.50", "0.95")
+        ],
+        unit="s",
+    )
+    b.add(
+        "timeseries",
+        "Cancellation ratio by route",
+        "Share of each route's streamed answers the client left before the end; the red band starts at "
+        "the 5 % alert threshold. Routes without cancellations are not drawn.",
+        [
+            q(
+                f'sum by (http_route) (rate({STREAM_COUNT}{{{ROUTE}, chatbot_stream_outcome="cancelled"}}[{RI}])) / '
+                f"sum by (http_route) (rate({STREAM_COUNT}{{{ROUTE}}}[{RI}]))",
+                "{{http_route}}",
+            )
+        ],
+        unit="percentunit",
+        thresholds=[(None, "transparent"), (0.05, "red")],
+        threshold_lines=True,
+    )
+    b.add(
+        "timeseries",
+        "Bytes/s streamed by route",
+        "Body bytes of streamed answers per second (chatbot.stream.size), per route.",
+        [q(f"sum by (http_route) (rate(chatbot_stream_size_bytes_sum{{{ROUTE}}}[{RI}]))", "{{http_route}}")],
+        unit="Bps",
+    )
+    b.add(
+        "timeseries",
+        "Chunks per stream and bytes per chunk",
+        "Average chunks per streamed answer (chatbot.stream.chunks) and average chunk size "
+        "(chatbot.stream.size / chatbot.stream.chunks), per route. Many tiny chunks cost CPU per byte.",
+        [
+            q(
+                f"sum by (http_route) (rate(chatbot_stream_chunks_sum{{{ROUTE}}}[{RI}])) / "
+                f"sum by (http_route) (rate(chatbot_stream_chunks_count{{{ROUTE}}}[{RI}]))",
+                "chunks/stream {{http_route}}",
+            ),
+            q(
+                f"sum by (http_route) (rate(chatbot_stream_size_bytes_sum{{{ROUTE}}}[{RI}])) / "
+                f"sum by (http_route) (rate(chatbot_stream_chunks_sum{{{ROUTE}}}[{RI}]))",
+                "bytes/chunk {{http_route}}",
+            ),
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "WebSocket connections",
+        "Open WebSocket connections per instance (chatbot.websocket.active_connections).",
+        [q(f"sum by (instance) (chatbot_websocket_active_connections{{{SVC}}})", "{{instance}}")],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "WebSocket messages/s",
+        "WebSocket data messages per second, received from clients and sent to them "
+        "(chatbot.websocket.messages), per route.",
+        [
+            q(
+                f"sum by (chatbot_websocket_direction, http_route) "
+                f"(rate(chatbot_websocket_messages_total{{{SVC}}}[{RI}]))",
+                "{{chatbot_websocket_direction}} {{http_route}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "WebSocket turn latency",
+        "p50/p95/p99 of a chat turn's time to first reply: from a received message to the first message "
+        "sent after it (chatbot.websocket.turn.time_to_first_message). Dots are exemplars.",
+        [
+            q(quantile(phi, WS_TURN_BUCKET, SVC), f"p{phi[2:]}", exemplar=phi == "0.95")
+            for phi in ("0.50", "0.95", "0.99")
+        ],
+        unit="s",
+        thresholds=[(None, "transparent"), (2, "red")],
+        threshold_lines=True,
+    )
+    b.add(
+        "timeseries",
+        "WebSocket closes/s by close code",
+        "Accepted WebSocket connections ending per second, by the close code of the side that closed "
+        "first (1000 normal, 1001 going away, 1006 no close frame, 1011 the app failed; 0: a code the client "
+        "chose outside the protocol's range).",
+        [
+            q(
+                f"sum by (chatbot_websocket_close_code) (rate({WS_CLOSES}{{{SVC}}}[{RI}]))",
+                "{{chatbot_websocket_close_code}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Event loop lag by instance",
+        "p50 and p99 of how late a timer on each process's asyncio event loop ran "
+        "(chatbot.asyncio.loop.lag): the time ready requests waited for the loop. Alert: p99 above 100 ms "
+        "for 5 minutes (ChatbotEventLoopLag).",
+        [
+            q(quantile(phi, LOOP_LAG_BUCKET, SVC, "instance"), f"p{phi[2:]} {{{{instance}}}}")
+            for phi in ("0.50", "0.99")
+        ],
+        w=24,
+        unit="s",
+        thresholds=[(None, "transparent"), (0.1, "red")],
+        threshold_lines=True,
+    )
+    return dashboard(
+        "chatbot-chat",
+        "Chatbot / Chat experience",
+        "What a chat user feels, measured at the server: time to first byte and outcomes of streamed "
+        "answers, WebSocket turns and connections, and the event loop that serves them.",
+        ["chat"],
+        [SERVICE_VAR, ENV_VAR, STREAM_ROUTE_VAR],
+        b,
+    )
+
+
 DASHBOARDS = {
     "chatbot-api.json": api_dashboard,
+    "chatbot-chat.json": chat_dashboard,
     "chatbot-genai.json": genai_dashboard,
     "chatbot-runtime.json": runtime_dashboard,
 }

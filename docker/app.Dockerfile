@@ -14,13 +14,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY requirements/constraints.txt requirements/constraints.txt
-COPY docker/app/requirements-runtime.txt docker/app/requirements-runtime.txt
 COPY otel_chatbot otel_chatbot
-# The distro with the demo extra (FastAPI, uvicorn, httpx, boto3, websockets), pinned by the
-# project's constraints, plus the runtime-metrics instrumentor.
-RUN pip install -c requirements/constraints.txt '.[demo]' -r docker/app/requirements-runtime.txt \
-    && useradd --system --uid 10001 --no-create-home chatbot
+# The distro (with its process metrics) and the demo extra (FastAPI, uvicorn, httpx, boto3,
+# websockets), pinned by the project's constraints.
+RUN pip install -c requirements/constraints.txt '.[demo]' \
+    && groupadd --system --gid 10001 chatbot \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home chatbot
 
-USER 10001
+USER 10001:10001
 EXPOSE 8000
 CMD ["opentelemetry-instrument", "uvicorn", "otel_chatbot.demo.chatbot.app:app", "--host", "0.0.0.0", "--port", "8000"]

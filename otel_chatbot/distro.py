@@ -39,6 +39,9 @@ _REPLACED = frozenset(
         "logging",
     }
 )
+# Loaded by otel_chatbot itself with the settings table's choice (process metrics); not
+# undone under another distro: its singleton already refuses a second instrumentation.
+_STARTED_BY_US = _REPLACED | {"system_metrics"}
 
 
 def _configure_from_entry_point() -> None:
@@ -63,7 +66,7 @@ class ChatbotDistro(BaseDistro):  # type: ignore[misc]
         _configure_from_entry_point()
 
     def load_instrumentor(self, entry_point: Any, **kwargs: Any) -> None:
-        if entry_point.name in _REPLACED:
+        if entry_point.name in _STARTED_BY_US:
             _log.debug("otel_chatbot instruments %s itself; skipping the upstream instrumentor", entry_point.name)
             return
         super().load_instrumentor(entry_point, **kwargs)

@@ -90,11 +90,20 @@ class Instrumentations:
             self._when_imported("botocore.client", self._apply_botocore)
             self._when_imported("aiobotocore.client", self._apply_aiobotocore)
         self.diagnostics = _diagnostics_handler()
+        with guarded("process metrics"):
+            self._start_process_metrics()
         if self.settings.instrumentation_enabled("logging"):
             from otel_chatbot.logs import OtlpLogHandler
 
             self.log_handler = OtlpLogHandler(p.logger_provider, logging.getLevelName(self.settings.log_level.upper()))
             logging.getLogger().addHandler(self.log_handler)
+
+    def _start_process_metrics(self) -> None:
+        from otel_chatbot.instrumentation.process_metrics import start_process_metrics
+
+        undo = start_process_metrics(self.settings.process_metrics, self.pipelines.meter_provider)
+        if undo is not None:
+            self.reverts.append(undo)
 
     def _when_imported(self, module: str, apply: Callable[[], None]) -> None:
         """Run ``apply`` now if ``module`` is loaded, else right after the app imports it."""
@@ -215,6 +224,7 @@ class Instrumentations:
 
         for app in self.apps:
             uninstrument_app(app)
+        self.server.lifecycle.close()
         self.active = False
         for revert in reversed(self.reverts):
             revert()

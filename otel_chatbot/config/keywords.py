@@ -39,6 +39,20 @@ Instrumentation: TypeAlias = Literal[
 SemconvOptIn: TypeAlias = Literal["http", "http/dup", "gen_ai_latest_experimental", "none"]
 ResponseHeader: TypeAlias = Literal["request-id", "trace-id", "response-time", "none"]
 IdSourceKind: TypeAlias = Literal["header", "path", "body"]
+ProcessMetric: TypeAlias = Literal[
+    "process.cpu.time",
+    "process.cpu.utilization",
+    "process.memory.usage",
+    "process.memory.virtual",
+    "process.thread.count",
+    "process.open_file_descriptor.count",
+    "process.context_switches",
+    "process.disk.io",
+    "cpython.gc.collections",
+    "cpython.gc.collected_objects",
+    "cpython.gc.uncollectable_objects",
+    "none",
+]
 
 Exporters: TypeAlias = Exporter | Sequence[Exporter]
 MetricsExporters: TypeAlias = MetricsExporter | Sequence[MetricsExporter]
@@ -47,6 +61,7 @@ Propagators: TypeAlias = Propagator | Sequence[Propagator]
 Instrumentations: TypeAlias = Instrumentation | Sequence[Instrumentation]
 SemconvOptIns: TypeAlias = SemconvOptIn | Sequence[SemconvOptIn]
 ResponseHeaders: TypeAlias = ResponseHeader | Sequence[ResponseHeader]
+ProcessMetrics: TypeAlias = ProcessMetric | Sequence[ProcessMetric]
 Patterns: TypeAlias = str | Sequence[str]
 KeyValues: TypeAlias = Mapping[str, str]
 IdSources: TypeAlias = Sequence[tuple[IdSourceKind, str]]
@@ -96,6 +111,8 @@ class SettingsKeywords(TypedDict, total=False):
     genai_endpoints: KeyValues
     pricing_file: OptionalPath
     gc_freeze: bool
+    loop_lag_interval_ms: int
+    process_metrics: ProcessMetrics
     raise_internal_errors: bool
 
 

@@ -64,6 +64,8 @@ class Settings:
     genai_endpoints: tuple[tuple[str, str], ...]
     pricing_file: str | None
     gc_freeze: bool
+    loop_lag_interval_ms: int
+    process_metrics: tuple[str, ...]
     raise_internal_errors: bool
 
     def exports(self, signal: str, exporter: str) -> bool:

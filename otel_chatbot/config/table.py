@@ -395,6 +395,29 @@ SETTINGS: tuple[Setting, ...] = (
         bool,
     ),
     Setting(
+        "loop_lag_interval_ms",
+        "OTEL_CHATBOT_LOOP_LAG_INTERVAL",
+        p.int_in(0, 60_000),
+        "500",
+        "Interval of the timer on the app's event loop that records `chatbot.asyncio.loop.lag` (how late it "
+        "runs), started at the ASGI lifespan start-up; 0 turns it off. One record per interval, none per request.",
+        "int",
+        int,
+    ),
+    Setting(
+        "process_metrics",
+        "OTEL_CHATBOT_PROCESS_METRICS",
+        p.list_of(choices(k.ProcessMetric)),
+        "process.cpu.time,process.memory.usage,process.memory.virtual,process.thread.count,"
+        "process.open_file_descriptor.count,process.context_switches,cpython.gc.collections,"
+        "cpython.gc.collected_objects,cpython.gc.uncollectable_objects",
+        "Process metrics recorded by opentelemetry-instrumentation-system-metrics (installed with otel-chatbot); "
+        "`none` turns them off. CPU utilisation is `rate(process.cpu.time)` on the dashboards; host-wide "
+        "`system.*` metrics belong to the collector's hostmetrics receiver.",
+        "list",
+        k.ProcessMetrics,
+    ),
+    Setting(
         "raise_internal_errors",
         "OTEL_CHATBOT_RAISE_INTERNAL_ERRORS",
         p.parse_bool,

@@ -54,6 +54,46 @@ def http(per_minute: dict[float, int], per_min_5xx: int = 0, minutes: int = 60) 
     return result
 
 
+STREAM_COUNT = "chatbot_stream_duration_seconds_count"
+TTFB_BUCKET = "chatbot_stream_time_to_first_byte_seconds_bucket"
+LAG_BUCKET = "chatbot_asyncio_loop_lag_seconds_bucket"
+S = 'http_route="/chat/{session_id}/stream",http_request_method="POST"'
+
+
+def streams(completed_per_min: int, cancelled_per_min: int, minutes: int = 60) -> list[dict[str, str]]:
+    """Streamed answers per minute, by outcome."""
+    result = [
+        series(f'{STREAM_COUNT}{{{L},{S},chatbot_stream_outcome="completed"}}', f"0+{completed_per_min}x{minutes}")
+    ]
+    if cancelled_per_min:
+        result.append(
+            series(f'{STREAM_COUNT}{{{L},{S},chatbot_stream_outcome="cancelled"}}', f"0+{cancelled_per_min}x{minutes}")
+        )
+    return result
+
+
+def buckets(
+    metric: str, labels: str, per_minute: dict[float, int], bounds: tuple[float, ...], minutes: int = 60
+) -> list[dict[str, str]]:
+    """A histogram's cumulative bucket series from observations per minute by bucket (upper bound)."""
+    result: list[dict[str, str]] = []
+    cumulative = 0
+    for le in bounds:
+        cumulative += per_minute.get(le, 0)
+        result.append(series(f'{metric}{{{labels},le="{le}"}}', f"0+{cumulative}x{minutes}"))
+    total = sum(per_minute.values())
+    result.append(series(f'{metric}{{{labels},le="+Inf"}}', f"0+{total}x{minutes}"))
+    return result
+
+
+def ttfb(per_minute: dict[float, int]) -> list[dict[str, str]]:
+    return buckets(TTFB_BUCKET, f"{L},{S}", per_minute, (0.5, 1.0, 2.0, 3.0))
+
+
+def loop_lag(per_minute: dict[float, int], instance: str = "worker-1") -> list[dict[str, str]]:
+    return buckets(LAG_BUCKET, f'{L},instance="{instance}"', per_minute, (0.005, 0.05, 0.1, 0.25))
+
+
 def t(name: str, input_series: list[dict[str, str]], alerts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"name": name, "interval": "1m", "input_series": input_series, "alert_rule_test": alerts}
 
@@ -68,6 +108,55 @@ def silent(alert: str, at: str) -> dict[str, Any]:
 
 J = {"job": "chatbot", "deployment_environment_name": "test"}
 TESTS = [
+    t(
+        "20 % of streamed answers cancelled fires the cancellation alert after 10 minutes",
+        streams(completed_per_min=8, cancelled_per_min=2),
+        [
+            fires("ChatbotStreamCancellations", "20m", severity="warning", **J),
+            silent("ChatbotStreamCancellations", "10m"),  # above 5 % only since ~5m: still pending
+        ],
+    ),
+    t(
+        "3 % of streamed answers cancelled stays silent",
+        streams(completed_per_min=97, cancelled_per_min=3),
+        [silent("ChatbotStreamCancellations", "50m")],
+    ),
+    t(
+        "no cancelled stream at all (no cancelled series) stays silent",
+        streams(completed_per_min=10, cancelled_per_min=0),
+        [silent("ChatbotStreamCancellations", "50m")],
+    ),
+    t(
+        "one stream a minute, every one cancelled, is too little traffic to alert on",
+        streams(completed_per_min=0, cancelled_per_min=1),
+        [silent("ChatbotStreamCancellations", "50m")],
+    ),
+    t(
+        "first bytes after 2-3 s fire the time-to-first-byte alert",
+        ttfb({0.5: 10, 3.0: 90}),
+        [
+            fires("ChatbotStreamSlowFirstByte", "20m", severity="warning", **J),
+            silent("ChatbotStreamSlowFirstByte", "10m"),
+        ],
+    ),
+    t(
+        "95 % of first bytes within 1 s stays silent",
+        ttfb({0.5: 60, 1.0: 35, 3.0: 5}),
+        [silent("ChatbotStreamSlowFirstByte", "50m")],
+    ),
+    t(
+        "a loop late by 100-250 ms on 5 % of ticks fires the loop-lag alert for that instance",
+        [*loop_lag({0.005: 114, 0.25: 6}, "worker-1"), *loop_lag({0.005: 120}, "worker-2")],
+        [
+            fires("ChatbotEventLoopLag", "15m", severity="warning", instance="worker-1", **J),
+            silent("ChatbotEventLoopLag", "4m"),  # above 100 ms since ~1m: pending for 5 minutes
+        ],
+    ),
+    t(
+        "a loop late by under 50 ms stays silent",
+        loop_lag({0.005: 100, 0.05: 20}),
+        [silent("ChatbotEventLoopLag", "50m")],
+    ),
     t(
         "slow requests: p95 above 200 ms fires the p95 alert and the fast latency burn",
         http({0.5: 60}),

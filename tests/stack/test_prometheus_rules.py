@@ -32,6 +32,9 @@ DESIGN_ALERTS = {
     "ChatbotAvailabilitySLOBudgetBurnSlow",
     "ChatbotLatencySLOBudgetBurnFast",
     "ChatbotLatencySLOBudgetBurnSlow",
+    "ChatbotStreamCancellations",
+    "ChatbotStreamSlowFirstByte",
+    "ChatbotEventLoopLag",
 }
 
 

@@ -83,3 +83,28 @@ def test_the_configurator_keeps_opentelemetry_instruments_contract(monkeypatch: 
     (ours,) = [ep for ep in entry_points(group="opentelemetry_configurator") if ep.name == "otel_chatbot"]
     ours.load()().configure(auto_instrumentation_version="0.66b2")  # what _load_configurators does
     assert calls == [1]
+
+
+def test_our_distro_starts_process_metrics_itself_and_never_undoes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under our distro the upstream system-metrics entry point is skipped (configure() starts it with the
+    settings' choice); under another distro it is not retired: its singleton refuses a second start."""
+    from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
+    from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
+
+    from otel_chatbot.distro import ChatbotDistro
+
+    loaded: list[str] = []
+    monkeypatch.setattr(
+        BaseDistro, "load_instrumentor", lambda self, entry_point, **kw: loaded.append(entry_point.name)
+    )
+    system_metrics = _installed("system_metrics")
+    ChatbotDistro().load_instrumentor(system_metrics, skip_dep_check=True)
+    ChatbotDistro().load_instrumentor(EntryPoint("redis", "x:Y", "opentelemetry_instrumentor"))
+    assert loaded == ["redis"]
+    instance = SystemMetricsInstrumentor()
+    instance.instrument()
+    try:
+        assert retire_instrumentors([system_metrics]) == []
+        assert instance.is_instrumented_by_opentelemetry
+    finally:
+        instance.uninstrument()

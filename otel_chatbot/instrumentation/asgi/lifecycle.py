@@ -11,18 +11,22 @@ import asyncio
 import gc
 from collections.abc import Callable
 
-from otel_chatbot.guard import report
+from otel_chatbot.guard import guarded, report
+from otel_chatbot.instrumentation.asgi.loop_lag import LoopLagMonitor
 from otel_chatbot.instrumentation.asgi.types import ASGIApp, Message, Receive, Scope, Send
 
 _SHUTDOWN_DONE = ("lifespan.shutdown.complete", "lifespan.shutdown.failed")
 
 
 class ProcessLifecycle:
-    """Freeze the start-up heap once the app started; flush telemetry when it shuts down."""
+    """Freeze the start-up heap and watch the event loop once the app started; stop and flush at shutdown."""
 
-    def __init__(self, gc_freeze: bool, flush: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self, gc_freeze: bool, flush: Callable[[], object] | None = None, loop_lag: LoopLagMonitor | None = None
+    ) -> None:
         self.gc_freeze = gc_freeze
         self.flush = flush
+        self.loop_lag = loop_lag
 
     async def lifespan(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app's lifespan, acting on its start-up and shutdown replies before passing them on."""
@@ -43,6 +47,14 @@ class ProcessLifecycle:
             # The app's start-up objects live as long as the process; full garbage
             # collections need not walk them on every cycle (p99 latency).
             gc.freeze()
+        if self.loop_lag is not None:
+            with guarded("event loop lag start"):
+                self.loop_lag.start(asyncio.get_running_loop())
+
+    def close(self) -> None:
+        """The instrumentation is undone: stop what runs on the app's loop."""
+        if self.loop_lag is not None:
+            self.loop_lag.stop()
 
     async def stopped(self) -> None:
         """The app shut down: export what was recorded.
@@ -51,6 +63,7 @@ class ProcessLifecycle:
         lifespan shutdown is the last reliable moment to export what was recorded. The
         flush blocks on network I/O, hence a worker thread.
         """
+        self.close()
         flush = self.flush
         if flush is None:
             return

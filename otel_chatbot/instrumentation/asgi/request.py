@@ -10,6 +10,7 @@ they record. A per-request object instead of closures: one allocation, slot read
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
@@ -20,8 +21,16 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_chatbot.guard import report
 from otel_chatbot.instrumentation import http_semconv as sc
+from otel_chatbot.instrumentation.asgi import names as n
 from otel_chatbot.instrumentation.asgi.server import ActiveCount, ServerTelemetry
+from otel_chatbot.instrumentation.asgi.stream_metrics import StreamTally, stream_attributes, stream_outcome
 from otel_chatbot.instrumentation.asgi.types import ASGIApp, Message, Receive, Scope, Send
+from otel_chatbot.instrumentation.asgi.websocket_metrics import (
+    CLOSE_ABNORMAL,
+    CLOSE_APP_RAISED,
+    RouteMessages,
+    close_code,
+)
 from otel_chatbot.instrumentation.request_context import CURRENT_REQUEST, MAX_BODY_BYTES, RequestInfo
 from otel_chatbot.instrumentation.routes import RouteResolver
 
@@ -36,6 +45,7 @@ class ServerRequest:
         "error",
         "info",
         "method",
+        "receive",
         "request_id",
         "routes",
         "scheme",
@@ -44,6 +54,7 @@ class ServerRequest:
         "span",
         "start",
         "status",
+        "stream",
         "t",
         "version",
     )
@@ -55,6 +66,7 @@ class ServerRequest:
         self.routes = routes
         self.status = 0
         self.error: str | None = None
+        self.stream: StreamTally | None = None  # HTTP only, set by a response's first more_body message
         carrier: dict[str, str] = {}
         request_id = ""
         conversation: dict[str, str] = {}
@@ -135,13 +147,14 @@ class ServerRequest:
 
     def finish(self) -> None:
         """Name the span after its route, set status and error, record, end the span."""
+        elapsed = time.perf_counter() - self.start
         route = self.routes.template(self.scope)
         status = self.status
         error = self.error
         if error is None and status >= 500:
             error = str(status)
         span = self.span
-        late = self._attributes_at_end(status)
+        late = self._attributes_at_end(status, elapsed)
         if route:
             span.update_name(sc.span_name(self.method, route))
             late[sc.ROUTE] = route
@@ -151,7 +164,7 @@ class ServerRequest:
             late[sc.ERROR_TYPE] = error
             span.set_status(Status(StatusCode.ERROR))
         span.set_attributes(late)
-        self._record(route, status, error)
+        self._record(route, status, error, elapsed)
         span.end()
 
     # Hooks.
@@ -173,16 +186,21 @@ class ServerRequest:
         self.error = type(exc).__qualname__
         self.span.record_exception(exc)
 
-    def _attributes_at_end(self, status: int) -> dict[str, Any]:
+    def _attributes_at_end(self, status: int, elapsed: float) -> dict[str, Any]:
         """Attributes known only when the request is over, besides route, status and error."""
         return {}
 
-    def _record(self, route: str | None, status: int, error: str | None) -> None:
+    def _record(self, route: str | None, status: int, error: str | None, elapsed: float) -> None:
         """Record the request's metrics; the span is still current and not yet ended."""
 
 
 class HttpRequest(ServerRequest):
-    """An HTTP request: response headers added at start, one duration point at the end."""
+    """An HTTP request: response headers added at start, one duration point at the end.
+
+    A response sent in more than one body message is a stream: its chunks are tallied as
+    they pass (:mod:`.stream_metrics`) and recorded when the request ends. A response sent
+    in one body message costs one ``more_body`` lookup and nothing else.
+    """
 
     __slots__ = ()
 
@@ -207,7 +225,30 @@ class HttpRequest(ServerRequest):
         return receive_and_keep
 
     async def _send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
+        kind = message["type"]
+        if kind == "http.response.body":
+            stream = self.stream
+            more = message.get("more_body", False)
+            if stream is None:
+                if not more:
+                    await self.send(message)  # the whole body in one message: not a stream
+                    return
+                stream = self.stream = StreamTally()
+            body = message.get("body")
+            if body and not stream.chunks:
+                stream.first_byte = time.perf_counter()  # counts only once the send succeeded (chunks > 0)
+            try:
+                await self.send(message)
+            except BaseException:
+                stream.cancelled = True  # the server could not deliver it: the client is gone
+                raise
+            if body:
+                stream.chunks += 1
+                stream.size += len(body)
+            if not more:
+                stream.complete = True
+            return
+        if kind == "http.response.start":
             try:
                 self.status = message["status"]
                 extra = self._response_headers()
@@ -233,28 +274,46 @@ class HttpRequest(ServerRequest):
         return extra
 
     def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, asyncio.CancelledError) and self.stream is not None:
+            self.stream.cancelled = True  # the server cancelled the app's task (client gone, shutdown)
         super()._failed(exc)
         if self.status == 0:
             self.status = 500  # what the server answers when the app raises before responding
 
-    def _attributes_at_end(self, status: int) -> dict[str, Any]:
-        return {"http.status_code": status} if status and self.t.dup_semconv else {}
+    def _attributes_at_end(self, status: int, elapsed: float) -> dict[str, Any]:
+        attributes: dict[str, Any] = {"http.status_code": status} if status and self.t.dup_semconv else {}
+        stream = self.stream
+        if stream is not None:
+            outcome = stream_outcome(stream, raised=self.error is not None)
+            attributes.update(stream_attributes(stream, outcome, self.start, elapsed))
+        return attributes
 
-    def _record(self, route: str | None, status: int, error: str | None) -> None:
-        elapsed = time.perf_counter() - self.start
-        # Recorded while the span is still current, so the histogram keeps it as an exemplar.
+    def _record(self, route: str | None, status: int, error: str | None, elapsed: float) -> None:
+        # Recorded while the span is still current, so the histograms keep it as an exemplar.
         self.t.durations.get(self.method, self.scheme, route, status, error, self.version).record(elapsed)
+        stream = self.stream
+        if stream is not None:
+            outcome = stream_outcome(stream, raised=self.error is not None)
+            self.t.streams.record(stream, route, self.method, outcome, self.start, elapsed)
 
 
 class WebSocketRequest(ServerRequest):
-    """A WebSocket connection: one span for all of it, its messages counted, no duration point."""
+    """A WebSocket connection: one span for all of it, its messages and turns counted.
 
-    __slots__ = ("receive", "received", "sent")
+    The route's message tally is looked up once, at ``websocket.accept``; after that a
+    message costs two integer additions, and a turn (a received message, then the first
+    message sent after it) one histogram record.
+    """
+
+    __slots__ = ("close_code", "messages", "received", "sent", "turn_start")
 
     def __init__(self, scope: Scope, t: ServerTelemetry, routes: RouteResolver) -> None:
         super().__init__(scope, t, routes)
         self.received = 0
         self.sent = 0
+        self.messages: RouteMessages | None = None  # set when the app accepts the connection
+        self.turn_start = 0.0  # perf_counter() of the first received message not yet answered; 0: none
+        self.close_code: int | None = None
         self.span.set_attribute(sc.PROTOCOL_NAME, "websocket")
 
     def _gauge(self) -> ActiveCount:
@@ -266,22 +325,59 @@ class WebSocketRequest(ServerRequest):
 
     async def _receive(self) -> Message:
         message = await self.receive()
-        if message.get("type") == "websocket.receive":
+        kind = message.get("type")
+        if kind == "websocket.receive":
             self.received += 1
+            messages = self.messages
+            if messages is not None:
+                messages.received += 1
+            if not self.turn_start:
+                self.turn_start = time.perf_counter()
+        elif kind == "websocket.disconnect" and self.close_code is None:
+            self.close_code = close_code(message.get("code", 1005), from_client=True)
         return message
 
     async def _send(self, message: Message) -> None:
         kind = message.get("type")
+        await self.send(message)
         if kind == "websocket.send":
             self.sent += 1
+            messages = self.messages
+            if messages is not None:
+                messages.sent += 1
+                if self.turn_start:
+                    messages.turn.record(time.perf_counter() - self.turn_start)
+                    self.turn_start = 0.0
         elif kind == "websocket.accept" and not self.status:
             self.status = 101
-        elif kind == "websocket.close" and not self.status:
-            self.status = 403  # closed before accepting: the handshake was refused
-        await self.send(message)
+            try:
+                self.messages = self.t.websocket.route(self.routes.template(self.scope))
+            except Exception as exc:
+                report("websocket accept", exc)
+        elif kind == "websocket.close":
+            if not self.status:
+                self.status = 403  # closed before accepting: the handshake was refused
+            if self.close_code is None:
+                self.close_code = close_code(message.get("code", 1000), from_client=False)
 
-    def _attributes_at_end(self, status: int) -> dict[str, Any]:
-        return {"chatbot.websocket.messages.received": self.received, "chatbot.websocket.messages.sent": self.sent}
+    def _attributes_at_end(self, status: int, elapsed: float) -> dict[str, Any]:
+        attributes: dict[str, Any] = {
+            n.WEBSOCKET_MESSAGES_RECEIVED: self.received,
+            n.WEBSOCKET_MESSAGES_SENT: self.sent,
+        }
+        if status == 101:
+            attributes[n.WEBSOCKET_CLOSE_CODE] = self._close_code()
+        return attributes
+
+    def _close_code(self) -> int:
+        """The first side's close code; if neither closed, the app raised (1011) or just returned (1006)."""
+        if self.close_code is not None:
+            return self.close_code
+        return CLOSE_APP_RAISED if self.error is not None else CLOSE_ABNORMAL
+
+    def _record(self, route: str | None, status: int, error: str | None, elapsed: float) -> None:
+        if status == 101:  # a refused handshake is no connection
+            self.t.websocket.connection_duration.get(route, self._close_code()).record(elapsed)
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")

@@ -2,7 +2,8 @@
 
 Everything a request needs that does not change between requests lives here, so the
 per-request object only reads attributes: the tracer, the bound duration histogram, the
-in-flight gauges, the compiled exclusion pattern and the header switches.
+in-flight gauges, the stream and WebSocket instruments, the compiled exclusion pattern
+and the header switches.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from opentelemetry.trace import TracerProvider
 
 from otel_chatbot.config import Settings
 from otel_chatbot.instrumentation import http_semconv as sc
+from otel_chatbot.instrumentation.asgi import names as n
 from otel_chatbot.instrumentation.asgi.lifecycle import ProcessLifecycle
+from otel_chatbot.instrumentation.asgi.loop_lag import LoopLagMonitor
+from otel_chatbot.instrumentation.asgi.stream_metrics import StreamInstruments
+from otel_chatbot.instrumentation.asgi.websocket_metrics import WebSocketInstruments
 from otel_chatbot.instrumentation.prebound import Bindings
 from otel_chatbot.version import __version__
 
@@ -77,11 +82,13 @@ class ServerTelemetry:
             description="Number of active HTTP server requests.",
         )
         meter.create_observable_up_down_counter(
-            "chatbot.websocket.active_connections",
+            n.WEBSOCKET_ACTIVE_CONNECTIONS,
             callbacks=[self.websockets.observe],
             unit="{connection}",
             description="Number of open WebSocket connections.",
         )
+        self.streams = StreamInstruments(meter)
+        self.websocket = WebSocketInstruments(meter)
         self.propagator = propagator
         self.excluded = (
             re.compile("|".join(f"(?:{p})" for p in settings.excluded_urls)) if settings.excluded_urls else None
@@ -97,7 +104,9 @@ class ServerTelemetry:
         }
         self.capture_body = any(kind == "body" for kind, _ in settings.conversation_id_sources)
         self.dup_semconv = "http/dup" in settings.semconv_opt_in
-        self.lifecycle = ProcessLifecycle(gc_freeze=settings.gc_freeze, flush=on_shutdown)
+        interval_ms = settings.loop_lag_interval_ms
+        loop_lag = LoopLagMonitor(meter, interval_ms / 1000) if interval_ms else None
+        self.lifecycle = ProcessLifecycle(gc_freeze=settings.gc_freeze, flush=on_shutdown, loop_lag=loop_lag)
 
     def active_key(self, method: str, scheme: str) -> tuple[str, str]:
         key = (method, scheme)

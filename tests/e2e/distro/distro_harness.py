@@ -337,6 +337,20 @@ class Received:
         return sum(point.count or 0 for point in newest.values())
 
 
+def recorded_twice(points: Iterable[MetricPoint]) -> list[tuple[str, str]]:
+    """Metric series exported twice in one collection: two instruments (any scope) with one name and attributes."""
+    seen: dict[tuple[str, str, int, str], int] = {}
+    for point in points:
+        key = (
+            point.resource.get("service.instance.id", ""),
+            point.name,
+            point.time_ns,
+            repr(sorted(point.attributes.items())),
+        )
+        seen[key] = seen.get(key, 0) + 1
+    return sorted({(name, attributes) for (_, name, _, attributes), n in seen.items() if n > 1})
+
+
 def wait_until(sink: OtlpSink, service: str, ready: Callable[[Received], bool], timeout_s: float) -> Received:
     """What ``service`` exported once ``ready`` holds, or after ``timeout_s`` (tests then say what is missing)."""
     deadline = time.monotonic() + timeout_s

@@ -29,6 +29,7 @@ from tests.e2e.distro.distro_harness import (
     chat,
     describe,
     otlp_env,
+    recorded_twice,
     send,
     wait_until,
 )
@@ -127,3 +128,21 @@ def test_our_distro_configures_the_process_when_upstream_comes_first(
     assert received.server_spans(), "the request was not traced at all"
     distros = {span.resource.get("telemetry.distro.name") for span in received.spans}
     assert distros == {"otel_chatbot"}, f"resources name distros {distros}; spans:\n{describe(received.spans)}"
+
+
+def test_process_metrics_are_ours_and_recorded_once_when_upstream_comes_first(
+    launcher: Launcher, otlp_sink: OtlpSink, upstream_first: Path
+) -> None:
+    """opentelemetry-distro loads every instrumentor, the upstream system-metrics one too: its singleton,
+    already started by our configure(), refuses a second start, so no series is recorded twice."""
+    name = "upstream-first-process"
+    _one_chat(launcher, otlp_sink, name, [upstream_first])
+
+    def two_exports(received: Received) -> bool:
+        return len({p.time_ns for p in received.points if p.name == "process.cpu.time"}) >= 2
+
+    received = wait_until(otlp_sink, name, two_exports, timeout_s=10)
+    process = [p for p in received.points if p.name.startswith(("process.", "cpython.", "system."))]
+    assert {p.resource.get("telemetry.distro.name") for p in process} == {"otel_chatbot"}
+    assert not [p.name for p in process if p.name.startswith(("system.", "process.runtime."))]
+    assert recorded_twice(received.points) == []

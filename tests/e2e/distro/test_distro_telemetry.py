@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from otel_chatbot.testing.bedrock import BedrockServer
-from otel_chatbot.testing.bedrock.ledger import LedgerEntry
+from otel_chatbot.testing.bedrock import BedrockServer, LedgerEntry
 from otel_chatbot.testing.otlp_sink import OtlpSink, SpanRecord
 from tests.e2e.distro.distro_harness import (
     LOGGING_APP,
@@ -30,6 +29,7 @@ from tests.e2e.distro.distro_harness import (
     chat_stream,
     describe,
     otlp_env,
+    recorded_twice,
     send,
     wait_until,
 )
@@ -266,6 +266,23 @@ def test_request_duration_counts_every_request_once_per_route(scenarios: Scenari
     assert count(metric) == CHATS + 3
     (point, *_) = [p for p in received.points if p.name == metric]
     assert (point.unit, point.type) == ("s", "histogram")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_process_metrics_and_the_chat_experience_come_from_both_entry_paths_once(
+    scenarios: Scenarios, name: str
+) -> None:
+    """configure() starts the upstream system-metrics instrumentor with the settings' set, in both paths."""
+    from otel_chatbot.config import load_settings
+
+    received = scenarios[name].received
+    names = {p.name for p in received.points}
+    wanted = set(load_settings(environ={}).process_metrics)
+    assert wanted - {"process.context_switches"} <= names  # context switches only where psutil can read them
+    assert not {n for n in names if n.startswith(("system.", "process.runtime."))}, "only the curated set"
+    assert recorded_twice(received.points) == []
+    assert "chatbot.asyncio.loop.lag" in names  # the lifespan started the timer on uvicorn's loop
+    assert received.histogram_count("chatbot.stream.duration", **{"chatbot.stream.outcome": "completed"}) == 1
 
 
 @pytest.mark.parametrize("name", ALL)

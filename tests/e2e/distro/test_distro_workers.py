@@ -86,9 +86,7 @@ def test_forked_workers_export_under_their_own_instance_ids(tmp_path: Path) -> N
         try:
             wait_until_serving(f"http://127.0.0.1:{port}/health", time.monotonic() + 30)
             with ThreadPoolExecutor(max_workers=16) as pool:  # concurrency spreads requests over both workers
-                statuses = list(
-                    pool.map(lambda n: get(f"http://127.0.0.1:{port}/v1/models"), range(REQUESTS))
-                )
+                statuses = list(pool.map(lambda n: get(f"http://127.0.0.1:{port}/v1/models"), range(REQUESTS)))
             assert statuses == [200] * REQUESTS
             proc.send_signal(signal.SIGTERM)
             output, _ = proc.communicate(timeout=40)

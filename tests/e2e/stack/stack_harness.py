@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -243,57 +242,12 @@ class App(_Process):
         raise RuntimeError(f"app did not start:\n{self.output()[-4000:]}")
 
 
-RUNTIME_REQUIREMENTS = REPO / "docker" / "app" / "requirements-runtime.txt"
-# As in docker-compose.yml: the process's own metrics, not the host's.
-SYSTEM_METRICS_EXCLUDED = "system.*,process.runtime.*,process.disk.*,process.cpu.utilization"
-
-
-def install_runtime_metrics() -> tuple[Path | None, str]:
-    """The app image's runtime-metrics packages (pinned in docker/app/requirements-runtime.txt),
-    installed once into a cache directory that only the app under test gets on its PYTHONPATH
-    (installing them into the venv would add their metrics to every other test's app).
-
-    Returns (directory, "") or (None, why it could not be installed).
-    """
-    pins = [
-        line.strip()
-        for line in RUNTIME_REQUIREMENTS.read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    key = hashlib.sha256("\n".join([*pins, sys.version]).encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("OTEL_CHATBOT_CACHE") or Path.home() / ".cache" / "otel-chatbot")
-    target = cache / "stack" / f"runtime-metrics-{key}"
-    if (target / ".complete").exists():
-        return target, ""
-    staging = target.with_name(target.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--target", str(staging), *pins],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        return None, f"pip could not install {pins}: {proc.stderr.strip()[-500:]}"
-    (staging / ".complete").touch()
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    return target, ""
-
-
-def app_env(
-    collector_grpc: str, bedrock_url: str, service: str, environment: str, extra_path: Path | None = None
-) -> dict[str, str]:
+def app_env(collector_grpc: str, bedrock_url: str, service: str, environment: str) -> dict[str, str]:
     """What the compose ``app`` service sets, with loopback endpoints and fast export."""
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "VIRTUAL_ENV")}
-    path = [str(REPO)] if extra_path is None else [str(REPO), str(extra_path)]
     return {
         **keep,
-        "PYTHONPATH": os.pathsep.join(path),
-        "OTEL_PYTHON_SYSTEM_METRICS_EXCLUDED_METRICS": SYSTEM_METRICS_EXCLUDED,
+        "PYTHONPATH": str(REPO),
         "PYTHONUNBUFFERED": "1",
         "BEDROCK_ENDPOINT_URL": bedrock_url,
         "AWS_REGION": "us-east-1",

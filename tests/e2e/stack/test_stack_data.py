@@ -1,10 +1,11 @@
 """Every dashboard query returns data after a real workload: app -> otelcol-chatbot -> Prometheus.
 
 The compose stack's data path, on loopback and without Docker (tests/e2e/stack/stack_harness.py):
-the example app under ``opentelemetry-instrument`` (with the app image's runtime-metrics
-package), otelcol-chatbot with collector/config.yaml, a real Prometheus with the stack's rule
+the example app under ``opentelemetry-instrument`` (process metrics come with the distro),
+otelcol-chatbot with collector/config.yaml, a real Prometheus with the stack's rule
 files and a scrape of the collector's own metrics, the local Bedrock server with injected
-throttling and timeouts, and ``otel_chatbot.demo.chatbot.load`` as the traffic.  Then every Prometheus
+throttling and timeouts, clients that leave streamed answers midway, and
+``otel_chatbot.demo.chatbot.load`` as the traffic (chat, SSE streams, WebSocket turns).  Then every Prometheus
 query of every panel (template variables at "All") must return at least one sample, except
 the panels in ``ALLOWED_EMPTY`` -- each with the reason it cannot have data here.  The EMF the
 collector writes to a CloudWatch Logs emulator (moto) must carry every metric and dimension set
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 import urllib.request
@@ -31,7 +33,6 @@ from stack_harness import (
     Moto,
     Prometheus,
     app_env,
-    install_runtime_metrics,
     post_json,
     prometheus_binary,
 )
@@ -43,6 +44,7 @@ SERVICE = "chatbot-stack-e2e"
 ENVIRONMENT = "e2e"
 MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 REQUESTS = 120
+LEFT_STREAMS = 3  # per round: streamed answers the client leaves after the first event
 
 # (dashboard uid, panel title) -> why it has no data after this workload.
 ALLOWED_EMPTY: dict[tuple[str, str], str] = {
@@ -55,17 +57,7 @@ ALLOWED_EMPTY: dict[tuple[str, str], str] = {
     ),
 }
 # Panels whose value after the workload is legitimately 0 (nothing in flight once the load is over).
-ZERO_IS_DATA = {"Active requests"}
-RUNTIME_PANELS = {
-    "CPU (cores)",
-    "Memory (RSS)",
-    "Threads",
-    "CPU by instance",
-    "Memory by instance",
-    "GC collections/s by generation",
-    "Threads and open files",
-    "Context switches/s",
-}
+ZERO_IS_DATA = {"Active requests", "Open WebSockets", "WebSocket connections"}
 
 
 @dataclass
@@ -73,8 +65,9 @@ class Stack:
     prometheus: Prometheus
     app: App
     bedrock_url: str
-    runtime_metrics_missing: str
     sent: int
+    left_streams: int
+    load_counts: dict[str, int]
     started: float
     moto: Moto
 
@@ -94,7 +87,6 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     binary = prometheus_binary()
     if binary is None:
         pytest.skip("prometheus is not installed (scripts/install_system_deps.sh installs Debian's prometheus)")
-    runtime_dir, runtime_missing = install_runtime_metrics()
     work = tmp_path_factory.mktemp("stack")
     env = loopback_env(work / "storage", OTELCOL_DEPLOYMENT_ENVIRONMENT="from-collector")
     prometheus = Prometheus(
@@ -110,14 +102,13 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             running([Collector(otelcol_binary, ["config.yaml"], env, work / "otelcol.log")]) as (collector,),
         ):
             app = App(
-                app_env(collector.grpc_endpoint, bedrock.endpoint_url, SERVICE, ENVIRONMENT, runtime_dir),
-                work / "app.log",
+                app_env(collector.grpc_endpoint, bedrock.endpoint_url, SERVICE, ENVIRONMENT), work / "app.log"
             ).start()
             try:
                 started = time.time()
-                sent = _workload(app, bedrock)
+                sent, left, load_counts = _workload(app, bedrock)
                 _wait_for_data(prometheus, sent)
-                yield Stack(prometheus, app, bedrock.endpoint_url, runtime_missing, sent, started, moto)
+                yield Stack(prometheus, app, bedrock.endpoint_url, sent, left, load_counts, started, moto)
             finally:
                 app.stop()
     finally:
@@ -125,12 +116,42 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         prometheus.stop()
 
 
-def _workload(app: App, bedrock: BedrockServer) -> int:
+def _leave_midway(base_url: str, session: str) -> None:
+    """A user who closes the tab: read the first event of a streamed answer, then drop the connection."""
+    import httpx
+
+    with (
+        httpx.Client(base_url=base_url, timeout=10) as client,
+        client.stream("POST", f"/chat/{session}/stream", json={"message": "tell me everything"}) as response,
+    ):
+        assert response.status_code == 200
+        received = b""
+        for data in response.iter_raw():
+            received += data
+            if b"\n\n" in received:
+                return
+        raise AssertionError(f"the stream ended before its first event: {received!r}")
+
+
+def _route_counts(load_output: str) -> dict[str, int]:
+    """Requests per route from ``otel_chatbot.demo.chatbot.load``'s report (``<route>  <count>  <outcomes>``)."""
+    counts = {}
+    for line in load_output.splitlines():
+        found = re.match(r"^((?:WS|GET|POST) \S+)\s+(\d+)\s", line)
+        if found:
+            counts[found.group(1)] = int(found.group(2))
+    return counts
+
+
+def _workload(app: App, bedrock: BedrockServer) -> tuple[int, int, dict[str, int]]:
     """Two rounds, a few export intervals apart: Prometheus's rate() counts only increases
     between samples, so the second round is what makes the rates (and the alerts) non-zero on
     the series the first one created.  Each round: Bedrock faults first, one call at a time (so
-    the SDK's retries see them), then the scripted load."""
-    sent = 0
+    the SDK's retries see them), streamed answers the client leaves midway (Bedrock slowed down
+    so the client leaves long before the end), then the scripted load.  Returns (requests sent,
+    streams left, the load's requests per route)."""
+    sent = left = 0
+    load_counts: dict[str, int] = {}
     for round_ in range(2):
         # Four throttles = every attempt of the example app's boto3 client (the first + max_attempts
         # 3 retries): the call ends throttled (429).
@@ -140,6 +161,13 @@ def _workload(app: App, bedrock: BedrockServer) -> int:
         assert _chat(app.base_url, f"e2e-throttled-{round_}") == 429
         post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "timeout", "count": 1, "operation": "Converse"})
         assert _chat(app.base_url, f"e2e-timeout-{round_}") >= 400
+        for index in range(LEFT_STREAMS):
+            post_json(
+                f"{bedrock.endpoint_url}/__control/faults",
+                {"fault": "slow", "count": 1, "operation": "ConverseStream", "delay_s": 0, "chunk_delay_s": 0.3},
+            )
+            _leave_midway(app.base_url, f"e2e-leave-{round_}-{index}")
+        left += LEFT_STREAMS
         post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "slow", "count": 2, "delay_s": 0.3})
         proc = subprocess.run(
             [str(BIN / "python"), "-m", "otel_chatbot.demo.chatbot.load", "--url", app.base_url,
@@ -151,9 +179,11 @@ def _workload(app: App, bedrock: BedrockServer) -> int:
             check=False,
         )  # fmt: skip
         assert f"sent {REQUESTS} requests" in proc.stdout, proc.stdout + proc.stderr
-        sent += 2 + REQUESTS
+        for route, count in _route_counts(proc.stdout).items():
+            load_counts[route] = load_counts.get(route, 0) + count
+        sent += 2 + LEFT_STREAMS + REQUESTS
         time.sleep(3)  # three metric exports
-    return sent
+    return sent, left, load_counts
 
 
 def _wait_for_data(prometheus: Prometheus, sent: int, timeout: float = 60.0) -> None:
@@ -182,7 +212,6 @@ def test_allow_list_names_real_panels() -> None:
     # Queries this test cannot run (not PromQL) must be on the list, with their reason.
     others = {(q.dashboard, q.panel) for q in panel_queries(DASHBOARDS) if q.datasource_uid != "prometheus"}
     assert others <= set(ALLOWED_EMPTY), others - set(ALLOWED_EMPTY)
-    assert {("chatbot-runtime", title) for title in RUNTIME_PANELS} <= panels
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=lambda q: q.key)
@@ -191,8 +220,6 @@ def test_every_panel_query_returns_data(stack: Stack, query: object) -> None:
 
     assert isinstance(query, PanelQuery)
     reason = ALLOWED_EMPTY.get((query.dashboard, query.panel))
-    if reason is None and query.dashboard == "chatbot-runtime" and query.panel in RUNTIME_PANELS:
-        reason = stack.runtime_metrics_missing or None
     dashboard = next(d for d in DASHBOARDS.values() if d["uid"] == query.dashboard)
     expr = substitute(query.expr, all_variables(dashboard))
     result = stack.prometheus.query(expr)
@@ -262,6 +289,35 @@ def test_the_bedrock_faults_reach_the_alert_metrics(stack: Stack) -> None:
     # The latency SLI's bucket boundaries exist as the rules spell them.
     for le in ("0.1", "0.25"):
         assert stack.prometheus.query(f'http_server_request_duration_seconds_bucket{{job="{SERVICE}", le="{le}"}}')
+
+
+def test_stream_and_websocket_counts_in_prometheus_are_what_the_clients_did(stack: Stack) -> None:
+    """Through app -> otelcol-chatbot -> Prometheus, exactly: the streams clients left, the streams and
+    WebSocket turns of the scripted load."""
+    streams = stack.load_counts["POST /chat/{session_id}/stream"]
+    turns = stack.load_counts["WS /ws/chat/{session_id}"]
+    job = f'job="{SERVICE}"'
+    closes = "chatbot_websocket_connection_duration_seconds_count"
+    wanted = {
+        f'sum(chatbot_stream_duration_seconds_count{{{job}, chatbot_stream_outcome="cancelled"}})': stack.left_streams,
+        f"sum(chatbot_stream_duration_seconds_count{{{job}}})": streams + stack.left_streams,
+        f"sum(chatbot_stream_time_to_first_byte_seconds_count{{{job}}})": streams + stack.left_streams,
+        f'sum(chatbot_websocket_messages_total{{{job}, chatbot_websocket_direction="received"}})': turns,
+        f"sum(chatbot_websocket_turn_time_to_first_message_seconds_count{{{job}}})": turns,
+        f'sum({closes}{{{job}, chatbot_websocket_close_code="1000"}})': turns,  # the client closed normally
+    }
+    deadline = time.monotonic() + 30
+    while True:
+        got = {}
+        for query in wanted:
+            result = stack.prometheus.query(query)
+            got[query] = int(float(result[0]["value"][1])) if result else None
+        if got == wanted or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert got == wanted
+    lag = stack.prometheus.query(f"sum(chatbot_asyncio_loop_lag_seconds_count{{{job}}})")
+    assert lag and float(lag[0]["value"][1]) > 10, "the loop-lag timer ran on the app's loop"
 
 
 def test_the_real_prometheus_evaluates_every_rule_and_the_workloads_alerts_go_pending(stack: Stack) -> None:
