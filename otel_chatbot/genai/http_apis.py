@@ -138,7 +138,8 @@ def _rows(
 
 
 def _sse_done(event: ServerSentEvent) -> bool:
-    return event.data == "[DONE]"
+    """``[DONE]``, or an error chunk (``data: {"error": ...}``: the SDK stops reading after it)."""
+    return event.data == "[DONE]" or event.data.startswith('{"error"')
 
 
 def _anthropic_done(event: ServerSentEvent) -> bool:
