@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ._coerce import as_dict
 
 MAX_LINE_BYTES = 1 << 20
 """Longest line kept (1 MiB): a provider's event is far smaller; anything longer is not ours to buffer."""
@@ -32,9 +31,10 @@ class ServerSentEvent:
         if not self.data or self.data == "[DONE]":
             return {}
         try:
-            return as_dict(json.loads(self.data))
+            decoded = json.loads(self.data)
         except (ValueError, RecursionError):
             return {}
+        return decoded if type(decoded) is dict else {}
 
 
 class Decoder(Protocol):

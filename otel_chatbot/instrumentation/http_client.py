@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
@@ -72,15 +72,16 @@ class ClientTelemetry:
         url: str,
         headers: MutableMapping[str, str],
         request_headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
+        body_of: Callable[[], bytes | None] | None = None,
         *,
         is_async: bool = False,
     ) -> OutgoingCall | None:
         """Open the span and inject trace context into ``headers``; None when suppressed.
 
-        ``request_headers`` and ``body`` are the request's, for recognising a GenAI call;
-        a client that sends the body after this (aiohttp) passes None and hands it to
-        :meth:`OutgoingCall.request_body` later.
+        ``request_headers`` are the request's, for recognising a GenAI call, and
+        ``body_of`` gives its body, asked only for a recognised call (no other request's
+        body is touched). A client that sends the body after this (aiohttp) passes None
+        and hands it to :meth:`OutgoingCall.request_body` later.
         """
         if not is_http_instrumentation_enabled():
             return None
@@ -103,6 +104,7 @@ class ClientTelemetry:
         pending: PendingGenAICall | None = None
         if self.genai is not None:
             pending = self.genai.recognise(verb, url, parts, request_headers or {}, start, is_async=is_async)
+            body = body_of() if pending is not None and body_of is not None else None
             if pending is not None and body is not None:
                 genai, pending = pending.begin(body), None
                 if genai is not None:

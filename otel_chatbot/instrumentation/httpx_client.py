@@ -34,8 +34,9 @@ def _start(telemetry: ClientTelemetry, request: Any, is_async: bool) -> Outgoing
     try:
         carrier: dict[str, str] = {}
         headers = request.headers
-        body = _request_body(request) if telemetry.genai is not None and request.method == "POST" else None
-        call = telemetry.start(request.method, str(request.url), carrier, headers, body, is_async=is_async)
+        call = telemetry.start(
+            request.method, str(request.url), carrier, headers, lambda: _request_body(request), is_async=is_async
+        )
         for key, value in carrier.items():
             headers[key] = value
         return call
