@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-
 MAX_LINE_BYTES = 1 << 20
 """Longest line kept (1 MiB): a provider's event is far smaller; anything longer is not ours to buffer."""
 
