@@ -298,3 +298,29 @@ def test_genai_http_can_be_turned_off(kit_factory: Any, server: ScriptedServer) 
     with httpx.Client() as client:
         client.post(f"{server.url}/v1/chat/completions", json=CHAT)
     assert genai_span(kit).name == "POST"
+
+
+def test_the_requests_conversation_id_is_on_the_genai_span(kit: Any, server: ScriptedServer) -> None:
+    from otel_chatbot.instrumentation.request_context import CURRENT_REQUEST, RequestInfo
+
+    server.queue(json_reply(COMPLETION))
+    token = CURRENT_REQUEST.set(RequestInfo(sources=(("header", "x-session"),), headers={"x-session": "c-7"}, scope={}))
+    try:
+        with httpx.Client() as client:
+            client.post(f"{server.url}/v1/chat/completions", json=CHAT)
+    finally:
+        CURRENT_REQUEST.reset(token)
+    span = genai_span(kit)
+    assert span.attributes["gen_ai.conversation.id"] == "c-7"
+    (duration,) = kit.points("gen_ai.client.operation.duration")
+    assert "gen_ai.conversation.id" not in duration.attributes  # never a metric attribute
+
+
+def test_a_deflate_answer_is_read(kit: Any, server: ScriptedServer) -> None:
+    import zlib
+
+    body = zlib.compress(json.dumps(COMPLETION).encode())
+    server.queue(Reply(200, [body], {"content-type": "application/json", "content-encoding": "deflate"}))
+    with httpx.Client() as client:
+        assert client.post(f"{server.url}/v1/chat/completions", json=CHAT).json() == COMPLETION
+    assert genai_span(kit).attributes["gen_ai.usage.output_tokens"] == 2
