@@ -60,6 +60,10 @@ TTFB = "chatbot.stream.time_to_first_byte"
 STREAMS = "chatbot.stream.duration"
 WEBSOCKETS = "chatbot.websocket.active_connections"
 OUTCOMES = ("completed", "cancelled", "error")
+# The app's export queues (otel_chatbot/export/queue_metrics.py): what they sent, and dropped by reason.
+SPANS_PROCESSED = "otel.sdk.processor.span.processed"
+LOGS_PROCESSED = "otel.sdk.processor.log.processed"
+DROP_REASONS = ("queue_full", "rejected", "export_failed")
 
 # Routes whose 5xx share the error-rate alarm watches (metric math over the declared
 # [service.name, http.route, http.request.method, http.status_class] set): the chat surfaces.
@@ -367,6 +371,23 @@ def dashboard_body() -> dict[str, Any]:
             stat="Maximum",
             unit_label="connections",
         ),
+        widget(
+            "App telemetry sent and dropped",
+            [
+                metric(SPANS_PROCESSED, s, "Sum", "spans (all, sent and dropped)"),
+                metric(LOGS_PROCESSED, s, "Sum", "log records (all)"),
+                *[
+                    metric(name, {**s, "error.type": reason}, "Sum", f"{what} dropped: {reason}")
+                    for name, what in ((SPANS_PROCESSED, "spans"), (LOGS_PROCESSED, "log records"))
+                    for reason in DROP_REASONS
+                ],
+            ],
+            0,
+            46,
+            w=24,
+            stat="Sum",
+            unit_label="items",
+        ),
     ]
     return {"start": "-PT3H", "periodOverride": "inherit", "widgets": widgets}
 
@@ -447,6 +468,12 @@ def template() -> dict[str, Any]:
         stat_metric(f"m{index}", GENAI, service_dims(**{"error.type": error}), "SampleCount")
         for index, error in enumerate(("ModelTimeoutException", "ReadTimeoutError", "ConnectTimeoutError"), start=1)
     ]
+    dropped = [
+        stat_metric(f"d{index}", name, service_dims(**{"error.type": reason}), "Sum")
+        for index, (name, reason) in enumerate(
+            ((name, reason) for name in (SPANS_PROCESSED, LOGS_PROCESSED) for reason in DROP_REASONS), start=1
+        )
+    ]
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "otel_chatbot: CloudWatch dashboard and alarms over the EMF metrics of otelcol-chatbot "
@@ -525,6 +552,23 @@ def template() -> dict[str, Any]:
                 ],
                 0.0,
                 3,
+            ),
+            "TelemetryDroppedAlarm": alarm(
+                "telemetry-dropped",
+                "The app's export queues dropped spans or log records (queue_full: the collector was unreachable "
+                "longer than the queue holds; rejected; export_failed at shutdown) in a minute (same as the "
+                "Prometheus alert ChatbotTelemetryDropped; runbook: docs/stack.md#chatbottelemetrydropped).",
+                [
+                    *dropped,
+                    {
+                        "Id": "dropped",
+                        "Label": "spans and log records dropped",
+                        "ReturnData": True,
+                        "Expression": " + ".join(f"FILL(d{i}, 0)" for i in range(1, len(dropped) + 1)),
+                    },
+                ],
+                0.0,
+                1,
             ),
         },
         "Outputs": {

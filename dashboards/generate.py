@@ -657,6 +657,23 @@ def genai_dashboard() -> dict[str, Any]:
 # -- Runtime -----------------------------------------------------------------------------------------
 
 
+def _by_signal(aggregate: str, inner: str, suffix: str, per: str = "", sent: bool = False) -> str:
+    """One query over the app's span and log export queues (either may be missing: logs off).
+
+    ``inner`` wraps each ``otel_sdk_processor_{span,log}_<suffix>`` selector (``{}``); ``per``
+    divides by the same signal's ``_<per>`` series; ``sent`` names the series without an
+    ``error_type`` "sent".
+    """
+    parts = []
+    for signal, label in (("span", "spans"), ("log", "log records")):
+        expr = inner.format(f"otel_sdk_processor_{signal}_{suffix}{{{SVC}}}")
+        if per:
+            expr = f"{expr} / {inner.format(f'otel_sdk_processor_{signal}_{per}{{{SVC}}}')}"
+        parts.append(f'label_replace({expr}, "signal", "{label}", "", "")')
+    query = f"{aggregate} ({' or '.join(parts)})"
+    return f'label_replace({query}, "error_type", "sent", "error_type", "")' if sent else query
+
+
 def runtime_dashboard() -> dict[str, Any]:
     b = Board()
     col = 'job=~"otelcol.*"'
@@ -746,6 +763,38 @@ def runtime_dashboard() -> dict[str, Any]:
         "switches per second (process.context_switches).",
         [q(f"sum by (type) (rate(process_context_switches_total{{{SVC}}}[{RI}]))", "{{type}}")],
         unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Telemetry the app sent and dropped",
+        "Spans and log records per second by how the app's export queues let go of them "
+        "(otel.sdk.processor.span.processed / .log.processed): sent, or dropped with the reason "
+        "(queue_full: the collector was unreachable longer than the queue holds; rejected: refused "
+        "as malformed or too large; export_failed: still failing at shutdown). Failed exports are "
+        "retried, so an outage shorter than the queue shows no drop.",
+        [
+            q(
+                _by_signal("sum by (signal, error_type)", "rate({}[$__rate_interval])", "processed_total", sent=True),
+                "{{signal}} {{error_type}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Export queue fill",
+        "Share of each instance's span and log export queue in use (queue.size / queue.capacity). "
+        "It rises while the collector is down; at 100 % the oldest items are dropped. Capacity in "
+        "seconds = queue size / items per second (OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BLRP_MAX_QUEUE_SIZE).",
+        [
+            q(
+                _by_signal("max by (signal, instance)", "{}", "queue_size", per="queue_capacity"),
+                "{{signal}} {{instance}}",
+            )
+        ],
+        unit="percentunit",
+        thresholds=[(None, "green"), (0.5, "orange"), (0.9, "red")],
+        threshold_lines=True,
     )
     b.add(
         "timeseries",

@@ -84,3 +84,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         parts = item.path.parts
         if "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
+
+
+# Property-based tests (Hypothesis): seeded and bounded by default, as CI runs them; a longer,
+# randomised run with OTEL_CHATBOT_HYPOTHESIS=long (examples per test: OTEL_CHATBOT_HYPOTHESIS_EXAMPLES,
+# default 5,000). No example database is written into the tree.
+def _hypothesis_profiles() -> None:
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", max_examples=40, derandomize=True, database=None, deadline=None)
+    examples = int(os.environ.get("OTEL_CHATBOT_HYPOTHESIS_EXAMPLES", "5000"))
+    settings.register_profile("long", max_examples=examples, database=None, deadline=None, print_blob=True)
+    settings.load_profile(os.environ.get("OTEL_CHATBOT_HYPOTHESIS", "ci"))
+
+
+_hypothesis_profiles()

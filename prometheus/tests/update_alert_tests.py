@@ -27,6 +27,7 @@ R = 'http_route="/chat/{session_id}",http_request_method="POST"'
 HTTP_BUCKET = "http_server_request_duration_seconds_bucket"
 HTTP_COUNT = "http_server_request_duration_seconds_count"
 GENAI_COUNT = "gen_ai_client_operation_duration_seconds_count"
+C = 'otel_component_type="batching_span_processor",otel_component_name="batching_span_processor/0"'
 GL = 'gen_ai_request_model="anthropic.claude-3-haiku-20240307-v1:0",gen_ai_operation_name="chat"'
 HEADER = (
     "# promtool unit tests: every alert fires when it should and stays silent when it should not.\n"
@@ -313,6 +314,36 @@ TESTS = [
             }
         ],
         [silent("ChatbotTrafficStopped", "2h30m")],
+    ),
+    t(
+        "spans dropped by a full export queue fire telemetry-dropped",
+        [
+            {"series": f"otel_sdk_processor_span_processed_total{{{L},{C}}}", "values": "0+600x30"},
+            {
+                "series": f'otel_sdk_processor_span_processed_total{{{L},{C},error_type="queue_full"}}',
+                "values": "0x10 0+50x20",
+            },
+        ],
+        [fires("ChatbotTelemetryDropped", "15m", severity="warning", **J), silent("ChatbotTelemetryDropped", "9m")],
+    ),
+    t(
+        "log records refused by the collector fire telemetry-dropped",
+        [
+            {"series": f"otel_sdk_processor_log_processed_total{{{L},{C}}}", "values": "0+60x30"},
+            {
+                "series": f'otel_sdk_processor_log_processed_total{{{L},{C},error_type="rejected"}}',
+                "values": "0x15 512x15",
+            },
+        ],
+        [fires("ChatbotTelemetryDropped", "20m", severity="warning", **J)],
+    ),
+    t(
+        "everything sent (an outage the queue rode out) keeps telemetry-dropped silent",
+        [
+            {"series": f"otel_sdk_processor_span_processed_total{{{L},{C}}}", "values": "0+600x10 6000x3 6000+1200x17"},
+            {"series": f"otel_sdk_processor_log_processed_total{{{L},{C}}}", "values": "0+60x30"},
+        ],
+        [silent("ChatbotTelemetryDropped", "25m")],
     ),
 ]
 DOCUMENT = {

@@ -29,6 +29,13 @@ APP_METRICS = {
     "gen_ai.client.operation.time_to_first_chunk": {"gen_ai.operation.name", "gen_ai.request.model"},
     "gen_ai.client.cost": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.token.type"},
     "gen_ai.client.throttles": {"gen_ai.operation.name", "gen_ai.request.model"},
+    # otel_chatbot/export/queue_metrics.py (error.type on what was dropped)
+    **{
+        f"otel.sdk.processor.{signal}.{name}": {"otel.component.type", "otel.component.name"}
+        | ({"error.type"} if name == "processed" else set())
+        for signal in ("span", "log")
+        for name in ("processed", "queue.size", "queue.capacity")
+    },
     "chatbot.stream.time_to_first_byte": {"http.request.method", "http.route"},
     "chatbot.stream.duration": {"http.request.method", "http.route", "chatbot.stream.outcome"},
     "chatbot.websocket.active_connections": {"http.request.method", "url.scheme"},

@@ -30,7 +30,15 @@ REQUIRED_VARIABLES = {"service", "environment", "route", "model"}
 
 # Metrics as otelcol-chatbot's prometheus_remote_write exporter names them (checked against a
 # real Prometheus by the e2e test), and the collector's own metrics Prometheus scrapes.
-APP_METRIC_PREFIXES = ("http_server_", "gen_ai_client_", "chatbot_", "process_", "cpython_gc_", "target_info")
+APP_METRIC_PREFIXES = (
+    "http_server_",
+    "gen_ai_client_",
+    "chatbot_",
+    "process_",
+    "cpython_gc_",
+    "target_info",
+    "otel_sdk_",
+)
 COLLECTOR_PREFIX = "otelcol_"
 LABELS = {
     "job", "instance", "deployment_environment_name", "http_route", "http_request_method", "http_status_class",

@@ -28,6 +28,7 @@ DESIGN_ALERTS = {
     "ChatbotBedrockThrottling",
     "ChatbotLowThroughput",
     "ChatbotTrafficStopped",
+    "ChatbotTelemetryDropped",  # issue 15: the app's export queues dropped spans or log records
     "ChatbotAvailabilitySLOBudgetBurnFast",
     "ChatbotAvailabilitySLOBudgetBurnSlow",
     "ChatbotLatencySLOBudgetBurnFast",
