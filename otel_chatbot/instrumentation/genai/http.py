@@ -12,7 +12,6 @@ attempt (an SDK's retry included) is one call.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult
@@ -24,6 +23,7 @@ from otel_chatbot.genai._coerce import parse_json_object
 from otel_chatbot.genai.endpoints import Endpoints, Match
 from otel_chatbot.genai.http_apis import HttpApi, HttpParams
 from otel_chatbot.genai.operations import Operation
+from otel_chatbot.guard import BoundedOnce
 from otel_chatbot.instrumentation.genai.body import BodyObserver, BufferedAnswer, StreamedAnswer, decompressor
 from otel_chatbot.instrumentation.genai.call import GenAICall, GenAITelemetry
 from otel_chatbot.instrumentation.genai.stream_state import StreamState
@@ -47,8 +47,7 @@ class HttpGenAI:
     def __init__(self, telemetry: GenAITelemetry, endpoints: Endpoints) -> None:
         self.telemetry = telemetry
         self.endpoints = endpoints
-        self._hinted: set[tuple[str, str]] = set()
-        self._hint_lock = threading.Lock()
+        self._usage_hints = BoundedOnce(_log, "streams without usage")
 
     def recognise(
         self, method: str, url: str, parts: SplitResult, headers: Mapping[str, str], start: float, *, is_async: bool
@@ -58,12 +57,8 @@ class HttpGenAI:
 
     def hint_usage(self, api: HttpApi, provider: str) -> None:
         """Once per API and provider: a stream came without usage, and which request option adds it."""
-        key = (api.name, provider)
-        with self._hint_lock:
-            if key in self._hinted:
-                return
-            self._hinted.add(key)
-        _log.warning(
+        self._usage_hints.warning(
+            (api.name, provider),
             "otel_chatbot: a streamed %s call to %s reported no token usage, so it has no token counts or cost; "
             "send %s with streamed requests to have them (logged once)",
             api.name,

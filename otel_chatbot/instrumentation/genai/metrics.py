@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 from typing import Any
 
 from opentelemetry.metrics import Meter
 
 from otel_chatbot.genai import Cost, GenAIRequest, GenAIResponse, PriceTable, names
+from otel_chatbot.guard import BoundedOnce
 from otel_chatbot.instrumentation.prebound import Bindings
 
 _log = logging.getLogger("otel_chatbot.genai")
@@ -90,8 +90,7 @@ class GenAIMetrics:
             ),
             genai_attributes,
         )
-        self._unknown_lock = threading.Lock()
-        self._unknown_logged: set[tuple[str, str]] = set()
+        self._unpriced = BoundedOnce(_log, "models without a price", limit=UNKNOWN_MODELS_LOGGED)
 
     def compute_cost(self, request: GenAIRequest, response: GenAIResponse) -> Cost | None:
         """Cost from the price table; an unknown model is logged once and costs nothing (None).
@@ -114,16 +113,8 @@ class GenAIMetrics:
         return None
 
     def _warn_unknown(self, provider: str, model: str) -> None:
-        key = (provider, model)
-        with self._unknown_lock:
-            if key in self._unknown_logged or len(self._unknown_logged) > UNKNOWN_MODELS_LOGGED:
-                return
-            self._unknown_logged.add(key)
-            last = len(self._unknown_logged) > UNKNOWN_MODELS_LOGGED
-        if last:
-            _log.warning("otel_chatbot: more models without a price; they are no longer logged")
-            return
-        _log.warning(
+        self._unpriced.warning(
+            (provider, model),
             "otel_chatbot: no price known for model %r (%s); its calls get no cost. Add it with "
             "OTEL_CHATBOT_PRICING_FILE.",
             model,
