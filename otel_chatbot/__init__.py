@@ -4,7 +4,8 @@
 ``opentelemetry-instrument uvicorn app:app`` — same telemetry either way. The public API
 is typed (``py.typed``): ``configure()``'s keywords are :class:`SettingsKeywords`.
 The operator helpers :func:`cache_lookup`, :func:`failover` and :func:`record_feedback`
-record into the configuration ``configure()`` made (:mod:`otel_chatbot.helpers`).
+record into the configuration ``configure()`` made (:mod:`otel_chatbot.helpers`);
+``execute_tool(name, call_id)`` traces the app's own tool runs (``otel_chatbot.tools``).
 """
 
 from otel_chatbot.config import ConfigError, Settings, SettingsKeywords
@@ -17,6 +18,7 @@ from otel_chatbot.helpers import (
     record_feedback,
 )
 from otel_chatbot.telemetry import Telemetry, configure
+from otel_chatbot.tools import ToolExecution, execute_tool
 from otel_chatbot.version import __version__
 
 __all__ = [
@@ -27,9 +29,11 @@ __all__ = [
     "Settings",
     "SettingsKeywords",
     "Telemetry",
+    "ToolExecution",
     "__version__",
     "cache_lookup",
     "configure",
+    "execute_tool",
     "failover",
     "record_feedback",
 ]

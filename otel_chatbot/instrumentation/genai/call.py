@@ -1,6 +1,6 @@
 """One GenAI call from request to outcome: the provider-neutral span-finishing path.
 
-The library wiring (botocore now; the HTTP clients next) finds the call's row in an
+The library wiring (botocore; the HTTP clients) finds the call's row in an
 operation table, creates a :class:`GenAICall` before the span starts (its
 :meth:`~GenAICall.start_attributes` go on the span at start, so samplers see them), and
 reports the outcome: :meth:`~GenAICall.finish` for an answer complete when the call
@@ -23,7 +23,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from otel_chatbot.genai import GenAIResponse, is_throttling, names
 from otel_chatbot.genai.agents import AgentStep, step_window
-from otel_chatbot.genai.content import Message
+from otel_chatbot.genai.messages import Message
 from otel_chatbot.genai.operations import Operation, Params, StreamAccumulator
 from otel_chatbot.instrumentation.genai.answers import AnswerMemory
 from otel_chatbot.instrumentation.genai.capture import ContentCapture
@@ -148,6 +148,10 @@ class GenAICall:
 
     def end_stream(self, state: StreamState, error_type: str | None) -> None:
         """The stream ended (completed, broke, closed or dropped): finish and end the span."""
+        state.span.end(end_time=self.finish_stream(state, error_type))
+
+    def finish_stream(self, state: StreamState, error_type: str | None) -> int | None:
+        """Record the stream's outcome and its step spans; the span's end time (None: now) is returned, not applied."""
         span = state.span
         accumulator = state.accumulator
         response = accumulator.response()
@@ -161,7 +165,7 @@ class GenAICall:
             self._step_spans(span, steps, end_ns)
         output = accumulator.output_messages() if self.telemetry.capture.enabled else None
         self.finish(span, response, error_type or response.error_type, output or None)
-        span.end(end_time=end_ns)
+        return end_ns
 
     def _step_spans(self, parent: Span, steps: Sequence[AgentStep], end_ns: int) -> None:
         """A child span per step the stream described, at the times the provider reported (within the parent)."""

@@ -100,6 +100,24 @@ SNIPPETS = {
         reveal_type(telemetry.logger_provider)
         reveal_type(telemetry.settings.otlp_headers)
         """,
+    "tools.py": """
+        from otel_chatbot import execute_tool
+
+
+        @execute_tool("get_weather", tool_type="datastore")
+        def weather(city: str) -> str:
+            return city
+
+
+        name: str = weather("Paris")
+        with execute_tool("search", call_id="call_1") as span:
+            span.set_attribute("app.query", "otel")
+        """,
+    "wrong_tool_type.py": """
+        from otel_chatbot import execute_tool
+
+        execute_tool("search", tool_type="plugin")
+        """,
     "wrong_keyword.py": """
         from otel_chatbot import configure
 
@@ -146,6 +164,9 @@ def run_mypy(tmp_path: Path) -> dict[str, list[str]]:
 def test_user_snippets_type_check_as_intended(tmp_path: Path) -> None:
     messages = run_mypy(tmp_path)
     assert messages["correct.py"] == []
+    assert messages["tools.py"] == []
+    (tool_type,) = messages["wrong_tool_type.py"]
+    assert tool_type.startswith('error: Argument "tool_type" to "execute_tool" has incompatible type')
     assert messages["revealed.py"] == [
         'note: Revealed type is "opentelemetry.sdk.trace.TracerProvider | None"',
         'note: Revealed type is "opentelemetry.sdk.metrics._internal.MeterProvider | None"',

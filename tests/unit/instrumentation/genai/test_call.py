@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_chatbot.genai.agents import AgentStep
-from otel_chatbot.genai.content import Message, output_messages_from_text
+from otel_chatbot.genai.messages import Message, text_part
 from otel_chatbot.genai.operations import Operation, Params, Result, StreamSpec
 from otel_chatbot.genai.pricing import ModelPrice, PriceTable
 from otel_chatbot.genai.types import GenAIRequest, GenAIResponse, TokenUsage
@@ -53,7 +53,7 @@ def chat_input(params: Params) -> list[Message]:
 
 
 def chat_output(params: Params, result: Result) -> list[Message]:
-    return output_messages_from_text(result["text"], ("stop",))
+    return [{"role": "assistant", "parts": [text_part(result["text"])], "finish_reason": "stop"}]
 
 
 class SseAccumulator:
@@ -76,7 +76,7 @@ class SseAccumulator:
         return GenAIResponse(usage=self.usage)
 
     def output_messages(self) -> list[Message]:
-        return output_messages_from_text(self.text) if self.text else []
+        return [{"role": "assistant", "parts": [text_part(self.text)]}] if self.text else []
 
 
 CHAT = Operation(request=chat_request, response=chat_response, input_messages=chat_input, output_messages=chat_output)
@@ -91,7 +91,7 @@ class Recorded:
         tracer_provider = TracerProvider()
         tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
         self.tracer = tracer_provider.get_tracer("test")
-        prices = PriceTable({MODEL: ModelPrice(input=1.0, output=2.0)})
+        prices = PriceTable({}, providers={"openai": ({MODEL: ModelPrice(input=1.0, output=2.0)}, {})})
         metrics = GenAIMetrics(MeterProvider(metric_readers=[self.reader]).get_meter("test"), prices)
         self.telemetry = GenAITelemetry(self.tracer, metrics, ContentCapture(capture, 4096, ()))
 
