@@ -72,6 +72,19 @@ def test_context_manager_span_as_the_convention_describes(recorded: Recorded) ->
     }
 
 
+def test_tool_names_past_the_limit_are_one_metric_series_but_keep_their_span_name(recorded: Recorded) -> None:
+    from otel_chatbot.helpers.tools import TOOL_NAMES_LIMIT
+
+    for index in range(TOOL_NAMES_LIMIT + 5):
+        with execute_tool(f"tool_{index}"):
+            pass
+    names = {point.attributes["gen_ai.tool.name"] for point in recorded.durations()}
+    assert len(names) == TOOL_NAMES_LIMIT + 1
+    assert "_OTHER" in names and "tool_0" in names and f"tool_{TOOL_NAMES_LIMIT}" not in names
+    spans = {span.attributes["gen_ai.tool.name"] for span in recorded.spans.get_finished_spans()}
+    assert f"tool_{TOOL_NAMES_LIMIT + 4}" in spans
+
+
 def test_decorated_sync_and_async_functions_keep_their_results_and_names(recorded: Recorded) -> None:
     @execute_tool("add")
     def add(a: int, b: int) -> int:

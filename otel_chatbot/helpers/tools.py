@@ -11,9 +11,11 @@ not have; mixing both would skew every model latency panel).
 
 Usable as a context manager or a decorator, sync or async. The tool's exception passes
 through unchanged and marks the span (``error.type`` = its class). With no active
-``configure()`` it does nothing; with one, it uses that configuration's providers, looked
-up at each run (so decorating at import time, before ``configure()``, is fine). Telemetry
-errors are contained (:mod:`otel_chatbot.guard`); only misuse raises, at the call site.
+``configure()`` it does nothing; with one, it records into that configuration, like the
+other helpers (:mod:`otel_chatbot.helpers.scope`), looked up at each run (so decorating at
+import time, before ``configure()``, is fine). The tool name is a metric attribute: past
+the first 50 distinct names, new ones are recorded as ``_OTHER`` (the span keeps the name).
+Telemetry errors are contained (:mod:`otel_chatbot.guard`); only misuse raises, at the call site.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-import weakref
 from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, get_args, overload
@@ -34,13 +35,12 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from otel_chatbot.genai import names
 from otel_chatbot.guard import report
+from otel_chatbot.helpers.checks import FirstSeen
+from otel_chatbot.helpers.scope import HelperScope, current_scope
 from otel_chatbot.instrumentation.request_context import current_conversation_id
-from otel_chatbot.version import __version__
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Histogram
-
-    from otel_chatbot.telemetry import Telemetry
 
 ToolType = Literal["function", "extension", "datastore"]
 """The convention's ``gen_ai.tool.type`` values: app code, an agent-side extension, a data store."""
@@ -48,35 +48,33 @@ ToolType = Literal["function", "extension", "datastore"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SCOPE = "otel_chatbot.tools"
-
-_instruments: weakref.WeakKeyDictionary[Telemetry, tuple[trace.Tracer, Histogram]] = weakref.WeakKeyDictionary()
+TOOL_NAMES_LIMIT = 50
 
 
-def _instruments_of(telemetry: Telemetry) -> tuple[trace.Tracer, Histogram] | None:
-    found = _instruments.get(telemetry)
-    if found is None:
-        tracer_provider, meter_provider = telemetry.tracer_provider, telemetry.meter_provider
-        if tracer_provider is None or meter_provider is None:
-            return None
-        histogram = meter_provider.get_meter(SCOPE, __version__).create_histogram(
+class _ToolInstruments:
+    """One configuration's duration histogram of tool runs, and the bound on tool names."""
+
+    __slots__ = ("histogram", "names", "tracer")
+
+    def __init__(self, scope: HelperScope) -> None:
+        self.tracer = scope.tracer
+        self.histogram: Histogram = scope.meter.create_histogram(
             names.METRIC_GEN_AI_EXECUTE_TOOL_DURATION,
             unit="s",
             description="Duration of the app's tool executions (execute_tool spans).",
             explicit_bucket_boundaries_advisory=list(names.OPERATION_DURATION_BUCKETS),
         )
-        found = _instruments[telemetry] = (tracer_provider.get_tracer(SCOPE, __version__), histogram)
-    return found
+        self.names = FirstSeen("execute_tool name", TOOL_NAMES_LIMIT)
 
 
 class _Run:
     """One execution in flight: its span, when it started, and its metric attributes."""
 
-    __slots__ = ("histogram", "span", "start", "token")
+    __slots__ = ("instruments", "span", "start", "token")
 
-    def __init__(self, span: Span, histogram: Histogram | None, token: Any) -> None:
+    def __init__(self, span: Span, instruments: _ToolInstruments | None, token: Any) -> None:
         self.span = span
-        self.histogram = histogram
+        self.instruments = instruments
         self.token = token
         self.start = time.perf_counter()
 
@@ -142,14 +140,11 @@ class ToolExecution:
     # -- the span ---------------------------------------------------------------------------
 
     def _begin(self) -> _Run:
-        from otel_chatbot.telemetry import active
-
         try:
-            telemetry = active()
-            instruments = _instruments_of(telemetry) if telemetry is not None and telemetry.enabled else None
-            if instruments is None:
+            scope = current_scope()
+            if scope is None:
                 return _Run(trace.INVALID_SPAN, None, None)
-            tracer, histogram = instruments
+            instruments = scope.part(_ToolInstruments)
             attributes: dict[str, str] = {
                 gen_ai.GEN_AI_OPERATION_NAME: names.OPERATION_EXECUTE_TOOL,
                 gen_ai.GEN_AI_TOOL_NAME: self.name,
@@ -160,20 +155,23 @@ class ToolExecution:
             conversation = current_conversation_id()
             if conversation:
                 attributes[gen_ai.GEN_AI_CONVERSATION_ID] = conversation
-            span = tracer.start_span(f"execute_tool {self.name}", kind=SpanKind.INTERNAL, attributes=attributes)
-            return _Run(span, histogram, otel_context.attach(trace.set_span_in_context(span)))
+            span = instruments.tracer.start_span(
+                f"execute_tool {self.name}", kind=SpanKind.INTERNAL, attributes=attributes
+            )
+            return _Run(span, instruments, otel_context.attach(trace.set_span_in_context(span)))
         except Exception as exc:
             report("execute_tool start", exc)
             return _Run(trace.INVALID_SPAN, None, None)
 
     def _end(self, run: _Run, error: BaseException | None) -> None:
-        if run.histogram is None:
+        instruments = run.instruments
+        if instruments is None:
             return
         try:
             otel_context.detach(run.token)
             attributes = {
                 gen_ai.GEN_AI_OPERATION_NAME: names.OPERATION_EXECUTE_TOOL,
-                gen_ai.GEN_AI_TOOL_NAME: self.name,
+                gen_ai.GEN_AI_TOOL_NAME: instruments.names(self.name),
                 gen_ai.GEN_AI_TOOL_TYPE: self.tool_type,
             }
             if error is not None:
@@ -183,7 +181,7 @@ class ToolExecution:
                 run.span.record_exception(error)
                 run.span.set_status(Status(StatusCode.ERROR, error_type))
             run.span.end()
-            run.histogram.record(time.perf_counter() - run.start, attributes)
+            instruments.histogram.record(time.perf_counter() - run.start, attributes)
         except Exception as exc:
             report("execute_tool end", exc)
 
