@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace.sampling import (
 from otel_chatbot.config import ConfigError, Settings
 from otel_chatbot.export.factory import ExportWiring, log_exporters, metric_exporters, span_exporters
 from otel_chatbot.export.outage import ExporterMessages, accepts_encoded_spans
+from otel_chatbot.stats.endpoint import StatsEndpoint
 
 _log = logging.getLogger("otel_chatbot")
 
@@ -104,6 +105,17 @@ def _prometheus(settings: Settings) -> PrometheusEndpoint:
     return PrometheusEndpoint(reader, server, thread, server.server_address[1])
 
 
+def _stats(settings: Settings, resource: Resource) -> StatsEndpoint | None:
+    """The live stats endpoint when ``stats_port`` is set; a free port (0) is logged where it is seen."""
+    if settings.stats_port is None:
+        return None
+    endpoint = StatsEndpoint.open(settings.stats_host, settings.stats_port, resource.attributes)
+    if endpoint is not None:
+        level = logging.WARNING if settings.stats_port == 0 else logging.INFO
+        _log.log(level, "otel_chatbot: live stats at %s (JSON: %sstats)", endpoint.url, endpoint.url)
+    return endpoint
+
+
 @dataclass
 class Pipelines:
     tracer_provider: TracerProvider
@@ -112,6 +124,7 @@ class Pipelines:
     propagator: TextMapPropagator
     wiring: ExportWiring
     prometheus: PrometheusEndpoint | None = None
+    stats: StatsEndpoint | None = None
     closed: bool = field(default=False)
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
@@ -129,6 +142,8 @@ class Pipelines:
         self.logger_provider.shutdown()
         if self.prometheus is not None:
             self.prometheus.close()
+        if self.stats is not None:
+            self.stats.close()
         self.wiring.detach()
 
 
@@ -175,8 +190,13 @@ def build_pipelines(
     prometheus = _prometheus(settings) if settings.exports("metrics", "prometheus") else None
     if prometheus is not None:
         readers.append(prometheus.reader)
+    stats = _stats(settings, resource)
+    if stats is not None:
+        readers.append(stats.reader)
     readers.extend(extra_metric_readers)
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+    if stats is not None:
+        stats.start()
 
     logger_provider = LoggerProvider(resource=resource)
     for log_exporter in [*log_exporters(settings, wiring), *extra_log_exporters]:
@@ -184,4 +204,6 @@ def build_pipelines(
     for log_processor in extra_log_processors:
         logger_provider.add_log_record_processor(log_processor)
 
-    return Pipelines(tracer_provider, meter_provider, logger_provider, build_propagator(settings), wiring, prometheus)
+    return Pipelines(
+        tracer_provider, meter_provider, logger_provider, build_propagator(settings), wiring, prometheus, stats
+    )
