@@ -145,7 +145,7 @@ def distribution(pairs: Iterable[tuple[ExpHistogram, ExpHistogram]]) -> Json | N
     for label, q in PERCENTILES:
         summary[label] = _round(quantile(merged, q))
     summary["max"] = _round(max(maxima)) if maxima else None
-    summary["relative_error"] = _round(relative_error(merged.scale), 4)
+    summary["relative_error"] = float(f"{relative_error(merged.scale):.3g}")
     return summary
 
 
