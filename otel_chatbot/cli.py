@@ -31,6 +31,11 @@ COMMANDS: tuple[Command, ...] = (
         "otel_chatbot.demo.command",
         "run the example chatbot on a local Bedrock stand-in, instrumented and under load; no Docker, AWS or collector",
     ),
+    Command(
+        "top",
+        "otel_chatbot.top.command",
+        "a live terminal monitor of a process's /stats view (OTEL_CHATBOT_STATS_PORT): routes, models, cache, failover",
+    ),
 )
 
 
