@@ -36,6 +36,12 @@ COMMANDS: tuple[Command, ...] = (
         "otel_chatbot.top.command",
         "a live terminal monitor of a process's /stats view (OTEL_CHATBOT_STATS_PORT): routes, models, cache, failover",
     ),
+    Command(
+        "health",
+        "otel_chatbot.health.command",
+        "check a deployment (app, chat round trip, collector, Prometheus, Tempo, stats); exit 0 healthy, 1 degraded, "
+        "2 unhealthy",
+    ),
 )
 
 
