@@ -33,6 +33,7 @@ kept: every histogram the view reads records non-negative values (durations, siz
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,12 +53,13 @@ class ExpHistogram:
     scale: int
     zero_count: int
     offset: int
-    counts: tuple[int, ...]
+    counts: Sequence[int]
+    """Bucket counts from ``offset`` on; an ``array`` in snapshots (4 bytes a bucket), else a tuple."""
 
     @classmethod
     def of_point(cls, point: Any) -> ExpHistogram:
         """Copy an SDK ``ExponentialHistogramDataPoint`` (its buckets are reused by the SDK)."""
-        counts = tuple(point.positive.bucket_counts)
+        counts = _compact(point.positive.bucket_counts)
         return cls(
             count=point.count,
             sum=float(point.sum),
@@ -68,6 +70,14 @@ class ExpHistogram:
             offset=point.positive.offset,
             counts=counts,
         )
+
+
+_FOUR_BYTES = 2**32 - 1
+
+
+def _compact(counts: Sequence[int]) -> array[int]:
+    """Four bytes a bucket while every count fits (a bucket past four billion takes eight)."""
+    return array("I" if not counts or max(counts) <= _FOUR_BYTES else "Q", counts)
 
 
 EMPTY = ExpHistogram(0, 0.0, math.inf, -math.inf, 20, 0, 0, ())
@@ -106,35 +116,35 @@ def downscale(histogram: ExpHistogram, scale: int) -> ExpHistogram:
     )
 
 
-def _add_counts(into: dict[int, int], histogram: ExpHistogram, sign: int) -> None:
-    for position, count in enumerate(histogram.counts):
-        if count:
-            index = histogram.offset + position
-            into[index] = into.get(index, 0) + sign * count
-
-
-def _from_index_counts(by_index: dict[int, int]) -> tuple[int, tuple[int, ...]]:
-    kept = {index: count for index, count in by_index.items() if count > 0}
-    if not kept:
-        return 0, ()
-    low, high = min(kept), max(kept)
-    return low, tuple(kept.get(index, 0) for index in range(low, high + 1))
+def _trimmed(offset: int, counts: Sequence[int]) -> tuple[int, tuple[int, ...]]:
+    """Without the empty buckets at either end (a difference often leaves some)."""
+    low, high = 0, len(counts)
+    while low < high and counts[low] <= 0:
+        low += 1
+    while high > low and counts[high - 1] <= 0:
+        high -= 1
+    return (offset + low, tuple(max(0, c) for c in counts[low:high])) if low < high else (0, ())
 
 
 def subtract(later: ExpHistogram, earlier: ExpHistogram) -> ExpHistogram:
     """What was recorded between two cumulative snapshots of one series.
 
     Min and max stay those of ``later`` (bounds of every value it holds, so of the
-    difference's too); :func:`window_max` refines the max.
+    difference's too); :func:`window_max` refines the max. At one scale, the earlier
+    snapshot's buckets lie within the later one's (cumulative buckets only grow), so the
+    difference is one aligned pass.
     """
     if earlier.count == 0:
         return later
     scale = min(later.scale, earlier.scale)
     late, early = downscale(later, scale), downscale(earlier, scale)
-    by_index: dict[int, int] = {}
-    _add_counts(by_index, late, 1)
-    _add_counts(by_index, early, -1)
-    offset, counts = _from_index_counts(by_index)
+    counts = list(late.counts)
+    shift = early.offset - late.offset
+    for position, count in enumerate(early.counts):
+        index = position + shift
+        if count and 0 <= index < len(counts):
+            counts[index] -= count
+    offset, trimmed = _trimmed(late.offset, counts)
     return ExpHistogram(
         count=max(0, later.count - earlier.count),
         sum=later.sum - earlier.sum,
@@ -143,7 +153,7 @@ def subtract(later: ExpHistogram, earlier: ExpHistogram) -> ExpHistogram:
         scale=scale,
         zero_count=max(0, later.zero_count - earlier.zero_count),
         offset=offset,
-        counts=counts,
+        counts=trimmed,
     )
 
 
@@ -175,10 +185,17 @@ def merge(histograms: Iterable[ExpHistogram]) -> ExpHistogram:
     if len(present) == 1:
         return present[0]
     scale = _common_scale(present)
-    by_index: dict[int, int] = {}
-    for histogram in present:
-        _add_counts(by_index, downscale(histogram, scale), 1)
-    offset, counts = _from_index_counts(by_index)
+    scaled = [downscale(h, scale) for h in present]
+    with_buckets = [h for h in scaled if h.counts]
+    low = min((h.offset for h in with_buckets), default=0)
+    high = max((h.offset + len(h.counts) for h in with_buckets), default=0)
+    counts = [0] * (high - low)
+    for histogram in with_buckets:
+        base = histogram.offset - low
+        for position, count in enumerate(histogram.counts):
+            if count:
+                counts[base + position] += count
+    offset, trimmed = _trimmed(low, counts)
     return ExpHistogram(
         count=sum(h.count for h in present),
         sum=sum(h.sum for h in present),
@@ -187,7 +204,7 @@ def merge(histograms: Iterable[ExpHistogram]) -> ExpHistogram:
         scale=scale,
         zero_count=sum(h.zero_count for h in present),
         offset=offset,
-        counts=counts,
+        counts=trimmed,
     )
 
 

@@ -44,40 +44,47 @@ def _everything(attributes: Mapping[str, Any]) -> bool:
 class Period:
     """What was recorded after ``base`` (None: since the reader started) up to ``latest``.
 
-    ``between`` are the snapshots after the base up to the latest, for peaks; ``seconds``
-    the time the period really covers.
+    ``levels`` are the peaked levels sampled after the base up to the latest (every
+    sample's, see :class:`~otel_chatbot.stats.ring.SnapshotRing`); ``seconds`` the time the
+    period really covers. Bucket differences are computed once per series, on first use.
     """
 
     latest: Snapshot
     base: Snapshot | None
     seconds: float
-    between: Sequence[Snapshot] = ()
-    _index: dict[str, list[SeriesKey]] = field(default_factory=dict, compare=False, repr=False)
+    levels: Sequence[Mapping[str, float]] = ()
+    _index: dict[str, list[tuple[SeriesKey, dict[str, Any]]]] = field(default_factory=dict, compare=False, repr=False)
+    _differences: dict[SeriesKey, ExpHistogram] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for key in (*self.latest.values, *self.latest.histograms):
-            self._index.setdefault(key[0], []).append(key)
+            self._index.setdefault(key[0], []).append((key, dict(key[1])))
 
     def has(self, name: str) -> bool:
         return name in self._index
 
     def keys(self, name: str, where: Where = _everything) -> list[SeriesKey]:
-        return [key for key in self._index.get(name, ()) if where(dict(key[1]))]
+        return [key for key, attributes in self._index.get(name, ()) if where(attributes)]
 
     def amount(self, name: str, where: Where = _everything) -> float:
         """How much a counter grew (or a histogram's sum), over matching attribute sets."""
         total = 0.0
         for key in self.keys(name, where):
             if key in self.latest.values:
-                earlier = self.base.values.get(key, 0.0) if self.base else 0.0
-                total += self.latest.values[key] - earlier
+                total += self.latest.values[key] - (self.base.values.get(key, 0.0) if self.base else 0.0)
             else:
-                total += self._difference(key).sum
+                later, earlier = self._pair(key)
+                total += later.sum - earlier.sum
         return total
 
     def count(self, name: str, where: Where = _everything) -> int:
         """Values a histogram recorded in the period, over matching attribute sets."""
-        return sum(self._difference(key).count for key in self.keys(name, where) if key in self.latest.histograms)
+        total = 0
+        for key in self.keys(name, where):
+            if key in self.latest.histograms:
+                later, earlier = self._pair(key)
+                total += max(0, later.count - earlier.count)
+        return total
 
     def level(self, name: str, where: Where = _everything) -> float | None:
         """The newest value of an up-down counter or gauge, summed; None when nothing reports it."""
@@ -85,36 +92,56 @@ class Period:
         return sum(self.latest.values[key] for key in keys) if keys else None
 
     def peak(self, name: str) -> float | None:
-        """The largest summed level among the period's snapshots (the latest included)."""
+        """The largest level sampled in the period (the latest included)."""
         if not self.has(name):
             return None
-        levels = [sum(v for (metric, _), v in s.values.items() if metric == name) for s in self.between]
-        levels.append(self.level(name) or 0.0)
-        return max(levels)
+        sampled = [levels[name] for levels in self.levels if name in levels]
+        return max([*sampled, self.level(name) or 0.0])
 
     def distribution(self, name: str, where: Where = _everything) -> Json | None:
         """Count, average, percentiles and max of a histogram's values in the period (None if none)."""
         keys = [key for key in self.keys(name, where) if key in self.latest.histograms]
-        return distribution([self._pair(key) for key in keys])
+        return distribution([(*self._pair(key), self._difference(key)) for key in keys])
 
     def groups(self, name: str, group_of: Callable[[Mapping[str, Any]], G]) -> dict[G, Where]:
-        """One attribute filter per distinct ``group_of(attributes)`` among the series of ``name``."""
+        """One attribute filter per distinct ``group_of(attributes)`` among the series of ``name``.
+
+        Each series' group is computed once for all the filters (a route table would
+        otherwise recompute it for every route and every series).
+        """
+        known: dict[int, Hashable] = {}
         found: dict[G, None] = {}
         for _, attributes in self._index.get(name, ()):
-            found.setdefault(group_of(dict(attributes)))
-        return {group: _member_of(group_of, group) for group in found}
+            group = group_of(attributes)
+            known[id(attributes)] = group  # the Period's own dicts: ids stay unique while it lives
+            found.setdefault(group)
+        return {group: _Member(group_of, group, known) for group in found}
 
     def _pair(self, key: SeriesKey) -> tuple[ExpHistogram, ExpHistogram]:
         earlier = self.base.histograms.get(key, EMPTY) if self.base else EMPTY
         return self.latest.histograms[key], earlier
 
     def _difference(self, key: SeriesKey) -> ExpHistogram:
-        later, earlier = self._pair(key)
-        return subtract(later, earlier)
+        difference = self._differences.get(key)
+        if difference is None:
+            difference = self._differences[key] = subtract(*self._pair(key))
+        return difference
 
 
-def _member_of(group_of: Callable[[Mapping[str, Any]], Hashable], group: Hashable) -> Where:
-    return lambda attributes: group_of(attributes) == group
+class _Member:
+    """Whether a series belongs to one group, with the groups computed once per series."""
+
+    __slots__ = ("group", "group_of", "known")
+
+    def __init__(self, group_of: Callable[[Mapping[str, Any]], Hashable], group: Hashable, known: dict[int, Hashable]):
+        self.group_of, self.group, self.known = group_of, group, known
+
+    def __call__(self, attributes: Mapping[str, Any]) -> bool:
+        found = self.known.get(id(attributes), _UNKNOWN)
+        return (self.group_of(attributes) if found is _UNKNOWN else found) == self.group
+
+
+_UNKNOWN = object()
 
 
 def attribute_is(name: str, value: object, within: Where = _everything) -> Where:
@@ -127,12 +154,11 @@ def _by_token_type(period: Period, metric: str, where: Where = _everything) -> d
     return {str(t): round(period.amount(metric, attribute_is(n.TOKEN_TYPE, t, where))) for t in sorted(types, key=str)}
 
 
-def distribution(pairs: Iterable[tuple[ExpHistogram, ExpHistogram]]) -> Json | None:
-    """Merge the differences of (later, earlier) pairs of one metric's series into one summary."""
+def distribution(series: Iterable[tuple[ExpHistogram, ExpHistogram, ExpHistogram]]) -> Json | None:
+    """One summary of several series' (later, earlier, difference) histograms, merged."""
     differences: list[ExpHistogram] = []
     maxima: list[float] = []
-    for later, earlier in pairs:
-        difference = subtract(later, earlier)
+    for later, earlier, difference in series:
         if difference.count:
             differences.append(difference)
             top = window_max(later, earlier, difference)
