@@ -59,8 +59,9 @@ FAILOVER_CHAINS: Final = "chatbot.failover.chains"
 FAILOVER_ATTEMPTS: Final = "chatbot.failover.attempts"
 FAILOVER_SWITCHES: Final = "chatbot.failover.switches"
 FAILOVER_OVERHEAD: Final = "chatbot.failover.overhead"
+FAILOVER_OUTCOME: Final = "chatbot.failover.outcome"
 CHAIN_EXHAUSTED: Final = "exhausted"
-"""The chains' outcome value for a chain no attempt served (any attribute holding it)."""
+"""The chains' outcome for a chain no attempt served (the other is ``served``)."""
 
 # --- The process --------------------------------------------------------------------------
 CPU_TIME: Final = process_metrics.PROCESS_CPU_TIME

@@ -326,16 +326,12 @@ def cache_section(period: Period) -> Json | None:
     return section
 
 
-def _exhausted(attributes: Mapping[str, Any]) -> bool:
-    return n.CHAIN_EXHAUSTED in attributes.values()
-
-
 def failover_section(period: Period) -> Json | None:
     """None when nothing records failover chains (no ``failover()`` in this app)."""
     if not any(period.has(name) for name in (n.FAILOVER_CHAINS, n.FAILOVER_ATTEMPTS, n.FAILOVER_SWITCHES)):
         return None
     chains = round(period.amount(n.FAILOVER_CHAINS))
-    exhausted = round(period.amount(n.FAILOVER_CHAINS, _exhausted))
+    exhausted = round(period.amount(n.FAILOVER_CHAINS, attribute_is(n.FAILOVER_OUTCOME, n.CHAIN_EXHAUSTED)))
     overhead = period.distribution(n.FAILOVER_OVERHEAD)
     switched = overhead["count"] if overhead else 0
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from otel_chatbot.stats.ring import COARSE_STEP_S, FINE_S, MAX_WINDOW_S, SnapshotRing
 from otel_chatbot.stats.snapshot import Snapshot
 
@@ -19,7 +21,7 @@ def test_the_ring_holds_five_minutes_in_86_snapshots() -> None:
     times = [s.at for s in ring.snapshots()]
     assert times[-FINE_S - 1 :] == [float(t) for t in range(999 - FINE_S, 1000)]  # every second for a minute
     coarse = times[: -FINE_S - 1]
-    assert all(later - earlier == COARSE_STEP_S for earlier, later in zip(coarse, coarse[1:], strict=False))
+    assert all(later - earlier == COARSE_STEP_S for earlier, later in itertools.pairwise(coarse))
     assert times[-1] - times[0] >= MAX_WINDOW_S
 
 
