@@ -137,13 +137,13 @@ class Pipelines:
         if self.closed:
             return
         self.closed = True
+        if self.stats is not None:  # first: its sampler must not collect from a provider shut down
+            self.stats.close()
         self.tracer_provider.shutdown()
         self.meter_provider.shutdown()
         self.logger_provider.shutdown()
         if self.prometheus is not None:
             self.prometheus.close()
-        if self.stats is not None:
-            self.stats.close()
         self.wiring.detach()
 
 
