@@ -221,23 +221,6 @@ def test_streams_websockets_and_process(rig: Rig) -> None:
     assert view["process"]["loop_lag_s"] is None
 
 
-def test_the_view_reads_the_same_aggregates_the_exporting_reader_exports(rig: Rig) -> None:
-    rig.sample_at(0)
-    for i in range(25):
-        rig.request("/chat/{session}", 0.01 * (i + 1))
-    rig.sample_at(1)
-    data = rig.exported.get_metrics_data()
-    assert data is not None
-    (metric,) = [
-        m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics if m.name == n.HTTP_DURATION
-    ]
-    (point,) = metric.data.data_points
-    assert hasattr(point, "explicit_bounds")  # the exporter keeps the advised explicit buckets
-    overall = rig.view()["since_start"]["http"]["overall"]
-    assert overall["requests"] == point.count == 25
-    assert overall["latency_s"]["avg"] == pytest.approx(point.sum / point.count)
-
-
 def _observation(value: float, attributes: dict[str, Any]) -> Any:
     from opentelemetry.metrics import Observation
 
