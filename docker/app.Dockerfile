@@ -18,8 +18,9 @@ COPY otel_chatbot otel_chatbot
 # The distro (with its process metrics) and the demo extra (FastAPI, uvicorn, httpx, boto3,
 # websockets), pinned by the project's constraints.
 RUN pip install -c requirements/constraints.txt '.[demo]' \
-    && useradd --system --uid 10001 --no-create-home chatbot
+    && groupadd --system --gid 10001 chatbot \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home chatbot
 
-USER 10001
+USER 10001:10001
 EXPOSE 8000
 CMD ["opentelemetry-instrument", "uvicorn", "otel_chatbot.demo.chatbot.app:app", "--host", "0.0.0.0", "--port", "8000"]

@@ -21,8 +21,8 @@ RUN addgroup -S -g 10001 otelcol \
     && mkdir -p /var/lib/otelcol-chatbot \
     && chown otelcol:otelcol /var/lib/otelcol-chatbot
 COPY --from=build /otelcol-chatbot /usr/local/bin/otelcol-chatbot
-COPY collector/config.yaml collector/agent.yaml collector/gateway.yaml collector/auth.yaml collector/tls.yaml /etc/otelcol-chatbot/
-USER 10001
+COPY collector/config.yaml collector/agent.yaml collector/agent-mirror.yaml collector/gateway.yaml collector/auth.yaml collector/tls.yaml /etc/otelcol-chatbot/
+USER 10001:10001
 EXPOSE 4317 4318 13133 8888
 ENTRYPOINT ["/usr/local/bin/otelcol-chatbot"]
 CMD ["--config", "/etc/otelcol-chatbot/config.yaml"]

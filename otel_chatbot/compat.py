@@ -1,14 +1,12 @@
 """The one place that touches other libraries' private names, behind one version gate.
 
-Three fast paths, a wrapper and a switch lean on internals that upstream may change in any
+Two fast paths, a wrapper and a switch lean on internals that upstream may change in any
 release. Each is offered here as a capability; callers never see a private name:
 
 * :func:`prebound_streams` — a record path that skips the SDK's per-record attribute
   validation and hashing (``instrumentation/prebound.py``, ~10 → ~4.5 µs per record);
 * :func:`span_request_sender` — upstream's OTLP/HTTP span export steps around bytes we
   encoded ourselves (``export/fast_spans.py``, ~36 → ~10 µs per span exported);
-* :func:`span_batch_queue` — upstream's batch queue fed with encoded spans, and whether
-  its worker was woken (``export/span_batching.py``, p99 latency);
 * :func:`metric_exporter_preferences` — the temporality and aggregation an exporter asks
   for, so a wrapper can ask the same (``export/outage.py``);
 * :func:`fastapi_native_telemetry_off` — FastAPI's own telemetry turned off for an app we
@@ -43,7 +41,9 @@ Not here, on purpose:
   no arguments returns its one instance (what ``opentelemetry-instrument`` itself does),
   and a configurator is any class whose instances have ``configure(**kwargs)``;
 * botocore's ``BaseClient._make_api_call`` (``instrumentation/botocore.py``): a method we
-  wrap, the way upstream's botocore instrumentation does, not an internal we read.
+  wrap, the way upstream's botocore instrumentation does, not an internal we read;
+* upstream's batch processor queue: the batch span and log processors have their own
+  (``export/retaining_queue.py``), which keeps failed batches where upstream's drops them.
 """
 
 from __future__ import annotations
@@ -274,6 +274,8 @@ ENCODED_EXPORT = "encoded-span OTLP/HTTP export"
 # Failures are logged under upstream's logger name so outage.ExporterMessages filters them alike.
 _upstream_logger = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
 _STATUS_CODE_ATTR = "http.response.status_code"
+# What the destination says when a request can never succeed: malformed, too large.
+_FINAL_STATUSES = frozenset({400, 413})
 
 
 def span_request_sender(exporter: Any) -> SpanRequestSender | None:
@@ -328,12 +330,19 @@ class SpanRequestSender:
         self._max_request_size = max_request_size
         self._too_large_check = too_large
         self._too_large_error = too_large_error
+        self.last_failure_permanent = False
 
     def is_shut_down(self) -> bool:
         return getattr(self._exporter, "_shutdown", False) is True
 
     def send(self, count: int, encode: Callable[[], bytes]) -> SpanExportResult:
-        """Encode (``encode()``) and send one request of ``count`` spans."""
+        """Encode (``encode()``) and send one request of ``count`` spans.
+
+        After a failure :attr:`last_failure_permanent` says whether sending the same spans
+        again cannot help (they cannot be encoded, are too large, or were refused as
+        malformed or too large); the batch processor then drops them instead of retrying.
+        """
+        self.last_failure_permanent = True  # until the request goes out
         with ExitStack() as stack:
             result = self._operation(stack, count)
             try:
@@ -352,6 +361,7 @@ class SpanRequestSender:
                 )
                 return SpanExportResult.FAILURE
             sent = self._send(serialized)
+            self.last_failure_permanent = not sent.success and sent.status_code in _FINAL_STATUSES
             if not sent.success:
                 result.error = sent.error
                 result.error_attrs = None if sent.status_code is None else {_STATUS_CODE_ATTR: sent.status_code}
@@ -372,31 +382,6 @@ class SpanRequestSender:
         except Exception as exc:
             fall_back("the OTLP request size check", exc)
             return False
-
-
-# --- the batch span processor's queue -----------------------------------------------------
-
-ENCODED_QUEUE = "encoding batch span processor"
-
-
-class SpanBatchQueue(NamedTuple):
-    """Upstream's batch queue: ``emit(item)`` enqueues; ``export_due()`` says its worker was woken."""
-
-    emit: Callable[[Any], None]
-    export_due: Callable[[], bool]
-
-
-def span_batch_queue(processor: Any) -> SpanBatchQueue | None:
-    """The queue inside an upstream ``BatchSpanProcessor``, or None (logged): use its ``on_end``."""
-    if not _gate(ENCODED_QUEUE):
-        return None
-    batcher = getattr(processor, "_batch_processor", None)
-    emit = getattr(batcher, "emit", None)
-    is_set = getattr(getattr(batcher, "_worker_awaken", None), "is_set", None)
-    if not callable(emit) or not callable(is_set):
-        fall_back(ENCODED_QUEUE, "BatchSpanProcessor has no batch queue of the known shape")
-        return None
-    return SpanBatchQueue(emit, is_set)
 
 
 # --- metric exporter preferences ----------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs import LoggerProvider
 
+from otel_chatbot.guard import report
 from otel_chatbot.version import __version__
 
 _SEVERITY = {
@@ -67,5 +68,5 @@ class OtlpLogHandler(logging.Handler):
                 body=record.getMessage(),
                 attributes=attributes,
             )
-        except Exception:
-            self.handleError(record)
+        except Exception as exc:  # logged once, not once per record (handleError prints every time)
+            report("the OTLP log handler", exc)

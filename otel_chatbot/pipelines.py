@@ -15,12 +15,12 @@ from typing import Any
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
+from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -31,7 +31,9 @@ from opentelemetry.sdk.trace.sampling import (
 
 from otel_chatbot.config import ConfigError, Settings
 from otel_chatbot.export.factory import ExportWiring, log_exporters, metric_exporters, span_exporters
-from otel_chatbot.export.outage import ExporterMessages, accepts_encoded_spans
+from otel_chatbot.export.log_batching import RetainingBatchLogRecordProcessor
+from otel_chatbot.export.outage import ExporterMessages
+from otel_chatbot.export.span_batching import RetainingBatchSpanProcessor
 from otel_chatbot.stats.endpoint import StatsEndpoint
 
 _log = logging.getLogger("otel_chatbot")
@@ -160,25 +162,7 @@ def build_pipelines(
     """Providers wired to the exporters the settings name, plus any extras (tests, demo)."""
     wiring = ExportWiring(ExporterMessages())
     wiring.attach()
-    tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(settings))
-    for exporter in [*span_exporters(settings, wiring), *extra_span_exporters]:
-        batching: type[BatchSpanProcessor] = BatchSpanProcessor
-        if accepts_encoded_spans(exporter):  # the exporter's module (fast_spans) is loaded by now
-            from otel_chatbot.export.span_batching import EncodingBatchSpanProcessor
-
-            batching = EncodingBatchSpanProcessor
-        tracer_provider.add_span_processor(
-            batching(
-                exporter,
-                max_queue_size=settings.bsp_max_queue_size,
-                schedule_delay_millis=settings.bsp_schedule_delay_ms,
-                max_export_batch_size=min(settings.bsp_max_export_batch_size, settings.bsp_max_queue_size),
-                export_timeout_millis=settings.otlp_timeout_ms,
-            )
-        )
-    for processor in extra_span_processors:
-        tracer_provider.add_span_processor(processor)
-
+    # Metrics first: the span and log processors report their queues through them.
     readers: list[MetricReader] = [
         PeriodicExportingMetricReader(
             exporter,
@@ -198,9 +182,33 @@ def build_pipelines(
     if stats is not None:
         stats.start()
 
+    tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(settings))
+    for exporter in [*span_exporters(settings, wiring), *extra_span_exporters]:
+        tracer_provider.add_span_processor(
+            RetainingBatchSpanProcessor(
+                exporter,
+                max_queue_size=settings.bsp_max_queue_size,
+                schedule_delay_millis=settings.bsp_schedule_delay_ms,
+                max_export_batch_size=min(settings.bsp_max_export_batch_size, settings.bsp_max_queue_size),
+                export_timeout_millis=settings.otlp_timeout_ms,
+                meter_provider=meter_provider,
+            )
+        )
+    for processor in extra_span_processors:
+        tracer_provider.add_span_processor(processor)
+
     logger_provider = LoggerProvider(resource=resource)
     for log_exporter in [*log_exporters(settings, wiring), *extra_log_exporters]:
-        logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+        logger_provider.add_log_record_processor(
+            RetainingBatchLogRecordProcessor(
+                log_exporter,
+                max_queue_size=settings.blrp_max_queue_size,
+                schedule_delay_millis=settings.blrp_schedule_delay_ms,
+                max_export_batch_size=min(settings.blrp_max_export_batch_size, settings.blrp_max_queue_size),
+                export_timeout_millis=settings.otlp_timeout_ms,
+                meter_provider=meter_provider,
+            )
+        )
     for log_processor in extra_log_processors:
         logger_provider.add_log_record_processor(log_processor)
 

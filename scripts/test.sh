@@ -8,6 +8,8 @@ bash scripts/bootstrap.sh
 bash scripts/install_system_deps.sh
 echo "== collector build (cached by manifest hash)"
 bash scripts/build_collector.sh | tail -n 1
+echo "== dependency audit: pip-audit over requirements/constraints.txt (SKIPPED/INCOMPLETE when no service answers)"
+.venv/bin/python scripts/audit_dependencies.py
 echo "== lint and types"
 .venv/bin/ruff check .
 .venv/bin/mypy

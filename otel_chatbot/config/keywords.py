@@ -33,7 +33,9 @@ Sampler: TypeAlias = Literal[
 ]
 Propagator: TypeAlias = Literal["tracecontext", "baggage", "xray", "none"]
 LogLevel: TypeAlias = Literal["debug", "info", "warning", "error", "critical"]
-Instrumentation: TypeAlias = Literal["fastapi", "httpx", "aiohttp-client", "botocore", "logging", "none"]
+Instrumentation: TypeAlias = Literal[
+    "fastapi", "httpx", "httpx2", "aiohttp-client", "genai-http", "botocore", "logging", "none"
+]
 SemconvOptIn: TypeAlias = Literal["http", "http/dup", "gen_ai_latest_experimental", "none"]
 ResponseHeader: TypeAlias = Literal["request-id", "trace-id", "response-time", "none"]
 IdSourceKind: TypeAlias = Literal["header", "path", "body"]
@@ -94,6 +96,9 @@ class SettingsKeywords(TypedDict, total=False):
     bsp_schedule_delay_ms: int
     bsp_max_queue_size: int
     bsp_max_export_batch_size: int
+    blrp_schedule_delay_ms: int
+    blrp_max_queue_size: int
+    blrp_max_export_batch_size: int
     metric_export_interval_ms: int
     prometheus_host: str
     prometheus_port: int
@@ -109,6 +114,7 @@ class SettingsKeywords(TypedDict, total=False):
     request_id_header: str
     response_headers: ResponseHeaders
     conversation_id_sources: IdSources
+    genai_endpoints: KeyValues
     pricing_file: OptionalPath
     gc_freeze: bool
     loop_lag_interval_ms: int

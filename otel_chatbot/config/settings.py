@@ -48,6 +48,9 @@ class Settings:
     bsp_schedule_delay_ms: int
     bsp_max_queue_size: int
     bsp_max_export_batch_size: int
+    blrp_schedule_delay_ms: int
+    blrp_max_queue_size: int
+    blrp_max_export_batch_size: int
     metric_export_interval_ms: int
     prometheus_host: str
     prometheus_port: int
@@ -63,6 +66,7 @@ class Settings:
     request_id_header: str
     response_headers: tuple[str, ...]
     conversation_id_sources: tuple[tuple[str, str], ...]
+    genai_endpoints: tuple[tuple[str, str], ...]
     pricing_file: str | None
     gc_freeze: bool
     loop_lag_interval_ms: int

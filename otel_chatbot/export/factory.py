@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter, LogRecordExporter
@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
 from otel_chatbot.config import Settings
 from otel_chatbot.export.outage import (
+    ENCODER_LOGGERS,
     EXPORTER_LOGGERS,
     ExporterMessages,
     OutageLog,
@@ -24,6 +25,7 @@ from otel_chatbot.export.outage import (
     OutageMetricExporter,
     OutageSpanExporter,
 )
+from otel_chatbot.guard import OncePerMessage
 
 _HTTP_PATHS = {"traces": "/v1/traces", "metrics": "/v1/metrics", "logs": "/v1/logs"}
 _DEFAULT_BASE = {"http/protobuf": "http://localhost:4318", "grpc": "http://localhost:4317"}
@@ -42,17 +44,22 @@ def otlp_endpoint(settings: Settings, signal: str) -> str:
 
 @dataclass
 class ExportWiring:
-    """The filter shared by all OTLP exporters of one configuration, detached on shutdown."""
+    """The filters shared by all OTLP exporters of one configuration, detached on shutdown."""
 
     messages: ExporterMessages
+    encoder_messages: OncePerMessage = field(default_factory=OncePerMessage)
 
     def attach(self) -> None:
         for name in EXPORTER_LOGGERS:
             logging.getLogger(name).addFilter(self.messages)
+        for name in ENCODER_LOGGERS:
+            logging.getLogger(name).addFilter(self.encoder_messages)
 
     def detach(self) -> None:
         for name in EXPORTER_LOGGERS:
             logging.getLogger(name).removeFilter(self.messages)
+        for name in ENCODER_LOGGERS:
+            logging.getLogger(name).removeFilter(self.encoder_messages)
 
 
 def _otlp_kwargs(settings: Settings, signal: str) -> dict[str, Any]:

@@ -7,13 +7,14 @@ and scope once (they repeat on every span) and reusing cached attribute keys and
 common key/value pairs. The decoded message equals upstream's, field for field,
 including its choices: ``Span.flags``/``Link.flags`` carry only the has-is-remote and
 is-remote bits, ``Link.trace_state`` is not sent, ``Status`` is always present.
+Where upstream's encoder raises (a name without a UTF-8 form) or a span is too big to
+send, the rules of ``export/safe_values.py`` apply instead: the span is still sent.
 """
 
 from __future__ import annotations
 
 import logging
 import struct
-import time
 from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -37,6 +38,8 @@ from otel_chatbot.export.protobuf_wire import (
     uint_field,
     varint,
 )
+from otel_chatbot.export.safe_values import FINDINGS, HUGE, MAX_ITEM_BYTES, TRUNCATED_CHARS, truncated
+from otel_chatbot.export.span_batching import offer_gil
 
 # Logged under upstream's logger name so outage.ExporterMessages filters it alike.
 _upstream_logger = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
@@ -103,7 +106,16 @@ class EncodedSpan(NamedTuple):
 
 def encode_finished(span: ReadableSpan) -> EncodedSpan:
     """Encode one span now (when it ends), so a batch needs only grouping and joining later."""
-    return EncodedSpan(span.resource, span.instrumentation_scope, _encode_span(span))
+    return EncodedSpan(span.resource, span.instrumentation_scope, _encode_bounded(span))
+
+
+def _encode_bounded(span: ReadableSpan) -> bytes:
+    """The span's field; one over :data:`MAX_ITEM_BYTES` again with its strings truncated."""
+    encoded = _encode_span(span)
+    if len(encoded) <= MAX_ITEM_BYTES:
+        return encoded
+    FINDINGS.note(HUGE, "the OTLP span encoder")
+    return _encode_span(span, cut=True)
 
 
 def encode_spans(spans: Sequence[ReadableSpan | EncodedSpan]) -> bytes:
@@ -146,16 +158,11 @@ def _group(spans: Sequence[ReadableSpan | EncodedSpan]) -> dict[int, tuple[Resou
         if type(span) is EncodedSpan:
             last[2].append(span.encoded)
             continue
-        last[2].append(_encode_span(span))  # type: ignore[arg-type]
+        last[2].append(_encode_bounded(span))  # type: ignore[arg-type]
         encoded_here += 1
         if encoded_here % _SPANS_PER_GIL_HOLD == 0:
             offer_gil()
     return groups
-
-
-def offer_gil() -> None:
-    """Release the GIL for a moment: a thread waiting for it (the event loop) takes it now."""
-    time.sleep(0)
 
 
 def _span_list(
@@ -217,8 +224,8 @@ def _encoded_scope(scope: InstrumentationScope | None) -> tuple[bytes, bytes]:
     return head, tail
 
 
-def _encode_span(span: ReadableSpan) -> bytes:
-    """One ``ScopeSpans.spans`` field (tag, length, ``Span`` body)."""
+def _encode_span(span: ReadableSpan, cut: bool = False) -> bytes:
+    """One ``ScopeSpans.spans`` field (tag, length, ``Span`` body); ``cut`` truncates its strings."""
     context = span.get_span_context()
     assert context is not None  # a finished SDK span always has one
     parent = span.parent
@@ -228,14 +235,15 @@ def _encode_span(span: ReadableSpan) -> bytes:
         parts.append(string_field(_TRACE_STATE, ",".join(f"{k}={v}" for k, v in context.trace_state.items())))
     if parent is not None:
         parts.append(_PARENT.pack(0x22, 8, parent.span_id))
-    parts += (string_field(_NAME, span.name), _KINDS[span.kind], _times(span.start_time, span.end_time))
-    parts += attributes(_ATTRIBUTES, span.attributes)
+    name = span.name[:TRUNCATED_CHARS] if cut else span.name
+    parts += (string_field(_NAME, name), _KINDS[span.kind], _times(span.start_time, span.end_time))
+    parts += attributes(_ATTRIBUTES, truncated(span.attributes) if cut else span.attributes)
     parts += _counted(_DROPPED_ATTRIBUTES, span.dropped_attributes)
-    parts += [length_delimited(_EVENTS, _encode_event(event)) for event in span.events]
+    parts += [length_delimited(_EVENTS, _encode_event(event, cut)) for event in span.events]
     parts += _counted(_DROPPED_EVENTS, span.dropped_events)
-    parts += [length_delimited(_LINKS, _encode_link(link)) for link in span.links]
+    parts += [length_delimited(_LINKS, _encode_link(link, cut)) for link in span.links]
     parts += _counted(_DROPPED_LINKS, span.dropped_links)
-    parts.append(_encode_status(span.status))
+    parts.append(_encode_status(span.status, cut))
     parts.append(_SPAN_FLAGS[parent is not None and parent.is_remote])
     return length_delimited(_SPANS, b"".join(parts))
 
@@ -255,27 +263,29 @@ def _fixed64(field_tag: bytes, value: int | None) -> bytes:
     return field_tag + _U64.pack(value) if value else b""
 
 
-def _encode_event(event: Event) -> bytes:
-    parts = [_fixed64(_EVENT_TIME, event.timestamp), string_field(_EVENT_NAME, event.name)]
-    parts += attributes(_EVENT_ATTRIBUTES, event.attributes)
+def _encode_event(event: Event, cut: bool = False) -> bytes:
+    name = event.name[:TRUNCATED_CHARS] if cut else event.name
+    parts = [_fixed64(_EVENT_TIME, event.timestamp), string_field(_EVENT_NAME, name)]
+    parts += attributes(_EVENT_ATTRIBUTES, truncated(event.attributes) if cut else event.attributes)
     parts.append(uint_field(_EVENT_DROPPED, event.dropped_attributes))
     return b"".join(parts)
 
 
-def _encode_link(link: Link) -> bytes:
+def _encode_link(link: Link, cut: bool = False) -> bytes:
     context: SpanContext = link.context
     trace_id = context.trace_id
     parts = [_IDS.pack(0x0A, 16, trace_id >> 64, trace_id & _LOW64, 0x12, 8, context.span_id)]
-    parts += attributes(_LINK_ATTRIBUTES, link.attributes)
+    parts += attributes(_LINK_ATTRIBUTES, truncated(link.attributes) if cut else link.attributes)
     parts.append(uint_field(_LINK_DROPPED, link.dropped_attributes))
     parts.append(_LINK_FLAGS[context.is_remote])
     return b"".join(parts)
 
 
-def _encode_status(status: Status) -> bytes:
+def _encode_status(status: Status, cut: bool = False) -> bytes:
     if not status.description:
         return _PLAIN_STATUS[status.status_code]
-    body = string_field(_STATUS_MESSAGE, status.description) + uint_field(_STATUS_CODE, status.status_code.value)
+    description = status.description[:TRUNCATED_CHARS] if cut else status.description
+    body = string_field(_STATUS_MESSAGE, description) + uint_field(_STATUS_CODE, status.status_code.value)
     return length_delimited(_STATUS, body)
 
 
@@ -315,6 +325,7 @@ class FastOTLPSpanExporter(OTLPSpanExporter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._chatbot_sender = span_request_sender(self)
+        self._permanent = False
 
     @property
     def accepts_encoded_spans(self) -> bool:
@@ -327,13 +338,22 @@ class FastOTLPSpanExporter(OTLPSpanExporter):
             return super().export(spans)  # type: ignore[arg-type]
         if sender.is_shut_down():
             _upstream_logger.warning("Exporter already shutdown, ignoring batch")
+            self._permanent = True
             return SpanExportResult.FAILURE
         requests = split_by_size(spans, REQUEST_SPAN_BYTES)
         if len(requests) <= 1:
-            return sender.send(len(spans), lambda: encode_spans(spans))
-        results = [sender.send(len(part), lambda part=part: encode_spans(part)) for part in requests]  # type: ignore[misc]
-        return (
-            SpanExportResult.SUCCESS
-            if all(r is SpanExportResult.SUCCESS for r in results)
-            else SpanExportResult.FAILURE
-        )
+            result = sender.send(len(spans), lambda: encode_spans(spans))
+            self._permanent = sender.last_failure_permanent
+            return result
+        failures = []
+        for part in requests:
+            if sender.send(len(part), lambda part=part: encode_spans(part)) is not SpanExportResult.SUCCESS:  # type: ignore[misc]
+                failures.append(sender.last_failure_permanent)
+        # Sent again only if some part may still get through (the parts that did go out go again).
+        self._permanent = bool(failures) and all(failures)
+        return SpanExportResult.FAILURE if failures else SpanExportResult.SUCCESS
+
+    @property
+    def last_failure_permanent(self) -> bool:
+        """Whether the last failed :meth:`export` cannot succeed by sending the same spans again."""
+        return self._permanent

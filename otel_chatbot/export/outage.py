@@ -1,10 +1,17 @@
-"""Log a backend outage once, not once per batch.
+"""Log a backend outage once, not once per batch; the wrappers around the OTLP exporters.
 
 The upstream OTLP exporters log every failed batch (and every retry). During a
 collector outage that floods the app's log. :class:`OutageLog` tracks the state per
-signal: it logs when exports start failing (with the last reason the exporter gave)
-and when they recover (with how many batches failed meanwhile), and a logging filter
-keeps the exporters' per-batch messages out of the app's log.
+signal: it logs when exports start failing (with the last reason the exporter gave and
+what happens to the data meanwhile) and when they recover (with how long it took), and a
+logging filter keeps the exporters' per-batch messages out of the app's log. Upstream's
+OTLP encoder logs a traceback for every attribute it cannot encode: a
+:class:`~otel_chatbot.guard.OncePerMessage` filter lets the first through.
+
+What happens to the data: spans and log records stay in their processor's queue and are
+sent again (``export/retaining_queue.py``); metrics are cumulative, so the next export
+that succeeds carries the totals; metric points beyond int64 are sent as doubles
+(``export/safe_values.py``), so one huge value cannot fail every export.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_chatbot.compat import metric_exporter_preferences
+from otel_chatbot.export.safe_values import exportable_metrics
 
 _log = logging.getLogger("otel_chatbot.export")
 
@@ -32,6 +40,18 @@ EXPORTER_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.http._log_exporter",
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
 )
+# Upstream's OTLP encoders: they log per attribute (and per point) they cannot encode.
+ENCODER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.common._internal",
+    "opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder",
+)
+
+# What happens to each signal's data while its exports fail.
+MEANWHILE = {
+    "traces": "spans are kept in the export queue and sent again; only what it cannot hold is dropped (counted)",
+    "logs": "log records are kept in the export queue and sent again; only what it cannot hold is dropped (counted)",
+    "metrics": "metrics are cumulative: the next export that succeeds carries the totals",
+}
 
 
 class ExporterMessages(logging.Filter):
@@ -69,7 +89,7 @@ class OutageLog:
             if ok:
                 if self._failing_since is not None:
                     _log.warning(
-                        "otel_chatbot: %s export to %s recovered after %.1fs (%d batches, %d items lost)",
+                        "otel_chatbot: %s export to %s recovered after %.1fs (%d failed attempts with %d items)",
                         self.signal,
                         self.destination,
                         time.monotonic() - self._failing_since,
@@ -85,11 +105,12 @@ class OutageLog:
                 self.outages += 1
                 self.failed_batches, self.failed_items = 1, items
                 _log.warning(
-                    "otel_chatbot: %s export to %s is failing (%s); the app is unaffected, data is "
-                    "buffered up to the queue limit and then dropped; logged once until it recovers",
+                    "otel_chatbot: %s export to %s is failing (%s); the app is unaffected; %s; "
+                    "logged once until it recovers",
                     self.signal,
                     self.destination,
                     self._messages.last_reason or "no reason given",
+                    MEANWHILE.get(self.signal, "data is kept up to the queue limit"),
                 )
 
 
@@ -110,6 +131,11 @@ class OutageSpanExporter(SpanExporter):
     def accepts_encoded_spans(self) -> bool:
         return accepts_encoded_spans(self.inner)
 
+    @property
+    def last_failure_permanent(self) -> bool:
+        """Whether the last failure will not go away by sending again (see retaining_queue.outcome_of)."""
+        return getattr(self.inner, "last_failure_permanent", False) is True
+
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
             result = self.inner.export(spans)
@@ -129,6 +155,10 @@ class OutageLogExporter(LogRecordExporter):
     def __init__(self, inner: LogRecordExporter, outage: OutageLog) -> None:
         self.inner = inner
         self.outage = outage
+
+    @property
+    def last_failure_permanent(self) -> bool:
+        return getattr(self.inner, "last_failure_permanent", False) is True
 
     def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
         try:
@@ -168,6 +198,7 @@ class OutageMetricExporter(MetricExporter):
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
         try:
+            metrics_data = exportable_metrics(metrics_data)
             result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
         except Exception:
             result = MetricExportResult.FAILURE

@@ -6,18 +6,22 @@ far more CPU than the bytes themselves. Every OTLP tag we emit is below field 16
 
 Attribute semantics follow ``opentelemetry.exporter.otlp.proto.common``: ``None``
 becomes an empty ``AnyValue``, sequences become ``ArrayValue``, mappings become
-``KeyValueList``, and an attribute that cannot be encoded is logged and left out.
+``KeyValueList``, and an attribute that cannot be encoded is left out. Unlike upstream,
+which logs a traceback for every such attribute and fails the whole batch on a string
+field without a UTF-8 form, the left-out attribute is counted and logged once per kind,
+and other strings get U+FFFD for their lone surrogates (``export/safe_values.py``).
 """
 
 from __future__ import annotations
 
-import logging
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-_logger = logging.getLogger(__name__)
+from otel_chatbot.export.safe_values import MAX_DEPTH, note_dropped_attribute, utf8
+
+WHERE = "the OTLP span encoder"
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
@@ -78,10 +82,14 @@ def length_delimited(field_tag: bytes, payload: bytes) -> bytes:
 
 
 def string_field(field_tag: bytes, value: str | None) -> bytes:
-    """A proto3 string field, omitted when empty or absent as protobuf does."""
+    """A proto3 string field, omitted when empty or absent as protobuf does; never invalid UTF-8."""
     if not value:
         return b""
-    return length_delimited(field_tag, value.encode("utf-8"))
+    try:
+        encoded = value.encode("utf-8")
+    except UnicodeEncodeError:
+        encoded = utf8(value, WHERE)
+    return length_delimited(field_tag, encoded)
 
 
 def uint_field(field_tag: bytes, value: int | None) -> bytes:
@@ -91,7 +99,7 @@ def uint_field(field_tag: bytes, value: int | None) -> bytes:
     return field_tag + varint(value)
 
 
-def any_value(value: Any) -> bytes:
+def any_value(value: Any, depth: int = 0) -> bytes:
     """The body of an ``AnyValue`` message for one attribute value.
 
     Exact types are tested first because ``isinstance`` against ``Sequence`` (an ABC)
@@ -101,15 +109,23 @@ def any_value(value: Any) -> bytes:
     if kind is str:
         return length_delimited(_STRING_VALUE, value.encode("utf-8"))
     if kind is tuple or kind is list:
-        return _array_value(value)
-    return _any_value_slow(value)
+        return _array_value(value, depth)
+    return _any_value_slow(value, depth)
 
 
-def _array_value(values: Sequence[Any]) -> bytes:
-    return length_delimited(_ARRAY_VALUE, b"".join([length_delimited(_VALUES, any_value(v)) for v in values]))
+def _nested(depth: int) -> int:
+    """The level of a list or map's members; past ``MAX_DEPTH`` levels the attribute is left out."""
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    return depth + 1
 
 
-def _any_value_slow(value: Any) -> bytes:
+def _array_value(values: Sequence[Any], depth: int) -> bytes:
+    inner = _nested(depth)
+    return length_delimited(_ARRAY_VALUE, b"".join([length_delimited(_VALUES, any_value(v, inner)) for v in values]))
+
+
+def _any_value_slow(value: Any, depth: int) -> bytes:
     if value is None:
         return b""
     if isinstance(value, bool):
@@ -125,15 +141,16 @@ def _any_value_slow(value: Any) -> bytes:
     if isinstance(value, bytes):
         return length_delimited(_BYTES_VALUE, value)
     if isinstance(value, Sequence):
-        return _array_value(value)
+        return _array_value(value, depth)
     if isinstance(value, Mapping):
-        pairs = [length_delimited(_VALUES, _key_value(str(k), v)) for k, v in value.items()]
+        inner = _nested(depth)
+        pairs = [length_delimited(_VALUES, _key_value(str(k), v, inner)) for k, v in value.items()]
         return length_delimited(_KVLIST_VALUE, b"".join(pairs))
     raise TypeError(f"Invalid type {type(value)} of value {value}")
 
 
-def _key_value(key: str, value: Any) -> bytes:
-    return encoded_key(key) + length_delimited(_VALUE, any_value(value))
+def _key_value(key: str, value: Any, depth: int = 0) -> bytes:
+    return encoded_key(key) + length_delimited(_VALUE, any_value(value, depth))
 
 
 def encoded_key(key: str) -> bytes:
@@ -185,7 +202,7 @@ def _items(attrs: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
 
 
 def attributes(field_tag: bytes, attrs: Mapping[str, Any] | None) -> list[bytes]:
-    """Repeated ``KeyValue`` fields; a pair that cannot be encoded is logged and skipped."""
+    """Repeated ``KeyValue`` fields; a pair that cannot be encoded is left out (counted, logged once)."""
     if not attrs:
         return []
     out: list[bytes] = []
@@ -197,8 +214,8 @@ def attributes(field_tag: bytes, attrs: Mapping[str, Any] | None) -> list[bytes]
             encoded = cache.get((key, kind, value)) if kind is str or kind is int or kind is bool else None
             if encoded is None:
                 encoded = key_value(key, value)
-        except Exception as error:  # same policy as upstream: drop the key, keep the rest
-            _logger.exception("Failed to encode key %s: %s", key, error)
+        except Exception:  # same policy as upstream: drop the key, keep the rest
+            note_dropped_attribute(key, value, WHERE)
             continue
         out += (field_tag, encoded)
     return out

@@ -1,108 +1,132 @@
-"""A batch span processor that encodes each span when it ends and lets its export thread run.
+"""The batch span processor: spans encoded when they end, kept until sent, its export thread let run.
 
-Two costs of upstream's ``BatchSpanProcessor`` show under an event loop (measured in
-``bench/README.md``):
+It replaces upstream's ``BatchSpanProcessor`` for three reasons:
 
-* It keeps every finished span object alive until its batch is sent and encodes the whole
-  batch on the export thread, holding the GIL for milliseconds while the event loop waits
-  (p99 latency). Here each span is encoded at ``on_end`` (~9 µs on the thread that ended
-  it) and the queue holds one bytes object per span.
-* The export thread starves. CPython's GIL hands itself over on request only after the
+* **Nothing lost that the bound did not force.** Upstream drops a batch its exporter
+  failed to send; here it stays in the bounded queue and is sent again
+  (:mod:`otel_chatbot.export.retaining_queue`), and every span dropped is counted under
+  the SDK's metric names (:mod:`otel_chatbot.export.queue_metrics`).
+* **Encoding off the export thread** (measured in ``bench/README.md``). Upstream keeps every
+  finished span object alive until its batch is sent and encodes the whole batch on the
+  export thread, holding the GIL for milliseconds while the event loop waits (p99
+  latency). When the exporter takes encoded spans (``FastOTLPSpanExporter``), each span is
+  encoded at ``on_end`` (~9 µs on the thread that ended it) and the queue holds one bytes
+  object per span. Other exporters get the spans as they are.
+* **The export thread gets the GIL.** CPython hands the GIL over on request only after the
   waiting thread timed out for 5 ms without any release, but a busy event loop releases
-  and re-takes it on every poll, restarting that wait each time: the export thread stays
-  runnable for most of the wall time, and every one of those releases wakes it on the
-  other CPU (a futex wake per request, ~40 µs of the event loop's CPU per request on the
-  2-core benchmark machine). So while an export is due or running, the thread that ends a
-  span offers the GIL once (``time.sleep(0)``), and the export thread gets through.
+  and re-takes it on every poll, restarting that wait: the export thread stays runnable
+  for most of the wall time, and each of those releases wakes it on the other CPU (a futex
+  wake per request, ~40 µs of the event loop's CPU per request on the 2-core benchmark
+  machine). So while an export is due or running, the thread that ends a span offers the
+  GIL once (``time.sleep(0)``), and the export thread gets through.
 
-Everything else (queue limit, batch size, schedule, flush, shutdown, fork handling,
-dropped-span accounting) is upstream's ``BatchProcessor``, fed with encoded items. Its
-queue is private: it comes from :func:`otel_chatbot.compat.span_batch_queue`; without it,
-or if it refuses an item, spans go through upstream's ``on_end`` as they are.
+No private SDK name is used: the queue is ours.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.context import Context
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from otel_chatbot.compat import ENCODED_QUEUE, fall_back, span_batch_queue
-from otel_chatbot.export.fast_spans import encode_finished, offer_gil
+from otel_chatbot.export.outage import accepts_encoded_spans
+from otel_chatbot.export.queue_metrics import observe_queue
+from otel_chatbot.export.retaining_queue import Outcome, RetainingQueue, outcome_of
 from otel_chatbot.guard import report
 
-
-def _never() -> bool:
-    return False
-
-
-class _ExportingFlag(SpanExporter):
-    """Passes batches through, and says whether one is being exported right now."""
-
-    def __init__(self, inner: SpanExporter) -> None:
-        self.inner = inner
-        self.active = False
-
-    def export(self, spans: Sequence[Any]) -> SpanExportResult:
-        self.active = True
-        try:
-            return self.inner.export(spans)
-        finally:
-            self.active = False
-
-    def shutdown(self) -> None:
-        self.inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
+# Upstream's defaults (OTEL_BSP_*), for callers that do not pass the settings.
+DEFAULT_MAX_QUEUE_SIZE = 2048
+DEFAULT_SCHEDULE_DELAY_MS = 5000
+DEFAULT_MAX_EXPORT_BATCH_SIZE = 512
+DEFAULT_EXPORT_TIMEOUT_MS = 30_000
 
 
-class EncodingBatchSpanProcessor(BatchSpanProcessor):
-    """``BatchSpanProcessor`` for exporters that take :class:`~otel_chatbot.export.fast_spans.EncodedSpan`."""
+def offer_gil() -> None:
+    """Release the GIL for a moment: a thread waiting for it (the event loop) takes it now."""
+    time.sleep(0)
 
-    def __init__(self, exporter: SpanExporter, **batch_settings: Any) -> None:
-        self._exporting = _ExportingFlag(exporter)
-        super().__init__(self._exporting, **batch_settings)
-        queue = span_batch_queue(self)
-        self._emit: Callable[[Any], None] | None = None if queue is None else queue.emit
-        self._export_due: Callable[[], bool] = _never if queue is None else queue.export_due
+
+def _encoder(exporter: SpanExporter) -> Callable[[ReadableSpan], Any] | None:
+    """``fast_spans.encode_finished`` when ``exporter`` takes encoded spans (only then is that module loaded)."""
+    if not accepts_encoded_spans(exporter):
+        return None
+    from otel_chatbot.export.fast_spans import encode_finished
+
+    return encode_finished
+
+
+class RetainingBatchSpanProcessor(SpanProcessor):
+    """A batching span processor that retries failed batches and encodes spans as they end."""
+
+    def __init__(
+        self,
+        span_exporter: SpanExporter,
+        max_queue_size: int = DEFAULT_MAX_QUEUE_SIZE,
+        schedule_delay_millis: float = DEFAULT_SCHEDULE_DELAY_MS,
+        max_export_batch_size: int = DEFAULT_MAX_EXPORT_BATCH_SIZE,
+        export_timeout_millis: float = DEFAULT_EXPORT_TIMEOUT_MS,
+        *,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        self._exporter = span_exporter
+        self._encode = _encoder(span_exporter)
+        self._shutdown_timeout_millis = export_timeout_millis
+        self._queue: RetainingQueue[Any] = RetainingQueue(
+            self._send,
+            name="span",
+            max_queue_size=max_queue_size,
+            max_export_batch_size=max_export_batch_size,
+            schedule_delay_millis=schedule_delay_millis,
+        )
+        if meter_provider is not None:
+            observe_queue(meter_provider, self._queue, "traces")
 
     @property
     def span_exporter(self) -> SpanExporter:
-        return self._exporting.inner
+        return self._exporter
+
+    @property
+    def queue(self) -> RetainingQueue[Any]:
+        return self._queue
 
     @property
     def encodes_at_end(self) -> bool:
-        """Whether spans are encoded when they end (tests demand it on the tested SDK)."""
-        return self._emit is not None
+        """Whether spans are encoded when they end (the exporter takes encoded spans)."""
+        return self._encode is not None
+
+    def _send(self, batch: Sequence[Any]) -> Outcome:
+        result = self._exporter.export(batch)
+        return outcome_of(result is SpanExportResult.SUCCESS, self._exporter)
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        pass
 
     def on_end(self, span: ReadableSpan) -> None:
-        emit = self._emit
-        if emit is None:
-            super().on_end(span)
-            return
         context = span.context
         if not (context and context.trace_flags.sampled):
             return
-        try:
-            item = encode_finished(span)
-        except Exception as exc:  # the app's span.end() must never raise because of us
-            report("span encoding", exc)
-            return
-        try:
-            emit(item)
-        except Exception as exc:  # upstream's queue changed: this span and later ones go in as they are
-            self._emit = None
-            fall_back(ENCODED_QUEUE, exc)
-            super().on_end(span)
-            return
-        try:
-            due = self._export_due()
-        except Exception as exc:  # only the GIL hand-over is lost
-            self._export_due = _never
-            fall_back("offering the GIL to the span export thread", exc)
-            due = False
-        if due or self._exporting.active:
+        encode = self._encode
+        if encode is not None:
+            try:
+                item: Any = encode(span)
+            except Exception as exc:  # the app's span.end() must never raise because of us
+                report("span encoding", exc)
+                return
+        else:
+            item = span
+        queue = self._queue
+        queue.emit(item)
+        if queue.export_due() or queue.exporting:
             offer_gil()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._queue.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        self._queue.shutdown(self._shutdown_timeout_millis)
+        self._exporter.shutdown()

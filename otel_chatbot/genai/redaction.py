@@ -68,11 +68,20 @@ class Rule:
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (
+    # First: a PEM block as a whole, BEGIN/END lines and short last lines included (or to the end
+    # of a text that was cut before its END line).
+    Rule(
+        "private_key",
+        re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)"),
+    ),
     Rule("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
     Rule("api_key", re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")),
+    # Before bearer_token: a JWT whose claims are short would otherwise keep them.
+    Rule("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")),
     Rule("bearer_token", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]{16,}=*")),
     Rule("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")),
-    Rule("card_number", re.compile(r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])"), _is_card),
+    # A card number may end a sentence ("... 4111 1111 1111 1111."), but not be part of a decimal.
+    Rule("card_number", re.compile(r"(?<!\d)(?<!\d\.)\d(?:[ -]?\d){12,18}(?!\d|\.\d)"), _is_card),
     Rule(
         "phone",
         re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?![\w])"),
@@ -83,6 +92,13 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "base64_secret",
         re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{40,}={0,2}(?![A-Za-z0-9+/=_-])"),
         _mixed_classes,
+    ),
+    # Last: international numbers written without the grouping the rule above needs
+    # (+14155550132, +49 30 901820, +33 1 23 45 67 89).
+    Rule(
+        "phone",
+        re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,8}\)?){1,6}(?![\w])"),
+        _is_phone,
     ),
 )
 """Rules applied in order; earlier rules win where matches overlap."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterable
 
 from opentelemetry.semconv.attributes import (
@@ -50,20 +51,39 @@ DURATION_BUCKETS: tuple[float, ...] = (
 
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY"})
 
-# Query parameters whose values the URL conventions say to redact.
+# Query parameters whose values are redacted in url.query and url.full. The URL conventions
+# name AWSAccessKeyId, Signature, sig and X-Goog-Signature; the rest are the credentials
+# other signing schemes (AWS SigV4, Google, Azure SAS) and APIs put in URLs. Compared after
+# percent-decoding, ignoring case, "-" and "_": api_key, API-Key and apikey are one key.
 SENSITIVE_QUERY_KEYS = frozenset(
-    {
-        "awsaccesskeyid",
-        "signature",
+    key.replace("-", "").replace("_", "").lower()
+    for key in (
+        # the semantic conventions' list
+        "AWSAccessKeyId",
+        "Signature",
         "sig",
-        "x-goog-signature",
-        "x-amz-signature",
-        "x-amz-credential",
-        "x-amz-security-token",
+        "X-Goog-Signature",
+        # signed URLs
+        "X-Amz-Signature",
+        "X-Amz-Credential",
+        "X-Amz-Security-Token",
+        "X-Goog-Credential",
+        # credentials
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "client_secret",
+        "api_key",
+        "key",
         "token",
         "access_token",
-        "api_key",
-    }
+        "refresh_token",
+        "id_token",
+        "auth",
+        "authorization",
+        "session_token",
+    )
 )
 REDACTED = "REDACTED"
 
@@ -89,8 +109,14 @@ def redact_query(query: str) -> str:
     parts = []
     for item in query.split("&"):
         key, sep, _value = item.partition("=")
-        parts.append(f"{key}={REDACTED}" if sep and key.lower() in SENSITIVE_QUERY_KEYS else item)
+        parts.append(f"{key}={REDACTED}" if sep and is_sensitive_query_key(key) else item)
     return "&".join(parts)
+
+
+def is_sensitive_query_key(raw_key: str) -> bool:
+    """Whether a (still percent-encoded) query parameter name names a credential."""
+    key = urllib.parse.unquote_plus(raw_key) if ("%" in raw_key or "+" in raw_key) else raw_key
+    return key.strip().replace("-", "").replace("_", "").lower() in SENSITIVE_QUERY_KEYS
 
 
 def split_host(host: str, default_port: int) -> tuple[str, int]:

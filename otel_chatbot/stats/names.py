@@ -1,9 +1,9 @@
 """The metrics and attributes the live view reads, named once.
 
-Convention names come from ``opentelemetry.semconv``; the chat-experience and GenAI cost
-names from the modules that emit them. The cache and failover names are issue 14's
-contract for ``cache_lookup()`` and ``failover()``: the view shows those sections when
-the metrics exist and leaves them out (``null``) when nothing records them.
+Convention names come from ``opentelemetry.semconv``; the chat-experience, GenAI cost and
+operator helpers' names (``cache_lookup()``, ``failover()``) from the modules that emit
+them. The view shows the cache and failover sections when those metrics exist and leaves
+them out (``null``) when nothing records them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from opentelemetry.semconv.attributes import error_attributes, http_attributes
 from opentelemetry.semconv.metrics import http_metrics as stable_http_metrics
 
 from otel_chatbot.genai import names as genai_names
+from otel_chatbot.helpers import names as helper_names
 from otel_chatbot.instrumentation.asgi import names as asgi_names
 
 # --- HTTP server ------------------------------------------------------------------------
@@ -48,19 +49,19 @@ WS_CONNECTION_DURATION: Final = asgi_names.WEBSOCKET_CONNECTION_DURATION
 WS_TURN: Final = asgi_names.WEBSOCKET_TURN_TIME_TO_FIRST_MESSAGE
 LOOP_LAG: Final = asgi_names.ASYNCIO_LOOP_LAG
 
-# --- Semantic cache and provider failover (issue 14) -----------------------------------------
-CACHE_LOOKUPS: Final = "chatbot.cache.lookups"
-CACHE_DURATION: Final = "chatbot.cache.lookup.duration"
-CACHE_SAVED_TOKENS: Final = "chatbot.cache.saved.tokens"
-CACHE_SAVED_COST: Final = "chatbot.cache.saved.cost"
-CACHE_NAME: Final = "chatbot.cache.name"
-CACHE_RESULT: Final = "chatbot.cache.result"
-FAILOVER_CHAINS: Final = "chatbot.failover.chains"
-FAILOVER_ATTEMPTS: Final = "chatbot.failover.attempts"
-FAILOVER_SWITCHES: Final = "chatbot.failover.switches"
-FAILOVER_OVERHEAD: Final = "chatbot.failover.overhead"
-FAILOVER_OUTCOME: Final = "chatbot.failover.outcome"
-CHAIN_EXHAUSTED: Final = "exhausted"
+# --- Semantic cache and provider failover: the operator helpers' names --------------------
+CACHE_LOOKUPS: Final = helper_names.CACHE_LOOKUPS
+CACHE_DURATION: Final = helper_names.CACHE_LOOKUP_DURATION
+CACHE_SAVED_TOKENS: Final = helper_names.CACHE_SAVED_TOKENS
+CACHE_SAVED_COST: Final = helper_names.CACHE_SAVED_COST
+CACHE_NAME: Final = helper_names.CACHE_NAME
+CACHE_RESULT: Final = helper_names.CACHE_RESULT
+FAILOVER_CHAINS: Final = helper_names.FAILOVER_CHAINS
+FAILOVER_ATTEMPTS: Final = helper_names.FAILOVER_ATTEMPTS
+FAILOVER_SWITCHES: Final = helper_names.FAILOVER_SWITCHES
+FAILOVER_OVERHEAD: Final = helper_names.FAILOVER_OVERHEAD
+FAILOVER_OUTCOME: Final = helper_names.FAILOVER_OUTCOME
+CHAIN_EXHAUSTED: Final = helper_names.OUTCOME_EXHAUSTED
 """The chains' outcome for a chain no attempt served (the other is ``served``)."""
 
 # --- The process --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ In-process (``BedrockServer()``, ``OtlpSink()``) is the usual way. A child proce
 the server must not share an interpreter with what is measured or tested: a benchmark that
 counts the app's CPU, an app started under ``opentelemetry-instrument``, a crash or a fork.
 Each server prints one line once bound (``--port 0`` picks a free port), so the parent knows
-the address; ``stop()`` sends SIGTERM, which both servers answer by exiting 0.
+the address; ``stop()`` sends SIGTERM, which every server answers by exiting 0.
 """
 
 from __future__ import annotations
@@ -87,12 +87,41 @@ class ServerProcess:
         self.stop()
 
 
+def _stand_in_process(
+    provider: str, host: str, port: int, env: Mapping[str, str] | None, cwd: str | Path | None
+) -> ServerProcess:
+    """``python -m otel_chatbot.testing.<provider>``; every stand-in prints ``listening on <url>``."""
+    args = ("--host", host, "--port", str(port))
+    module = f"otel_chatbot.testing.{provider}"
+    return ServerProcess(module, *args, ready=r"listening on (?P<url>\S+)", env=env, cwd=cwd)
+
+
 def bedrock_process(
     host: str = "127.0.0.1", port: int = 0, *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None
 ) -> ServerProcess:
     """The Bedrock stand-in in a child process; ``url`` is its ``endpoint_url``."""
-    args = ("--host", host, "--port", str(port))
-    return ServerProcess("otel_chatbot.testing.bedrock", *args, ready=r"listening on (?P<url>\S+)", env=env, cwd=cwd)
+    return _stand_in_process("bedrock", host, port, env, cwd)
+
+
+def openai_process(
+    host: str = "127.0.0.1", port: int = 0, *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None
+) -> ServerProcess:
+    """The OpenAI stand-in in a child process; OpenAI clients take ``f"{url}/v1"``, Azure clients ``url``."""
+    return _stand_in_process("openai", host, port, env, cwd)
+
+
+def anthropic_process(
+    host: str = "127.0.0.1", port: int = 0, *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None
+) -> ServerProcess:
+    """The Anthropic stand-in in a child process; ``url`` is the SDK's ``base_url``."""
+    return _stand_in_process("anthropic", host, port, env, cwd)
+
+
+def ollama_process(
+    host: str = "127.0.0.1", port: int = 0, *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None
+) -> ServerProcess:
+    """The Ollama stand-in in a child process; native clients take ``url``, OpenAI clients ``f"{url}/v1"``."""
+    return _stand_in_process("ollama", host, port, env, cwd)
 
 
 def otlp_sink_process(

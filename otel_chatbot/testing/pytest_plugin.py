@@ -1,10 +1,10 @@
-"""pytest fixtures of the testing kit: a Bedrock stand-in, an OTLP receiver, telemetry aimed at it.
+"""pytest fixtures of the testing kit: provider stand-ins, an OTLP receiver, telemetry aimed at it.
 
 Opt-in: add ``pytest_plugins = ["otel_chatbot.testing.pytest_plugin"]`` to your root
 ``conftest.py`` (or run ``pytest -p otel_chatbot.testing.pytest_plugin``). The distro does not
 register it under the ``pytest11`` entry point, which would load it into every pytest run of
 every environment where otel-chatbot is installed: importing otel_chatbot before a coverage
-plugin starts measuring it, and claiming three fixture names in projects that never asked.
+plugin starts measuring it, and claiming fixture names in projects that never asked.
 
 Each fixture is per test (a fresh ledger, no records of another test; each server starts and
 stops in ~50 ms). Importing this module imports neither server nor the SDK: they load when a
@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
     from otel_chatbot.config import SettingsKeywords
     from otel_chatbot.telemetry import StarletteApp, Telemetry
+    from otel_chatbot.testing.anthropic import AnthropicServer
     from otel_chatbot.testing.bedrock import BedrockServer
+    from otel_chatbot.testing.ollama import OllamaServer
+    from otel_chatbot.testing.openai import OpenAIServer
     from otel_chatbot.testing.otlp_sink import OtlpSink
 
 
@@ -43,6 +46,38 @@ def bedrock_server() -> Iterator[BedrockServer]:
     from otel_chatbot.testing.bedrock import BedrockServer
 
     with BedrockServer() as server:
+        yield server
+
+
+@pytest.fixture
+def openai_server() -> Iterator[OpenAIServer]:
+    """An OpenAI-compatible server (and Azure OpenAI resource) on 127.0.0.1.
+
+    ``openai.OpenAI(**openai_server.client_kwargs())`` and
+    ``openai.AzureOpenAI(**openai_server.azure_kwargs())`` talk to it; what it answered is in
+    ``openai_server.ledger``.
+    """
+    from otel_chatbot.testing.openai import OpenAIServer
+
+    with OpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def anthropic_server() -> Iterator[AnthropicServer]:
+    """An Anthropic Messages API on 127.0.0.1: ``anthropic.Anthropic(**anthropic_server.client_kwargs())``."""
+    from otel_chatbot.testing.anthropic import AnthropicServer
+
+    with AnthropicServer() as server:
+        yield server
+
+
+@pytest.fixture
+def ollama_server() -> Iterator[OllamaServer]:
+    """An Ollama on 127.0.0.1: native API at ``ollama_server.url``, OpenAI's at ``.openai_base_url``."""
+    from otel_chatbot.testing.ollama import OllamaServer
+
+    with OllamaServer() as server:
         yield server
 
 

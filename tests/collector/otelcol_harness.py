@@ -103,6 +103,7 @@ def loopback_env(storage_dir: Path, **overrides: str) -> dict[str, str]:
         "OTELCOL_PROMETHEUS_REMOTE_WRITE_ENDPOINT": f"http://127.0.0.1:{dead}/api/v1/write",
         "OTELCOL_CLOUDWATCH_ENDPOINT": f"http://127.0.0.1:{dead}",
         "OTELCOL_GATEWAY_ENDPOINTS": f"[127.0.0.1:{dead}]",
+        "OTELCOL_MIRROR_GATEWAY_ENDPOINTS": f"[127.0.0.1:{dead}]",
         "OTELCOL_LOGS_ENDPOINT": f"127.0.0.1:{dead}",
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -230,6 +231,7 @@ CONFIG_SETS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "agent": (("agent.yaml",), {"OTELCOL_GATEWAY_ENDPOINTS": "[gw-1:4317, gw-2:4317]"}),
     "agent+debug": (("agent.yaml",), {"OTELCOL_DEBUG_EXPORTER": "debug"}),
     "agent+auth+tls": (("agent.yaml", "auth.yaml", "tls.yaml"), {**TOKEN_ENV, **TLS_ENV}),
+    "agent+mirror": (("agent.yaml", "agent-mirror.yaml"), {}),
 }
 
 # Variables a config reads without a default: they must be set when that file is used.

@@ -29,9 +29,29 @@ APP_METRICS = {
     "gen_ai.client.operation.time_to_first_chunk": {"gen_ai.operation.name", "gen_ai.request.model"},
     "gen_ai.client.cost": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.token.type"},
     "gen_ai.client.throttles": {"gen_ai.operation.name", "gen_ai.request.model"},
+    # otel_chatbot/export/queue_metrics.py (error.type on what was dropped)
+    **{
+        f"otel.sdk.processor.{signal}.{name}": {"otel.component.type", "otel.component.name"}
+        | ({"error.type"} if name == "processed" else set())
+        for signal in ("span", "log")
+        for name in ("processed", "queue.size", "queue.capacity")
+    },
     "chatbot.stream.time_to_first_byte": {"http.request.method", "http.route"},
     "chatbot.stream.duration": {"http.request.method", "http.route", "chatbot.stream.outcome"},
     "chatbot.websocket.active_connections": {"http.request.method", "url.scheme"},
+    "chatbot.cache.lookups": {"chatbot.cache.name", "chatbot.cache.result"},
+    "chatbot.cache.saved.tokens": {"chatbot.cache.name", "gen_ai.token.type", "gen_ai.request.model"},
+    "chatbot.cache.saved.cost": {"chatbot.cache.name", "gen_ai.token.type", "gen_ai.request.model"},
+    "chatbot.failover.chains": {"chatbot.failover.name", "chatbot.failover.outcome"},
+    "chatbot.failover.switches": {
+        "chatbot.failover.name",
+        "chatbot.failover.from",
+        "chatbot.failover.to",
+        "error.type",
+    },
+    "chatbot.failover.overhead": {"chatbot.failover.name", "gen_ai.provider.name"},
+    "chatbot.feedback": {"gen_ai.evaluation.score.label", "chatbot.feedback.sentiment"},
+    "chatbot.feedback.score": {"gen_ai.evaluation.name"},
 }
 # Added on the way: by awsemf's resource_to_telemetry_conversion and transform/status_class.
 ADDED_LABELS = {"service.name", "deployment.environment.name", "http.status_class"}
@@ -140,16 +160,37 @@ def test_cloudwatch_gets_deltas_and_restarts_do_not_recount() -> None:
     """awsemf copies histogram Count/Sum as they come and keeps its delta state in memory:
     cumulative_to_delta turns sums and histograms into deltas before it, and sends a series'
     first point only when the series started after the collector (initial_value auto)."""
-    pipeline = CONFIG["service"]["pipelines"]["metrics/cloudwatch"]
-    assert pipeline["processors"] == ["filter/cloudwatch", "cumulative_to_delta", "transform/cloudwatch_levels"]
-    assert pipeline["exporters"] == ["awsemf"]
+    pipelines = CONFIG["service"]["pipelines"]
+    assert pipelines["metrics/cloudwatch"] == {
+        "receivers": ["otlp/spool_cloudwatch"],
+        "processors": [],
+        "exporters": ["awsemf"],
+    }
     delta = CONFIG["processors"]["cumulative_to_delta"]
     assert delta["initial_value"] == "auto"
     assert "include" not in delta and "exclude" not in delta, "every monotonic sum and histogram"
     assert EMF["retain_initial_value_of_delta_metric"] is False
     # the Prometheus side stays cumulative
-    assert CONFIG["service"]["pipelines"]["metrics/prometheus"]["processors"] == []
-    assert "cumulative_to_delta" not in CONFIG["service"]["pipelines"]["metrics"]["processors"]
+    assert pipelines["metrics/prometheus"]["processors"] == []
+    assert "cumulative_to_delta" not in pipelines["metrics"]["processors"]
+
+
+def test_cloudwatch_deltas_are_computed_before_the_spool() -> None:
+    """cumulative_to_delta moves its state on with every batch it sees: behind the spool, a batch awsemf failed
+    to send came back as zero deltas on every retry.  In front of it, the spool holds deltas."""
+    pipelines = CONFIG["service"]["pipelines"]
+    deltas = pipelines["metrics/deltas"]
+    assert deltas["receivers"] == ["otlp"]
+    assert deltas["processors"] == [
+        *pipelines["metrics"]["processors"],
+        "filter/cloudwatch",
+        "cumulative_to_delta",
+        "transform/cloudwatch_levels",
+    ]
+    assert deltas["exporters"] == ["otlp_grpc/spool_cloudwatch"]
+    assert "otlp_grpc/spool_cloudwatch" not in pipelines["metrics"]["exporters"]
+    users = [name for name, p in pipelines.items() if "cumulative_to_delta" in p["processors"]]
+    assert users == ["metrics/deltas"]
 
 
 def test_cloudwatch_gets_exactly_the_declared_metrics_and_in_flight_counts_as_levels() -> None:
@@ -195,8 +236,30 @@ def test_logs_pipeline_scrubs_and_redacts_like_traces_and_exports_where_told() -
     assert exporters["otlp_grpc/logs"]["retry_on_failure"]["enabled"] is True
 
 
+def scrub_groups(signal: str) -> dict[str, list[str]]:
+    """transform/scrub's statement groups for ``trace``/``log``: {context: [statement, ...]}."""
+    groups = CONFIG["processors"]["transform/scrub"][f"{signal}_statements"]
+    assert all(isinstance(g, dict) for g in groups), "one advanced group per context, never a flat list"
+    contexts = [g["context"] for g in groups]
+    assert len(contexts) == len(set(contexts)), contexts
+    return {g["context"]: g["statements"] for g in groups}
+
+
+def test_each_scrub_group_names_its_context_and_uses_only_its_paths() -> None:
+    """A group's context is inferred from its lowest path and its statements run once per item of it:
+    a spanevent statement grouped with the span one made every statement run per span event, so a
+    span without events kept its prompt attributes.  Explicit contexts, one per group, rule that out."""
+    assert set(scrub_groups("trace")) == {"resource", "span", "spanevent"}
+    assert set(scrub_groups("log")) == {"resource", "log"}
+    for signal in ("trace", "log"):
+        for context, statements in scrub_groups(signal).items():
+            for statement in statements:
+                paths = set(re.findall(r"\b(resource|scope|span|spanevent|log)\.(?:attributes|body)\b", statement))
+                assert paths == {context}, f"{signal} group {context!r}: {statement}"
+
+
 def log_scrub_patterns() -> dict[str, str]:
-    statements = CONFIG["processors"]["transform/scrub"]["log_statements"]
+    statements = [s for group in scrub_groups("log").values() for s in group]
     pattern = r'delete_matching_keys\(([\w.]+), "(.*)"\)( where IsMap\(log\.body\))?'
     found = [re.fullmatch(pattern, s) for s in statements]
     assert all(found), statements
@@ -231,17 +294,22 @@ def test_tail_sampling_keeps_guardrail_truncated_cancelled_and_costly_traces() -
     assert all(policies[n]["ottl_condition"]["error_mode"] == "ignore" for n in ("truncated_or_filtered", "costly"))
 
 
-def scrub_patterns() -> list[str]:
-    statements = CONFIG["processors"]["transform/scrub"]["trace_statements"]
-    found = [re.fullmatch(r'delete_matching_keys\((\w+)\.attributes, "(.*)"\)', s) for s in statements]
-    assert all(found)
-    return [yaml.safe_load(f'"{m.group(2)}"') for m in found if m]
+def scrub_patterns() -> dict[str, str]:
+    """The key pattern transform/scrub deletes, per trace context."""
+    found: dict[str, str] = {}
+    for context, statements in scrub_groups("trace").items():
+        (statement,) = statements
+        match = re.fullmatch(r'delete_matching_keys\((\w+)\.attributes, "(.*)"\)', statement)
+        assert match and match.group(1) == context, statement
+        found[context] = yaml.safe_load(f'"{match.group(2)}"')
+    return found
 
 
 CONTENT_KEYS = [
     "gen_ai.input.messages",
     "gen_ai.output.messages",
     "gen_ai.system_instructions",
+    "gen_ai.evaluation.explanation",
     "gen_ai.prompt",
     "gen_ai.completion",
     "gen_ai.prompt.0.content",
@@ -263,8 +331,7 @@ KEPT_KEYS = [
 
 @pytest.mark.parametrize("key", CONTENT_KEYS)
 def test_scrub_drops_prompt_content_and_credential_headers(key: str) -> None:
-    span_pattern = scrub_patterns()[1]
-    assert re.search(span_pattern, key)
+    assert re.search(scrub_patterns()["span"], key)
 
 
 @pytest.mark.parametrize("key", CONTENT_KEYS)
@@ -283,7 +350,7 @@ def test_scrub_drops_content_from_structured_log_bodies(key: str) -> None:
 
 @pytest.mark.parametrize("key", KEPT_KEYS)
 def test_scrub_and_redaction_keep_the_attributes_dashboards_use(key: str) -> None:
-    for pattern in [*scrub_patterns(), *log_scrub_patterns().values()]:
+    for pattern in [*scrub_patterns().values(), *log_scrub_patterns().values()]:
         assert not re.search(pattern, key)
     for pattern in CONFIG["processors"]["redaction"]["blocked_key_patterns"]:
         assert not re.search(pattern, key)
@@ -320,6 +387,30 @@ def test_agent_routes_traces_by_trace_id_metrics_by_stream_and_logs_by_resource(
         assert exporters[exporter]["protocol"]["otlp"]["sending_queue"]["enabled"] is False
         hostnames = default(exporters[exporter]["resolver"]["static"]["hostnames"])
         assert isinstance(hostnames, list) and len(hostnames) == 2
+
+
+def test_the_mirror_overlay_sends_every_trace_to_a_second_pool_the_same_way() -> None:
+    """agent-mirror.yaml: a second load_balancing exporter, identical but for its gateways, beside the first."""
+    mirror = load("agent-mirror.yaml")
+    first = AGENT["exporters"]["load_balancing/traces"]
+    second = mirror["exporters"]["load_balancing/traces_mirror"]
+    assert {k: v for k, v in second.items() if k != "resolver"} == {k: v for k, v in first.items() if k != "resolver"}
+    assert second["resolver"]["static"]["hostnames"].startswith("${env:OTELCOL_MIRROR_GATEWAY_ENDPOINTS:-")
+    (pipeline,) = mirror["service"]["pipelines"].values()  # traces only: metrics and logs are not held in memory
+    assert pipeline["exporters"] == [*AGENT["service"]["pipelines"]["traces"]["exporters"][:1],
+                                     "load_balancing/traces_mirror",
+                                     *AGENT["service"]["pipelines"]["traces"]["exporters"][1:]]  # fmt: skip
+    assert set(mirror["service"]["pipelines"]) == {"traces"}
+
+
+def test_tail_sampling_decides_each_batch_as_it_arrives() -> None:
+    """span-ingest: a kept trace leaves memory at once, so a crash loses only traces no policy has kept yet;
+    it refuses stateful policies (a latency policy with an upper bound, rate limits, composites)."""
+    tail = CONFIG["processors"]["tail_sampling"]
+    assert default(tail["sampling_strategy"]) == "span-ingest"
+    stateless = {"status_code", "string_attribute", "boolean_attribute", "ottl_condition", "probabilistic", "latency"}
+    assert {p["type"] for p in tail["policies"]} <= stateless
+    assert all("upper_threshold_ms" not in p.get("latency", {}) for p in tail["policies"])
 
 
 def test_only_documented_variables_lack_a_default() -> None:

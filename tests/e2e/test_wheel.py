@@ -65,7 +65,8 @@ def test_the_only_top_level_package_is_otel_chatbot(wheel: zipfile.ZipFile) -> N
 def test_every_tracked_file_of_the_package_is_in_the_wheel_and_nothing_else(wheel: zipfile.ZipFile) -> None:
     packaged = {entry for entry in wheel.namelist() if entry.startswith(f"{PACKAGE}/")}
     assert packaged == set(tracked_files(PACKAGE))
-    for data in ("py.typed", "genai/pricing.json", "stats/page.html", "testing/bedrock/README.md"):
+    readmes = [f"testing/{provider}/README.md" for provider in ("bedrock", "openai", "anthropic", "ollama")]
+    for data in ("py.typed", "genai/pricing.json", "stats/page.html", *readmes):
         assert f"{PACKAGE}/{data}" in packaged
     assert f"{PACKAGE}/testing/pytest_plugin.py" in packaged and f"{PACKAGE}/demo/chatbot/app.py" in packaged
 

@@ -4,7 +4,9 @@
 needs no Docker engine.  Checked on the fully resolved model (every profile enabled): mounted
 files exist, images are pinned, only Grafana and Prometheus publish ports (on 127.0.0.1), every
 long-running service has a healthcheck, dependencies wait for health, and the Dockerfiles COPY
-files that exist and that their .dockerignore lets through.
+files that exist and that their .dockerignore lets through.  The surface: every port opened is in
+docs/stack.md with why, and every service runs as the documented non-root user on a read-only root
+filesystem without capabilities.
 """
 
 from __future__ import annotations
@@ -283,3 +285,63 @@ def test_the_apps_telemetry_variables_are_settings_the_distro_reads(model: dict[
     telemetry = {name for name in env if name.startswith("OTEL_")}
     assert telemetry <= known, f"not read by anything: {sorted(telemetry - known)}"
     assert env["OTEL_CHATBOT_ENVIRONMENT"] == "local"
+
+
+# -- surface: ports and users (docs/stack.md, "Ports" and "Users and filesystems") --------------------
+
+
+def _doc_table(heading: str) -> list[list[str]]:
+    """The first table under ``## heading`` in docs/stack.md, header and rule dropped, cells stripped of backticks."""
+    text = (REPO / "docs" / "stack.md").read_text()
+    section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    return [[cell.strip().strip("`") for cell in row.strip("|").split("|")] for row in rows[2:]]
+
+
+def _defaults(text: str) -> str:
+    """``${VAR:-default}`` -> ``default``, as compose resolves it with VAR unset."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", text)
+
+
+def test_every_port_the_stack_opens_is_documented_with_why(model: dict[str, Any]) -> None:
+    opened = set()
+    for name, service in model["services"].items():
+        for port in service.get("ports", []):
+            opened.add((name, str(port["target"]), f"{port['host_ip']}:{port['published']}"))
+        for port in service.get("expose", []):
+            opened.add((name, str(port), "no"))
+    rows = _doc_table("Ports")
+    assert all(why for *_, why in rows), "every port says why"
+    documented = {(service, port, _defaults(published)) for service, port, published, _ in rows}
+    assert documented == opened
+
+
+def test_every_service_runs_as_a_non_root_user_on_a_read_only_root_filesystem(model: dict[str, Any]) -> None:
+    for name, service in model["services"].items():
+        user = service.get("user", "")
+        assert re.fullmatch(r"[1-9]\d*(:\d+)?", user), f"{name}: user {user!r} (a numeric non-root uid)"
+        assert service.get("read_only") is True, f"{name}: root filesystem writable"
+        assert "/tmp" in service.get("tmpfs", []), f"{name}: no /tmp tmpfs"
+        assert service.get("cap_drop") == ["ALL"], f"{name}: cap_drop {service.get('cap_drop')}"
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        for volume in service.get("volumes", []):
+            assert volume["type"] in ("bind", "volume"), f"{name}: {volume}"
+            if volume["type"] == "bind":
+                assert volume.get("read_only"), f"{name}: writable bind mount {volume['source']}"
+
+
+def test_the_documented_users_are_the_ones_compose_sets(model: dict[str, Any]) -> None:
+    documented = {}
+    for services, user, _ in _doc_table("Users and filesystems"):
+        for service in re.findall(r"[\w-]+", services.replace("`", "")):
+            documented[service] = user.split()[0].strip("`")
+    assert documented == {name: service["user"] for name, service in model["services"].items()}
+
+
+def test_our_images_run_as_the_user_compose_sets(model: dict[str, Any]) -> None:
+    dockerfiles = _dockerfiles(model)
+    for name in ("app", "bedrock", "otelcol", "cloudwatch-emulator", "loadgen"):
+        dockerfile, _ = dockerfiles[name]
+        users = [rest for keyword, rest in _instructions(dockerfile) if keyword == "USER"]
+        assert users, f"{dockerfile.name} has no USER: it would run as root"
+        assert users[-1] == model["services"][name]["user"], f"{name}: {dockerfile.name} USER {users[-1]}"

@@ -28,12 +28,17 @@ DESIGN_ALERTS = {
     "ChatbotBedrockThrottling",
     "ChatbotLowThroughput",
     "ChatbotTrafficStopped",
+    "ChatbotTelemetryDropped",  # issue 15: the app's export queues dropped spans or log records
     "ChatbotAvailabilitySLOBudgetBurnFast",
     "ChatbotAvailabilitySLOBudgetBurnSlow",
     "ChatbotLatencySLOBudgetBurnFast",
     "ChatbotLatencySLOBudgetBurnSlow",
     "ChatbotStreamCancellations",
     "ChatbotStreamSlowFirstByte",
+    "ChatbotCacheHitRateLow",
+    "ChatbotFailoverRateHigh",
+    "ChatbotFailoverExhausted",
+    "ChatbotNegativeFeedback",
     "ChatbotEventLoopLag",
 }
 

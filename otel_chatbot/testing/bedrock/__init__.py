@@ -8,7 +8,7 @@ The operations, the deterministic answers and the faults are listed in ``README.
 this file; ``python -m otel_chatbot.testing.bedrock --port 0`` serves it from a process.
 """
 
-from otel_chatbot.testing.bedrock.ledger import LedgerEntry
 from otel_chatbot.testing.bedrock.server import BedrockServer, ClientKwargs
+from otel_chatbot.testing.standin.ledger import LedgerEntry
 
 __all__ = ["BedrockServer", "ClientKwargs", "LedgerEntry"]

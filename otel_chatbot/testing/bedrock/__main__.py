@@ -6,38 +6,15 @@ port chosen for ``--port 0``) and serves until SIGTERM or SIGINT, then exits 0.
 
 from __future__ import annotations
 
-import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
 
 from otel_chatbot.testing.bedrock.server import BedrockServer
+from otel_chatbot.testing.standin.cli import serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m otel_chatbot.testing.bedrock", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
-    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
-    args = parser.parse_args(argv)
-
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    server = BedrockServer(args.host, args.port, verbose=args.verbose).start()
-    print(f"listening on {server.endpoint_url}", flush=True)
-    try:
-        while not stopping.wait(0.5):
-            pass
-    finally:
-        server.stop()
-    return 0
+    return serve(BedrockServer, "python -m otel_chatbot.testing.bedrock", __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from otel_chatbot.testing.bedrock.eventstream import event_frame
-from otel_chatbot.testing.bedrock.generation import INPUT_TOKEN_OVERHEAD, count_tokens, reply_text, split_chunks
 from otel_chatbot.testing.bedrock.prompts import optional_int, required_str
-from otel_chatbot.testing.bedrock.responses import StreamEvent
-from otel_chatbot.testing.bedrock.usage import Usage
+from otel_chatbot.testing.standin.generation import INPUT_TOKEN_OVERHEAD, count_tokens, reply_text, split_chunks
+from otel_chatbot.testing.standin.responses import StreamEvent
+from otel_chatbot.testing.standin.usage import Usage
 
 JsonObject = dict[str, Any]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from otel_chatbot.testing.bedrock.eventstream import event_frame
-from otel_chatbot.testing.bedrock.generation import Completion, split_chunks
-from otel_chatbot.testing.bedrock.responses import StreamEvent, padding
-from otel_chatbot.testing.bedrock.usage import Usage
+from otel_chatbot.testing.bedrock.eventstream import event_frame, padding
+from otel_chatbot.testing.standin.generation import Completion, split_chunks
+from otel_chatbot.testing.standin.responses import StreamEvent
+from otel_chatbot.testing.standin.usage import Usage
 
 JsonObject = dict[str, Any]
 

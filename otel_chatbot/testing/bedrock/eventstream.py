@@ -8,6 +8,7 @@ for unmodified SDK clients to stream from the fake server.
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 import zlib
@@ -18,6 +19,8 @@ _STRING_HEADER_TYPE = 7
 _PRELUDE = struct.Struct(">II")
 _CRC = struct.Struct(">I")
 _SHORT = struct.Struct(">H")
+
+_PADDING_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 JSON_CONTENT_TYPE = "application/json"
 EVENT_STREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
@@ -74,3 +77,14 @@ def corrupt_crc(frame: bytes) -> bytes:
     """Flip bits in the trailing message CRC so a client's checksum validation fails."""
     crc = _CRC.unpack_from(frame, len(frame) - _CRC.size)[0]
     return frame[: -_CRC.size] + _CRC.pack(crc ^ 0xFFFFFFFF)
+
+
+def padding(index: int) -> str:
+    """Bedrock pads stream payloads with a ``p`` field of varying length; clients must ignore it."""
+    return _PADDING_ALPHABET[: 4 + (index * 7) % 40]
+
+
+def bytes_payload(payload: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """A ``chunk`` event body: the model's JSON, base64 encoded under ``bytes`` (a blob member)."""
+    raw = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    return {"bytes": base64.b64encode(raw).decode("ascii"), "p": padding(index)}

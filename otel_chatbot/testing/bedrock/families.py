@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from otel_chatbot.testing.anthropic import messages
 from otel_chatbot.testing.bedrock.converse import content_blocks, stream_blocks
-from otel_chatbot.testing.bedrock.generation import Completion, Prompt, split_chunks
+from otel_chatbot.testing.bedrock.errors import validation
 from otel_chatbot.testing.bedrock.prompts import (
-    anthropic_prompt,
     chat_prompt,
     cohere_chat_prompt,
     converse_prompt,
@@ -26,7 +26,9 @@ from otel_chatbot.testing.bedrock.prompts import (
     required_str,
     text_prompt,
 )
-from otel_chatbot.testing.bedrock.usage import Usage
+from otel_chatbot.testing.standin.api import InvalidRequest
+from otel_chatbot.testing.standin.generation import Completion, Prompt, split_chunks
+from otel_chatbot.testing.standin.usage import Usage
 
 JsonObject = dict[str, Any]
 
@@ -110,82 +112,27 @@ class Family(ABC):
 
 
 class Anthropic(Family):
+    """Claude's Messages format, as Anthropic's own API speaks it (:mod:`otel_chatbot.testing.anthropic.messages`)."""
+
     name = "anthropic"
     stop_reasons = ("end_turn", "max_tokens")
     reports_cache = True
 
     def parse(self, body: Mapping[str, Any]) -> Prompt:
-        return anthropic_prompt(body)
+        """Messages API bodies (``anthropic_version: bedrock-2023-05-31``)."""
+        try:
+            return messages.messages_prompt(body)
+        except InvalidRequest as exc:
+            raise validation(exc.message) from exc
 
-    def _usage(self, usage: Usage, output_tokens: int) -> JsonObject:
-        return {
-            "input_tokens": usage.input_tokens,
-            "cache_creation_input_tokens": usage.cache_write_input_tokens,
-            "cache_read_input_tokens": usage.cache_read_input_tokens,
-            "output_tokens": output_tokens,
-        }
-
-    def _message(self, call: CallInfo) -> JsonObject:
-        return {
-            "id": "msg_bdrk_" + call.request_id.replace("-", "")[:24],
-            "type": "message",
-            "role": "assistant",
-            "model": call.model.short_name,
-        }
-
-    def _content(self, completion: Completion) -> list[JsonObject]:
-        content: list[JsonObject] = [{"type": "text", "text": completion.text}]
-        tool = completion.tool_call
-        if tool is not None:
-            content.append(
-                {"type": "tool_use", "id": tool.id("toolu_bdrk_"), "name": tool.name, "input": tool.input}
-            )
-        return content
+    def _message_id(self, call: CallInfo) -> str:
+        return "msg_bdrk_" + call.request_id.replace("-", "")[:24]
 
     def body(self, completion: Completion, call: CallInfo) -> JsonObject:
-        return {
-            **self._message(call),
-            "content": self._content(completion),
-            "stop_reason": self.stop_reason(completion),
-            "stop_sequence": None,
-            "usage": self._usage(completion.usage, completion.usage.output_tokens),
-        }
+        return messages.message_body(completion, messages.BEDROCK, self._message_id(call), call.model.short_name)
 
     def chunks(self, completion: Completion, call: CallInfo) -> list[JsonObject]:
-        start = {
-            **self._message(call),
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": self._usage(completion.usage, 1),
-        }
-        deltas = [
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}
-            for text in split_chunks(completion.text)
-        ]
-        tool_events: list[JsonObject] = []
-        tool = completion.tool_call
-        if tool is not None:
-            block = {"type": "tool_use", "id": tool.id("toolu_bdrk_"), "name": tool.name, "input": {}}
-            delta = {"type": "input_json_delta", "partial_json": tool.input_json}
-            tool_events = [
-                {"type": "content_block_start", "index": 1, "content_block": block},
-                {"type": "content_block_delta", "index": 1, "delta": delta},
-                {"type": "content_block_stop", "index": 1},
-            ]
-        return [
-            {"type": "message_start", "message": start},
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-            *deltas,
-            {"type": "content_block_stop", "index": 0},
-            *tool_events,
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": self.stop_reason(completion), "stop_sequence": None},
-                "usage": {"output_tokens": completion.usage.output_tokens},
-            },
-            {"type": "message_stop"},
-        ]
+        return messages.stream_events(completion, messages.BEDROCK, self._message_id(call), call.model.short_name)
 
 
 class Nova(Family):

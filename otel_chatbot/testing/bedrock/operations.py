@@ -12,19 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_chatbot.testing.bedrock import agents, converse, families, guardrails
-from otel_chatbot.testing.bedrock.cache import PromptCache
 from otel_chatbot.testing.bedrock.errors import ApiError, validation
-from otel_chatbot.testing.bedrock.eventstream import JSON_CONTENT_TYPE, event_frame
-from otel_chatbot.testing.bedrock.generation import Completion, complete
+from otel_chatbot.testing.bedrock.eventstream import JSON_CONTENT_TYPE, bytes_payload, event_frame
 from otel_chatbot.testing.bedrock.prompts import converse_prompt
-from otel_chatbot.testing.bedrock.responses import (
-    Clock,
-    JsonResponse,
-    Response,
-    StreamEvent,
-    StreamResponse,
-    bytes_payload,
-)
 from otel_chatbot.testing.bedrock.routes import (
     APPLY_GUARDRAIL,
     CONVERSE,
@@ -35,6 +25,15 @@ from otel_chatbot.testing.bedrock.routes import (
     RETRIEVE,
     RETRIEVE_AND_GENERATE,
     Route,
+)
+from otel_chatbot.testing.standin.cache import PromptCache
+from otel_chatbot.testing.standin.generation import Completion, complete
+from otel_chatbot.testing.standin.responses import (
+    Clock,
+    JsonResponse,
+    Response,
+    StreamEvent,
+    StreamResponse,
 )
 
 JsonObject = dict[str, Any]

@@ -1,8 +1,9 @@
 """Parse the request bodies Bedrock accepts into the model-independent ``Prompt``.
 
-Each body shape (Converse / Nova messages, Anthropic messages, OpenAI-style chat, Cohere
-chat, plain prompt strings) is validated just enough to answer malformed bodies with the
-``ValidationException`` real Bedrock sends, instead of a confusing 500.
+Each body shape (Converse / Nova messages, OpenAI-style chat, Cohere chat, plain prompt
+strings; Claude's Messages bodies are :mod:`otel_chatbot.testing.anthropic.messages`) is
+validated just enough to answer malformed bodies with the ``ValidationException`` real
+Bedrock sends, instead of a confusing 500.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_chatbot.testing.bedrock.errors import validation
-from otel_chatbot.testing.bedrock.generation import Prompt, PromptBuilder
+from otel_chatbot.testing.standin.generation import Prompt, PromptBuilder
 
 JsonObject = dict[str, Any]
 
@@ -124,68 +125,6 @@ def converse_prompt(body: Mapping[str, Any]) -> Prompt:
             builder.other_turn()
     config = body.get("inferenceConfig") or {}
     return builder.build(optional_int(config, "maxTokens", "max_new_tokens"))
-
-
-def _anthropic_block_text(block: Mapping[str, Any]) -> str:
-    kind = block.get("type")
-    if not isinstance(kind, str):
-        raise validation("content block type: Field required")
-    if kind == "text":
-        return str(block.get("text", ""))
-    if kind == "tool_use":
-        return _dumps(block.get("input", {}))
-    if kind == "tool_result":
-        content = block.get("content", "")
-        if isinstance(content, str):
-            return content
-        return " ".join(_anthropic_block_text(item) for item in content if isinstance(item, dict))
-    return ""
-
-
-def _anthropic_blocks(builder: PromptBuilder, content: Any) -> list[str]:
-    """Add Anthropic content (a string or blocks); ``cache_control`` caches up to and including it."""
-    if isinstance(content, str):
-        builder.add(content)
-        return [content]
-    if not isinstance(content, list):
-        raise validation("content must be a string or a list of content blocks")
-    texts = []
-    for block in content:
-        if not isinstance(block, dict):
-            raise validation("content blocks must be objects")
-        text = _anthropic_block_text(block)
-        builder.add(text)
-        texts.append(text)
-        if block.get("cache_control"):
-            builder.cache_point()
-    return texts
-
-
-def anthropic_prompt(body: Mapping[str, Any]) -> Prompt:
-    """Anthropic Claude Messages API bodies (``anthropic_version: bedrock-2023-05-31``)."""
-    builder = PromptBuilder()
-    for tool in _object_list(body, "tools", required=False):
-        spec = {key: value for key, value in tool.items() if key != "cache_control"}
-        builder.add_tool(str(tool.get("name", "")), tool.get("input_schema", {}), _dumps(spec))
-        if tool.get("cache_control"):
-            builder.cache_point()
-    if "system" in body:
-        _anthropic_blocks(builder, body["system"])
-    messages = _object_list(body, "messages", required=True)
-    for message in messages:
-        content = message.get("content", "")
-        texts = _anthropic_blocks(builder, content)
-        if message.get("role") == "user":
-            has_result = isinstance(content, list) and any(
-                block.get("type") == "tool_result" for block in content
-            )
-            builder.user_turn(" ".join(texts), has_result)
-        else:
-            builder.other_turn()
-    max_tokens = optional_int(body, "max_tokens")
-    if max_tokens is None:
-        raise validation("max_tokens: field required")
-    return builder.build(max_tokens)
 
 
 def chat_prompt(body: Mapping[str, Any], *max_token_keys: str) -> Prompt:

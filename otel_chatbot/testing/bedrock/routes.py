@@ -8,7 +8,8 @@ encodes ``:`` and ``/`` inside model ids and ARNs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+
+from otel_chatbot.testing.standin.routes import RouteTable
 
 CONVERSE = "Converse"
 CONVERSE_STREAM = "ConverseStream"
@@ -33,18 +34,19 @@ OPERATIONS = frozenset(
     }
 )
 
-# (operation, path template); "{name}" segments are labels.
-_TEMPLATES: tuple[tuple[str, str], ...] = (
-    (CONVERSE, "/model/{modelId}/converse"),
-    (CONVERSE_STREAM, "/model/{modelId}/converse-stream"),
-    (INVOKE_MODEL, "/model/{modelId}/invoke"),
-    (INVOKE_MODEL_STREAM, "/model/{modelId}/invoke-with-response-stream"),
-    (APPLY_GUARDRAIL, "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply"),
-    (INVOKE_AGENT, "/agents/{agentId}/agentAliases/{agentAliasId}/sessions/{sessionId}/text"),
-    (RETRIEVE, "/knowledgebases/{knowledgeBaseId}/retrieve"),
-    (RETRIEVE_AND_GENERATE, "/retrieveAndGenerate"),
+# (method, path template, operation); "{name}" segments are labels.
+_ROUTES = RouteTable(
+    [
+        ("POST", "/model/{modelId}/converse", CONVERSE),
+        ("POST", "/model/{modelId}/converse-stream", CONVERSE_STREAM),
+        ("POST", "/model/{modelId}/invoke", INVOKE_MODEL),
+        ("POST", "/model/{modelId}/invoke-with-response-stream", INVOKE_MODEL_STREAM),
+        ("POST", "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply", APPLY_GUARDRAIL),
+        ("POST", "/agents/{agentId}/agentAliases/{agentAliasId}/sessions/{sessionId}/text", INVOKE_AGENT),
+        ("POST", "/knowledgebases/{knowledgeBaseId}/retrieve", RETRIEVE),
+        ("POST", "/retrieveAndGenerate", RETRIEVE_AND_GENERATE),
+    ]
 )
-_SPLIT_TEMPLATES = tuple((operation, template.split("/")) for operation, template in _TEMPLATES)
 
 
 @dataclass(frozen=True)
@@ -59,25 +61,7 @@ class Route:
         return self.operation in STREAMING_OPERATIONS
 
 
-def path_segments(target: str) -> list[str]:
-    """Raw (still percent-encoded) path segments of a request target."""
-    return urlsplit(target).path.split("/")
-
-
 def match(target: str) -> Route | None:
     """The POST operation a request target addresses, if any."""
-    segments = path_segments(target)
-    for operation, template in _SPLIT_TEMPLATES:
-        if len(template) != len(segments):
-            continue
-        params: dict[str, str] = {}
-        for expected, actual in zip(template, segments, strict=True):
-            if expected.startswith("{"):
-                if not actual:
-                    break
-                params[expected[1:-1]] = unquote(actual)
-            elif expected != actual:
-                break
-        else:
-            return Route(operation, params)
-    return None
+    found = _ROUTES.match("POST", target)
+    return None if found is None else Route(*found)

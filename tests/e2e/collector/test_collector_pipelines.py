@@ -7,14 +7,16 @@ hands to the Prometheus and CloudWatch spools.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.trace import Status, StatusCode
-from otelcol_harness import Collector, loopback_env, running
+from otelcol_harness import REPO, Collector, loopback_env, running
 from otlp_send import logger_provider, meter_provider, tracer_provider
 
 from otel_chatbot.testing.otlp_sink import OtlpSink
@@ -172,7 +174,7 @@ def test_prompt_content_and_credentials_never_reach_tempo(collector: Collector, 
     assert str(attrs["note"]).startswith("leaked ")
     (event,) = span.events
     assert event.attributes == {"gen_ai.system": "aws.bedrock"}
-    assert "4111" not in repr(span)
+    assert "my card is" not in repr(span)  # (not "4111": a timestamp may hold it)
     assert span.resource["deployment.environment.name"] == "e2e"
 
 
@@ -213,8 +215,153 @@ def test_log_records_arrive_without_prompt_content_and_credentials(collector: Co
     assert "sk-abcdefghijklmnopqrstuvwxyz" not in str(attrs["api_key"])
     assert str(line.body).startswith("calling bedrock with Authorization: ")
     assert "abcdefghijklmnop" not in str(line.body)
-    assert "4111" not in repr(records)
+    assert "my card is" not in repr(records)
     assert line.resource["deployment.environment.name"] == "e2e"
+
+
+# -- captured content: deleted by transform/scrub wherever it is (collector/README.md) ------------------
+
+CANARY = "Zed Quux's card is 4111 1111 1111 1111"
+"""Prompt text the app captured (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true): it must never arrive."""
+CONTENT_ATTRIBUTES: dict[str, str] = {
+    "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"type": "text", "content": CANARY}]}]),
+    "gen_ai.output.messages": json.dumps(
+        [{"role": "assistant", "parts": [{"type": "text", "content": CANARY}], "finish_reason": "stop"}]
+    ),
+    "gen_ai.system_instructions": json.dumps([{"type": "text", "content": CANARY}]),
+    "gen_ai.evaluation.explanation": CANARY,  # a user's feedback comment (record_feedback)
+    "gen_ai.tool.call.arguments": json.dumps({"query": CANARY}),
+    "gen_ai.tool.call.result": json.dumps({"answer": CANARY}),
+    "gen_ai.prompt": CANARY,
+    "gen_ai.completion.0.content": CANARY,
+}
+GENAI_ATTRIBUTES: dict[str, str | int] = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": "aws.bedrock",
+    "gen_ai.request.model": "anthropic.claude-3-haiku",
+    "gen_ai.usage.input_tokens": 12,
+    "gen_ai.usage.output_tokens": 7,
+}
+
+
+@pytest.mark.parametrize("events", ["no events", "an exception event", "content events"])
+def test_captured_content_never_reaches_tempo(collector: Collector, tempo: OtlpSink, events: str) -> None:
+    """On a span with or without events (the scrub ran per span EVENT before, so a span without one kept it all)."""
+    service = f"content-{events.replace(' ', '-')}"
+    with (
+        tracer_provider(collector.grpc_endpoint, service) as provider,
+        provider.get_tracer("e2e").start_as_current_span("chat anthropic.claude-3-haiku") as span,
+    ):
+        span.set_attributes({**GENAI_ATTRIBUTES, **CONTENT_ATTRIBUTES})
+        if events == "an exception event":
+            span.record_exception(TimeoutError("Bedrock read timed out"))
+        if events == "content events":
+            span.add_event("gen_ai.user.message", {"content": CANARY, "gen_ai.system": "aws.bedrock"})
+            span.add_event(
+                "gen_ai.client.inference.operation.details", {"gen_ai.operation.name": "chat", **CONTENT_ATTRIBUTES}
+            )
+        span.set_status(Status(StatusCode.ERROR))  # kept by tail sampling
+
+    (span,) = tempo.wait_for(
+        lambda: [s for s in tempo.spans() if s.resource.get("service.name") == service], 30, f"{service}'s span"
+    )
+    assert {k: v for k, v in span.attributes.items() if k.startswith("gen_ai.")} == GENAI_ATTRIBUTES
+    assert "Zed Quux" not in repr(span)
+    names = [e.name for e in span.events]
+    if events == "no events":
+        assert names == []
+    if events == "an exception event":
+        (event,) = span.events
+        assert event.attributes["exception.message"] == "Bedrock read timed out"  # not content: kept
+    if events == "content events":
+        assert names == ["gen_ai.user.message", "gen_ai.client.inference.operation.details"]
+        assert [e.attributes for e in span.events] == [
+            {"gen_ai.system": "aws.bedrock"},
+            {"gen_ai.operation.name": "chat"},
+        ]
+
+
+def test_captured_content_never_reaches_the_log_backend(collector: Collector, tempo: OtlpSink) -> None:
+    """GenAI events as log records: the content attributes of the newer convention, the bodies of the older one."""
+    tool_call = {"id": "call-1", "type": "function", "function": {"name": "lookup", "arguments": CANARY}}
+    records: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = [
+        # (event name, body sent, body that must arrive); the content attributes go on every record
+        ("gen_ai.client.inference.operation.details", None, {}),
+        ("gen_ai.system.message", {"role": "system", "content": CANARY}, {"role": "system"}),
+        ("gen_ai.user.message", {"role": "user", "content": CANARY}, {"role": "user"}),
+        ("gen_ai.assistant.message", {"role": "assistant", "tool_calls": [tool_call]}, {"role": "assistant"}),
+        ("gen_ai.tool.message", {"role": "tool", "id": "call-1", "content": CANARY}, {"role": "tool", "id": "call-1"}),
+        (
+            "gen_ai.choice",
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": CANARY}},
+            {"index": 0, "finish_reason": "stop"},
+        ),
+    ]
+    with logger_provider(collector.grpc_endpoint, "content-logs") as provider:
+        logger = provider.get_logger("e2e")
+        for event_name, body, _ in records:
+            logger.emit(event_name=event_name, body=body, attributes={**GENAI_ATTRIBUTES, **CONTENT_ATTRIBUTES})
+
+    def received() -> list[Any]:
+        found = [r for r in tempo.logs() if r.resource.get("service.name") == "content-logs"]
+        return found if len(found) >= len(records) else []
+
+    arrived = {r.event_name: r for r in tempo.wait_for(received, 30, f"{len(records)} log records")}
+    assert "Zed Quux" not in repr(arrived)
+    for event_name, _, body in records:
+        record = arrived[event_name]
+        assert (record.body or {}) == body, event_name
+        assert {k: v for k, v in record.attributes.items() if k.startswith("gen_ai.")} == GENAI_ATTRIBUTES
+
+
+# -- the redaction corpus through the collector's redaction processor ---------------------------------
+
+CORPUS = json.loads((REPO / "tests" / "unit" / "genai" / "redaction_corpus.json").read_text())
+
+
+def test_the_collector_masks_what_it_promises_of_the_redaction_corpus(collector: Collector, tempo: OtlpSink) -> None:
+    """Each sample as a span attribute and as a log line: masked where the corpus says `collector`, else untouched.
+
+    (The collector masks credentials and e-mail addresses; phone and card numbers are the app's redactor's,
+    see collector/README.md.) Ordinary text passes untouched."""
+    samples = CORPUS["samples"]
+    clean = CORPUS["clean"]
+    texts = [s["text"] for s in samples] + clean
+    with (
+        tracer_provider(collector.grpc_endpoint, "corpus") as provider,
+        provider.get_tracer("e2e").start_as_current_span("corpus") as span,
+    ):
+        span.set_attributes({f"note.{i}": text for i, text in enumerate(texts)})
+        span.set_status(Status(StatusCode.ERROR))
+    with logger_provider(collector.grpc_endpoint, "corpus") as provider:
+        logger = provider.get_logger("e2e")
+        for i, text in enumerate(texts):
+            logger.emit(body=text, attributes={"corpus.index": i})
+
+    (span,) = tempo.wait_for(lambda: tempo.spans("corpus"), 30, "the corpus span")
+    logs = tempo.wait_for(
+        lambda: (
+            r if len(r := [x for x in tempo.logs() if x.resource.get("service.name") == "corpus"]) >= len(texts) else []
+        ),
+        30,
+        "the corpus log lines",
+    )
+    by_index = {int(str(r.attributes["corpus.index"])): str(r.body) for r in logs}
+    problems = []
+    for i, text in enumerate(texts):
+        for where, got in (("span attribute", str(span.attributes[f"note.{i}"])), ("log body", by_index[i])):
+            if i >= len(samples):
+                if got != text:
+                    problems.append(f"clean text changed in a {where}: {text!r} -> {got!r}")
+                continue
+            sample = samples[i]
+            leaked = [secret for secret in sample["secrets"] if secret in got]
+            if sample["collector"] and (leaked or "****" not in got):
+                problems.append(f"{sample['kind']} not masked in a {where}: {got!r}")
+            if not sample["collector"] and got != text:
+                problems.append(f"{sample['kind']} changed in a {where} (README says the collector leaves it): {got!r}")
+    assert problems == []
+    assert span.attributes["redaction.masked.count"] == sum(1 for s in samples if s["collector"])
 
 
 def test_metrics_get_a_status_class_before_the_spools(collector: Collector) -> None:

@@ -7,16 +7,24 @@ One scenario (a module fixture) runs everything once, then each test checks one 
 * the collector: ``otelcol-chatbot --config collector/config.yaml`` (the shipped file,
   configured only through its environment variables), file_storage in a temporary directory;
 * Prometheus: Debian's ``prometheus`` with the remote-write receiver and exemplar storage;
-* Tempo: an ``OtlpSink`` (OTLP/gRPC);
+* Tempo: an ``OtlpSink`` (OTLP/gRPC), also the log backend (``OTELCOL_LOGS_EXPORTER=otlp_grpc/logs``);
 * CloudWatch Logs: ``moto_server``, read back with boto3.
+
+The collector reaches Prometheus and moto through a :class:`TcpGate` each, so they can go down
+(every connection reset) and come back with what they stored.
 
 Phase 1 (collector #1, tail sampling keeps 100 % of the ordinary traces): a known workload over
 every route, including a 500, 404s (matched and unmatched), a 422, a Bedrock validation error,
 an exhausted Bedrock throttle and a slow Bedrock call. Then collector #1 stops (SIGTERM) and
 #2 starts on the same storage with the baseline sampling rate at 0 %, Tempo refusing every
-export. Phase 2 runs a second workload; once every trace is decided and the Tempo exporter has
-tried (and failed) to send, #2 is SIGKILLed, Tempo heals and #3 starts on the same storage:
-the traces #2 had queued must all arrive, and only those tail sampling keeps.
+export. Phase 2 runs a second workload with every backend down: Tempo and the log backend refuse
+(503), Prometheus and CloudWatch reset every connection. Once every trace is decided and each
+persistent queue has tried (and failed) to send, #2 is SIGKILLed, the backends come back and #3
+starts on the same storage: everything #2 accepted must arrive, exactly once -- the traces tail
+sampling keeps, the log records, the Prometheus samples and the CloudWatch EMF deltas.
+
+The app captures prompt and completion content (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT):
+none of it may reach a backend (collector/README.md, "Captured content is deleted").
 """
 
 from __future__ import annotations
@@ -47,9 +55,10 @@ from e2e_emf import (
 )
 from e2e_workload import BAD_MODEL, MODEL, Workload, plan, run
 from otelcol_harness import COLLECTOR_DIR, Collector, loopback_env
+from tcp_gate import TcpGate
 
 from otel_chatbot.testing.bedrock import BedrockServer
-from otel_chatbot.testing.otlp_sink import OtlpSink, SinkStats, SpanRecord
+from otel_chatbot.testing.otlp_sink import LogEntry, OtlpSink, SinkStats, SpanRecord
 
 # No timeout mark of its own: conftest's extend_build_timeout gives room for a cold collector build.
 pytestmark = pytest.mark.e2e
@@ -122,6 +131,11 @@ class Results:
     ledger_final: dict[str, Any] = field(default_factory=dict)
     accepted_spans_phase1: float = 0
     accepted_log_records_phase1: float = 0
+    logs_phase1: list[LogEntry] = field(default_factory=list)
+    accepted_log_records_by_2: float = 0
+    accepted_log_records_by_3: float = 0
+    logs_phase2: list[LogEntry] = field(default_factory=list)
+    spools_refused_before_kill: dict[str, float] = field(default_factory=dict)
     tempo_phase1: list[SpanRecord] = field(default_factory=list)
     prom_requests_phase1: dict[tuple[str, ...], float] = field(default_factory=dict)
     prom_tokens_phase1: dict[tuple[str, ...], float] = field(default_factory=dict)
@@ -225,6 +239,8 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         moto = Moto(work)
         stack.callback(moto.stop)
         moto.start()
+        prometheus_gate = stack.enter_context(TcpGate(prometheus.port))
+        moto_gate = stack.enter_context(TcpGate(moto.port))
         tempo = stack.enter_context(OtlpSink())
         bedrock = stack.enter_context(BedrockServer())
         results.bedrock_port = bedrock.port
@@ -233,8 +249,10 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         env = loopback_env(
             work / "storage",
             OTELCOL_TEMPO_ENDPOINT=tempo.grpc_endpoint,
-            OTELCOL_PROMETHEUS_REMOTE_WRITE_ENDPOINT=prometheus.remote_write_url,
-            OTELCOL_CLOUDWATCH_ENDPOINT=moto.url,
+            OTELCOL_PROMETHEUS_REMOTE_WRITE_ENDPOINT=f"{prometheus_gate.url}/api/v1/write",
+            OTELCOL_CLOUDWATCH_ENDPOINT=moto_gate.url,
+            OTELCOL_LOGS_EXPORTER="otlp_grpc/logs",
+            OTELCOL_LOGS_ENDPOINT=tempo.grpc_endpoint,
             OTELCOL_CLOUDWATCH_LOG_GROUP=LOG_GROUP,
             OTELCOL_CLOUDWATCH_LOG_STREAM=LOG_STREAM,
             OTELCOL_CLOUDWATCH_NAMESPACE=NAMESPACE,
@@ -266,6 +284,7 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             OTEL_METRIC_EXPORT_INTERVAL="1000",
             OTEL_BSP_SCHEDULE_DELAY="200",
             OTEL_CHATBOT_AWS_DETECTORS="none",
+            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true",
             BEDROCK_ENDPOINT_URL=bedrock.endpoint_url,
             AWS_REGION=REGION,
         )
@@ -297,6 +316,7 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         results.accepted_spans_phase1 = self_metric_sum(self_port, "otelcol_receiver_accepted_spans")
         results.accepted_log_records_phase1 = self_metric_sum(self_port, "otelcol_receiver_accepted_log_records")
         results.tempo_phase1 = tempo.spans()
+        results.logs_phase1 = settle(tempo.logs, lambda r: len(r) >= results.accepted_log_records_phase1, 10)
 
         want_requests1 = requests_by_series(results.phase1)
         want_tokens1 = expected_tokens(results.ledger_phase1)
@@ -324,10 +344,12 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         results.emf_phase1 = settle(emf_events, emf_has(want_requests1), 30)
         results.prom_cost_phase1 = prometheus.vector(COST_PROMQL, "gen_ai_token_type")
 
-        # ---- restart on the same storage: baseline sampling 0 %, Tempo refusing everything ----
+        # ---- restart on the same storage: baseline sampling 0 %, every backend down ----
         tempo.reset()
-        tempo.set_behaviour(fail_with=503, message="tempo is down")
+        tempo.set_behaviour(fail_with=503, message="tempo is down")  # traces and logs
         collectors[0].stop()
+        prometheus_gate.shut()
+        moto_gate.shut()
         phase2_env = {"OTELCOL_TAIL_SAMPLE_PERCENT": "0"}
         start_collector(phase2_env)
         # CloudWatch deltas are in the collector's memory: #2 only takes the first point of every series
@@ -359,19 +381,32 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         )
         # the Tempo exporter has read its queue and tried: what it holds is on disk or in flight
         settle(tempo.stats, lambda s: s.refused >= 1, 15)
+        # so have both metric spools (the loopback receiver refuses what Prometheus / awsemf fail to send),
+        # and the log records wait in their queue
+        spools = ("otlp/spool_prometheus", "otlp/spool_cloudwatch")
+
+        def refused() -> dict[str, float]:
+            return {r: self_metric_sum(self_port, "otelcol_receiver_refused_metric_points", receiver=r) for r in spools}
+
+        settle(refused, lambda found: all(found.values()), 30)
+        settle(lambda: self_metric_sum(self_port, "otelcol_exporter_queue_size", exporter="otlp_grpc/logs"), bool, 15)
         time.sleep(1.5)  # one more batch flush (flush_timeout 1s) for decisions taken last
         results.tempo_stats_before_kill = tempo.stats()
         results.tempo_queue_before_kill = self_metric_sum(
             self_port, "otelcol_exporter_queue_size", exporter="otlp_grpc/tempo"
         )
         results.decisions_before_kill = decided()
+        results.spools_refused_before_kill = refused()
+        results.accepted_log_records_by_2 = self_metric_sum(self_port, "otelcol_receiver_accepted_log_records")
 
         killed = collectors[1].proc
         assert killed is not None
         killed.kill()
         killed.wait(10)
         collectors[1].proc = None
-        tempo.set_behaviour()  # healed
+        tempo.set_behaviour()  # every backend back
+        prometheus_gate.open()
+        moto_gate.open()
         start_collector(phase2_env)
 
         kept = [r for r in results.phase2.requests if r.kind.kept_by_tail_sampling]
@@ -389,6 +424,10 @@ def scenario(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         settle(tempo.spans, phase2_complete, 40)
         time.sleep(1.5)  # every trace was decided before the kill: one more flush shows any extra span
         results.tempo_phase2 = tempo.spans()
+        settle(tempo.logs, lambda r: len(r) >= results.accepted_log_records_by_2, 30)
+        time.sleep(1.5)  # a duplicate would show now
+        results.logs_phase2 = tempo.logs()
+        results.accepted_log_records_by_3 = self_metric_sum(self_port, "otelcol_receiver_accepted_log_records")
 
         # ---- the totals at the end ----
         results.ledger_final = bedrock.ledger.snapshot()
@@ -577,6 +616,40 @@ def test_a_sigkilled_collector_loses_none_of_the_traces_it_had_queued(scenario: 
     assert len(scenario.tempo_phase2) == len({s.span_id for s in scenario.tempo_phase2})
 
 
+def test_a_sigkilled_collector_loses_none_of_the_log_records_it_had_queued(scenario: Results) -> None:
+    """Every log record #2 accepted (the log backend refused them all) is delivered by #3 after the SIGKILL, once."""
+    assert len(scenario.logs_phase1) == scenario.accepted_log_records_phase1, "phase 1: every record, once"
+    assert scenario.accepted_log_records_by_2 >= 2, "phase 2 logs its two 500s"
+    logs = scenario.logs_phase2
+    assert len(logs) == scenario.accepted_log_records_by_2 + scenario.accepted_log_records_by_3, _context(scenario)
+    identities = [(r.time_ns, r.trace_id, r.span_id, repr(r.body)) for r in logs]
+    assert len(set(identities)) == len(identities), "a log record arrived twice"
+    failures = sum(1 for r in scenario.phase2.requests if r.kind.name == "fail")
+    assert sum(1 for r in logs if "Exception in ASGI application" in str(r.body)) == failures
+
+
+def test_a_sigkilled_collector_loses_no_metric_point_it_had_spooled(scenario: Results) -> None:
+    """Prometheus and CloudWatch were down for all of phase 2: its points waited in #2's spools (both had
+    tried and failed), #2 was SIGKILLed, #3 sent them. The totals are exact: nothing missing, nothing twice
+    (a repeated EMF delta would count twice; Prometheus ignores a repeated sample)."""
+    refused = scenario.spools_refused_before_kill
+    assert set(refused) == {"otlp/spool_prometheus", "otlp/spool_cloudwatch"} and all(refused.values()), refused
+    requests = requests_by_series(scenario.phase1, scenario.phase2)
+    tokens = expected_tokens(scenario.ledger_final)
+    assert scenario.prom_requests_final == requests, _context(scenario)
+    assert scenario.prom_tokens_final == tokens
+    parsed = [e["parsed"] for e in scenario.emf_final]
+    assert statistic_total(parsed, "http.server.request.duration", "Count", EMF_REQUEST_KEY) == requests
+    assert statistic_total(parsed, "gen_ai.client.token.usage", "Sum", EMF_TOKEN_KEY) == tokens
+
+
+def test_captured_prompts_reach_no_backend(scenario: Results) -> None:
+    """The app runs with content capture on; collector/README.md promises the collector deletes it."""
+    received = repr([scenario.tempo_phase1, scenario.tempo_phase2, scenario.logs_phase1, scenario.logs_phase2])
+    for prompt in ("Where is my order?", "cancel it"):
+        assert prompt not in received
+
+
 def test_emf_events_follow_the_specification_and_the_declarations(scenario: Results) -> None:
     config = awsemf_config(COLLECTOR_DIR / "config.yaml")
     assert config.rollup.endswith("NoDimensionRollup}")
@@ -673,5 +746,5 @@ def test_emf_counter_deltas_add_up_to_the_counter_across_collector_restarts(scen
 def test_the_collector_accepts_the_log_records_the_distro_exports_by_default(scenario: Results) -> None:
     """The app runs with the distro's defaults, logs exporter otlp included; phase 1 logs two unhandled 500s
     (uvicorn's "Exception in ASGI application", made to propagate to the distro's root handler), which the
-    collector's logs pipeline accepts (and, by default, drops: OTELCOL_LOGS_EXPORTER=nop)."""
+    collector's logs pipeline accepts (here sent on to the log backend: OTELCOL_LOGS_EXPORTER=otlp_grpc/logs)."""
     assert scenario.accepted_log_records_phase1 >= 2, _context(scenario)

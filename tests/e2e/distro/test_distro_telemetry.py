@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from otel_chatbot.testing.bedrock import BedrockServer
-from otel_chatbot.testing.bedrock.ledger import LedgerEntry
+from otel_chatbot.testing.bedrock import BedrockServer, LedgerEntry
 from otel_chatbot.testing.otlp_sink import OtlpSink, SpanRecord
 from tests.e2e.distro.distro_harness import (
     LOGGING_APP,

@@ -31,7 +31,7 @@ import urllib3.exceptions
 from botocore.config import Config
 
 from otel_chatbot.testing.bedrock import BedrockServer
-from otel_chatbot.testing.bedrock.generation import INPUT_TOKEN_OVERHEAD, REPLY_PREFIX
+from otel_chatbot.testing.standin.generation import INPUT_TOKEN_OVERHEAD, REPLY_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"

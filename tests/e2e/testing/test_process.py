@@ -7,14 +7,23 @@ import socket
 import urllib.request
 from typing import Any
 
+import anthropic
 import boto3
+import httpx
+import openai
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from otel_chatbot.testing.process import bedrock_process, otlp_sink_process
+from otel_chatbot.testing.process import (
+    anthropic_process,
+    bedrock_process,
+    ollama_process,
+    openai_process,
+    otlp_sink_process,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -52,6 +61,27 @@ def test_the_bedrock_stand_in_answers_boto3_from_a_child_process() -> None:
         assert ledger["totals"]["output_tokens"] == reply["usage"]["outputTokens"]
         assert server.running
     assert not server.running and server.process.returncode == 0
+
+
+def test_the_provider_stand_ins_answer_their_sdks_from_child_processes() -> None:
+    question = [{"role": "user", "content": "hello there"}]
+    with openai_process() as openai_server, anthropic_process() as anthropic_server, ollama_process() as ollama:
+        with openai.OpenAI(base_url=f"{openai_server.url}/v1", api_key="k", max_retries=0) as sdk:
+            completion = sdk.chat.completions.create(model="gpt-4o-mini", messages=question)
+        with anthropic.Anthropic(base_url=anthropic_server.url, api_key="k", max_retries=0) as claude:
+            message = claude.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=question)
+        body = {"model": "llama3.2", "prompt": "hi", "stream": False}
+        generated = httpx.post(f"{ollama.url}/api/generate", json=body)
+        counted = [
+            get_json(f"{server.url}/__control/ledger")["totals"]["output_tokens"]
+            for server in (openai_server, anthropic_server, ollama)
+        ]
+        assert counted == [
+            completion.usage.completion_tokens if completion.usage else None,
+            message.usage.output_tokens,
+            generated.json()["eval_count"],
+        ]
+    assert [server.process.returncode for server in (openai_server, anthropic_server, ollama)] == [0, 0, 0]
 
 
 def test_the_sink_keeps_what_it_receives_and_reads_it_back_over_http() -> None:

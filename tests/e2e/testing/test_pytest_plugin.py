@@ -111,3 +111,37 @@ def test_the_fixtures_isolate_tests_and_leave_foreign_configurations_alone(tmp_p
     result = run_pytest(tmp_path)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert re.search(r"\b4 passed\b", result.stdout), result.stdout[-2000:]
+
+
+PROVIDER_TESTS = '''
+import httpx
+
+QUESTION = [{"role": "user", "content": "hello there"}]
+
+def test_openai(openai_server):
+    body = {"model": "gpt-4o-mini", "messages": QUESTION}
+    answer = httpx.post(f"{openai_server.base_url}/chat/completions", json=body, headers={"Authorization": "Bearer k"})
+    tokens = answer.json()["usage"]["completion_tokens"]
+    assert openai_server.ledger.entry("gpt-4o-mini", "chat.completions").output_tokens == tokens
+
+def test_anthropic(anthropic_server):
+    headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+    body = {"model": "claude-haiku-4-5", "max_tokens": 64, "messages": QUESTION}
+    answer = httpx.post(f"{anthropic_server.url}/v1/messages", json=body, headers=headers)
+    assert anthropic_server.ledger.totals().output_tokens == answer.json()["usage"]["output_tokens"]
+
+def test_ollama(ollama_server):
+    ollama_server.inject("rate_limit")
+    assert httpx.post(f"{ollama_server.url}/api/chat", json={"model": "m", "messages": QUESTION}).status_code == 429
+
+def test_each_test_gets_a_fresh_server(openai_server, anthropic_server, ollama_server):
+    assert [s.ledger.totals().calls for s in (openai_server, anthropic_server, ollama_server)] == [0, 0, 0]
+'''
+
+
+def test_the_provider_fixtures_serve_a_fresh_stand_in_per_test(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(readme_files()["conftest.py"], encoding="utf-8")
+    (tmp_path / "test_providers.py").write_text(PROVIDER_TESTS, encoding="utf-8")
+    result = run_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.search(r"\b4 passed\b", result.stdout), result.stdout[-2000:]

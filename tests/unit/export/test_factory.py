@@ -44,3 +44,23 @@ def test_none_and_console_exporters() -> None:
     wiring = ExportWiring(ExporterMessages())
     assert [type(e).__name__ for e in span_exporters(settings, wiring)] == ["ConsoleSpanExporter"]
     assert metric_exporters(settings, wiring) == [] and log_exporters(settings, wiring) == []
+
+
+def test_upstreams_encoder_messages_pass_once_while_the_wiring_is_attached(caplog: pytest.LogCaptureFixture) -> None:
+    """214 "Failed to encode key" tracebacks (one per attribute) became one line."""
+    import logging
+
+    encoder = logging.getLogger("opentelemetry.exporter.otlp.proto.common._internal")
+    wiring = ExportWiring(ExporterMessages())
+    wiring.attach()
+    try:
+        with caplog.at_level(logging.ERROR, logger=encoder.name):
+            for i in range(214):
+                encoder.error("Failed to encode key %s: %s", f"key.{i}", "Value out of range")
+    finally:
+        wiring.detach()
+    assert len(caplog.records) == 1
+    assert wiring.encoder_messages.suppressed == 213
+    with caplog.at_level(logging.ERROR, logger=encoder.name):
+        encoder.error("Failed to encode key %s: %s", "after", "detach")
+    assert len(caplog.records) == 2  # detached with the configuration

@@ -32,7 +32,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, S
 from opentelemetry.trace.span import TraceState
 
 from otel_chatbot import compat
-from otel_chatbot.export import fast_spans, protobuf_wire
+from otel_chatbot.export import fast_spans, protobuf_wire, safe_values
 from otel_chatbot.export.fast_spans import FastOTLPSpanExporter, encode_finished, encode_spans
 from tests.unit.fallbacks import FAST, UNTESTED_SDK, fallback_notes, watching_fallbacks
 
@@ -288,7 +288,7 @@ def test_nan_survives(tracing: Tracing) -> None:
     assert math.isnan(value.double_value)
 
 
-def test_unencodable_attributes_are_dropped_and_logged_like_upstream(
+def test_unencodable_attributes_are_dropped_like_upstream_and_logged_once_per_kind(
     tracing: Tracing, caplog: pytest.LogCaptureFixture
 ) -> None:
     attributes: dict[str, Any] = {
@@ -298,21 +298,45 @@ def test_unencodable_attributes_are_dropped_and_logged_like_upstream(
         "k\ud800": 1,
         "kept": "yes",
     }
-    tracing.tracer().start_span("bad values", attributes=attributes).end()
-    with caplog.at_level("ERROR"):
+    tracer = tracing.tracer()
+    for _ in range(3):
+        tracer.start_span("bad values", attributes=attributes).end()
+    safe_values.FINDINGS.counts.clear()
+    with caplog.at_level("WARNING", logger="otel_chatbot.export"):
         request = assert_same_as_upstream(tracing.spans())
-    assert [a.key for a in request.resource_spans[0].scope_spans[0].spans[0].attributes] == ["kept"]
-    ours = [r.getMessage() for r in caplog.records if r.name == protobuf_wire.__name__]
-    failed = ("big", "too_negative", "surrogate", "k\ud800")
-    assert [m.split(":")[0] for m in ours] == [f"Failed to encode key {key}" for key in failed]
+    for span in request.resource_spans[0].scope_spans[0].spans:
+        assert [a.key for a in span.attributes] == ["kept"]
+    counts = safe_values.FINDINGS.counts
+    assert counts[safe_values.DROPPED_ATTRIBUTE] == 12
+    assert (counts[safe_values.BIG_INT], counts[safe_values.INVALID_UTF8]) == (6, 6)
+    ours = [r.getMessage() for r in caplog.records if r.name == "otel_chatbot.export"]
+    assert len(ours) == 3  # once per kind: the integer, the dropped attribute, the text
+    assert not [r for r in caplog.records if r.name == protobuf_wire.__name__]
 
 
-def test_unencodable_span_name_raises_like_upstream(tracing: Tracing) -> None:
-    tracing.tracer().start_span("bad \ud800").end()
+def test_a_span_name_without_a_utf8_form_is_sent_with_replacement_characters(tracing: Tracing) -> None:
+    """Upstream fails the whole batch; ours sends the span, each lone surrogate as U+FFFD."""
+    tracing.tracer().start_span("bad \ud800 name", attributes={"kept": 1}).end()
     with pytest.raises(UnicodeEncodeError):
         upstream_encode_spans(tracing.spans()).SerializeToString()
-    with pytest.raises(UnicodeEncodeError):
-        encode_spans(tracing.spans())
+    request = ExportTraceServiceRequest.FromString(encode_spans(tracing.spans()))
+    (span,) = request.resource_spans[0].scope_spans[0].spans
+    assert span.name == "bad \ufffd name"
+    assert [a.key for a in span.attributes] == ["kept"]
+
+
+def test_a_huge_span_is_sent_with_its_strings_truncated(tracing: Tracing) -> None:
+    huge = "x" * (safe_values.MAX_ITEM_BYTES + 1)
+    span = tracing.tracer().start_span("huge", attributes={"prompt": huge, "small": "kept whole"})
+    span.add_event("e", {"also": huge})
+    span.end()
+    tracing.tracer().start_span("normal", attributes={"prompt": "short"}).end()
+    request = ExportTraceServiceRequest.FromString(encode_spans(tracing.spans()))
+    huge_span, normal = request.resource_spans[0].scope_spans[0].spans
+    values = {a.key: a.value.string_value for a in huge_span.attributes}
+    assert values == {"prompt": "x" * safe_values.TRUNCATED_CHARS, "small": "kept whole"}
+    assert huge_span.events[0].attributes[0].value.string_value == "x" * safe_values.TRUNCATED_CHARS
+    assert normal == upstream_encode_spans(tracing.spans()[1:]).resource_spans[0].scope_spans[0].spans[0]
 
 
 def test_caches_stay_bounded_and_correct(tracing: Tracing) -> None:
@@ -494,14 +518,50 @@ def test_exporter_outcomes(tracing: Tracing, caplog: pytest.LogCaptureFixture) -
         assert _export_with(FastOTLPSpanExporter, spans, caplog, **failing)[0] is SpanExportResult.FAILURE
 
 
-def test_exporter_fails_without_raising_on_an_unencodable_batch(
-    tracing: Tracing, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_exporter_sends_a_batch_upstream_cannot_encode(tracing: Tracing, caplog: pytest.LogCaptureFixture) -> None:
     tracing.tracer().start_span("bad \ud800").end()
+    upstream = _export_with(OTLPSpanExporter, tracing.spans(), caplog)
+    assert upstream[:2] == (SpanExportResult.FAILURE, [])
+    assert upstream[3][0].startswith("Failed to encode span batch")
     ours = _export_with(FastOTLPSpanExporter, tracing.spans(), caplog)
-    assert ours == _export_with(OTLPSpanExporter, tracing.spans(), caplog)
-    assert ours[:2] == (SpanExportResult.FAILURE, [])
-    assert ours[3][0].startswith("Failed to encode span batch")
+    assert ours[0] is (SpanExportResult.SUCCESS if FAST else SpanExportResult.FAILURE)
+
+
+@pytest.mark.skipif(not FAST, reason="upstream's export is used outside the tested SDK range")
+def test_exporter_fails_without_raising_when_its_encoder_fails(
+    tracing: Tracing, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracing.tracer().start_span("fine").end()
+    monkeypatch.setattr(fast_spans, "encode_spans", _raise)
+    result, payloads, _, messages = _export_with(FastOTLPSpanExporter, tracing.spans(), caplog)
+    assert (result, payloads) == (SpanExportResult.FAILURE, [])
+    assert messages[0].startswith("Failed to encode span batch")
+
+
+def _last_failure_permanent(spans: Sequence[ReadableSpan], **scenario: Any) -> tuple[SpanExportResult, bool]:
+    statuses = scenario.pop("statuses", (200,))
+    collector = Collector(statuses)
+    exporter = FastOTLPSpanExporter(**{"endpoint": collector.url, "timeout": 0.5, **scenario})
+    try:
+        return exporter.export(spans), exporter.last_failure_permanent
+    finally:
+        exporter.shutdown()
+        collector.close()
+
+
+@pytest.mark.skipif(not FAST, reason="upstream's export is used outside the tested SDK range")
+def test_exporter_says_which_failures_sending_again_cannot_fix(tracing: Tracing) -> None:
+    """Malformed (400) and too large (413, or over max_request_size) are final; the rest is retried."""
+    tracing.tracer().start_span("one").end()
+    spans = tracing.spans()
+    failure = SpanExportResult.FAILURE
+    assert _last_failure_permanent(spans, statuses=(400,)) == (failure, True)
+    assert _last_failure_permanent(spans, statuses=(413,)) == (failure, True)
+    assert _last_failure_permanent(spans, max_request_size=10) == (failure, True)
+    assert _last_failure_permanent(spans, statuses=(503,)) == (failure, False)
+    assert _last_failure_permanent(spans, statuses=(401,)) == (failure, False)
+    assert _last_failure_permanent(spans, endpoint=_closed_port_url()) == (failure, False)
+    assert _last_failure_permanent(spans) == (SpanExportResult.SUCCESS, False)
 
 
 def test_exporter_after_shutdown_fails_like_upstream(tracing: Tracing) -> None:

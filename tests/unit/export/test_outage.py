@@ -37,7 +37,8 @@ def test_outage_logged_once_then_recovery_once(caplog: pytest.LogCaptureFixture)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 3
     assert "is failing (Failed to export batch code: 503)" in lines[0]
-    assert "recovered" in lines[1] and "50 batches, 25600 items lost" in lines[1]
+    assert "spans are kept in the export queue and sent again" in lines[0]
+    assert "recovered" in lines[1] and "50 failed attempts with 25600 items" in lines[1]
     assert "is failing" in lines[2]
     assert outage.outages == 2
 

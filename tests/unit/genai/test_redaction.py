@@ -22,7 +22,7 @@ R = "[REDACTED]"
         ("amex 378282246310005", f"amex {R}"),
         ("key AKIAIOSFODNN7EXAMPLE in env", f"key {R} in env"),
         ("OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234", f"OPENAI_API_KEY={R}"),
-        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc", f"Authorization: {R}"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc", f"Authorization: Bearer {R}"),
         ("secret 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", f"secret {R}"),
         ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", f"aws_secret_access_key = {R}"),
     ],

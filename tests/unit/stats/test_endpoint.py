@@ -136,3 +136,36 @@ def test_the_free_port_is_logged_where_it_is_seen(caplog: pytest.LogCaptureFixtu
         handle = build(settings)
     handle.shutdown()
     assert f"otel_chatbot: live stats at {handle.stats_url} (JSON: {handle.stats_url}stats)" in caplog.text
+
+
+def test_the_operator_helpers_show_in_the_view(configure_helpers: Any) -> None:
+    """cache_lookup() and failover(), the real helpers, counted exactly in /stats."""
+    from otel_chatbot import cache_lookup, failover
+
+    configured = configure_helpers(stats_port=0)
+    url = configured.telemetry.stats_url
+    for similarity in (0.95, 0.91, 0.40, 0.35, 0.20):
+        with cache_lookup("semantic", model="us.anthropic.claude-3-5-haiku-20241022-v1:0") as lookup:
+            if similarity > 0.85:
+                lookup.hit(similarity=similarity, input_tokens=100, output_tokens=40)
+            else:
+                lookup.miss(similarity=similarity)
+    for rounds in range(3):
+        with failover("chat") as chain:
+            for provider in ("aws.bedrock", "openai"):
+                try:
+                    with chain.attempt(provider=provider, model="m"):
+                        if provider == "aws.bedrock" and rounds < 2:
+                            raise TimeoutError("throttled")
+                    break
+                except TimeoutError:
+                    continue
+    deadline = time.monotonic() + 5
+    while (view := stats(url or "")["since_start"]) is None or view["cache"] is None or view["failover"] is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    cache, chains = view["cache"], view["failover"]
+    assert (cache["lookups"], cache["hit"], cache["miss"], cache["hit_ratio"]) == (5, 2, 3, 0.4)
+    assert cache["saved_tokens"] == {"input": 200, "output": 80} and cache["saved_cost_usd"] > 0
+    assert (chains["chains"], chains["served"], chains["exhausted"], chains["switched"]) == (3, 3, 0, 2)
+    assert (chains["attempts"], chains["failed_attempts"], chains["switches"]) == (5, 2, 2)

@@ -4,7 +4,9 @@ Rule: when a request offers tools, its last message is a plain user turn (no too
 and that text names one of the tools, the model calls the first such tool instead of
 answering. Arguments are filled from the tool's JSON schema: string properties get the user's
 last words, numbers 1, booleans true. After the tool result comes back, the model answers
-normally (the reply then quotes the tool result).
+normally (the reply then quotes the tool result). A request's tool choice overrides the rule:
+``none`` never calls, ``required`` (OpenAI) / ``any`` (Anthropic) calls the first tool, a named
+choice calls that tool -- whatever the user wrote, as the real APIs force it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 _TAIL_WORDS = 8
+
+AUTO = "auto"
+NONE = "none"
+REQUIRED = "required"
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,28 @@ def _arguments(schema: Mapping[str, Any], user_text: str) -> dict[str, Any]:
     return arguments
 
 
+def call_tool(tool: ToolSpec, user_text: str) -> ToolCall:
+    """A call of ``tool`` with schema-shaped arguments taken from the user's text."""
+    digest = hashlib.sha256(f"{tool.name}\x00{user_text}".encode()).hexdigest()
+    return ToolCall(tool.name, _arguments(tool.schema, user_text), digest)
+
+
 def choose_tool_call(tools: Sequence[ToolSpec], user_text: str) -> ToolCall | None:
     """The first tool whose name appears in the user's text, with schema-shaped arguments."""
     lowered = user_text.lower()
     for tool in tools:
         if tool.name and tool.name.lower() in lowered:
-            digest = hashlib.sha256(f"{tool.name}\x00{user_text}".encode()).hexdigest()
-            return ToolCall(tool.name, _arguments(tool.schema, user_text), digest)
+            return call_tool(tool, user_text)
     return None
+
+
+def pick_tool_call(
+    tools: Sequence[ToolSpec], choice: str, user_text: str, awaiting_answer: bool
+) -> ToolCall | None:
+    """The call the model makes under a tool choice: ``AUTO``, ``NONE``, ``REQUIRED`` or a tool name."""
+    if not tools or choice == NONE:
+        return None
+    if choice == AUTO:
+        return choose_tool_call(tools, user_text) if awaiting_answer else None
+    forced = tools[0] if choice == REQUIRED else next((tool for tool in tools if tool.name == choice), None)
+    return None if forced is None else call_tool(forced, user_text)

@@ -10,8 +10,9 @@ there is no randomness here. The rules, which consumers may rely on:
 * the reply is ``REPLY_PREFIX`` followed by the last ``TAIL_WORDS`` words of the last user
   message, cut to the request's max tokens (stop reason then becomes "max tokens");
 * output tokens = words of the reply;
-* tool calls follow ``tools.choose_tool_call``; their output tokens are the words of the short
-  preamble text plus the words of the compact JSON arguments (``separators=(",", ":")``).
+* tool calls follow ``tools.pick_tool_call``; their output tokens are the words of the short
+  preamble text (``I will use the <name> tool.``, which some wire formats do not show) plus
+  the words of the compact JSON arguments (``separators=(",", ":")``).
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from otel_chatbot.testing.bedrock.cache import PromptCache
-from otel_chatbot.testing.bedrock.tools import ToolCall, ToolSpec, choose_tool_call
-from otel_chatbot.testing.bedrock.usage import Usage
+from otel_chatbot.testing.standin.cache import PromptCache
+from otel_chatbot.testing.standin.tools import AUTO, ToolCall, ToolSpec, pick_tool_call
+from otel_chatbot.testing.standin.usage import Usage
 
 INPUT_TOKEN_OVERHEAD = 3
 REPLY_PREFIX = "Hello! This is a deterministic reply to:"
 EMPTY_PROMPT_TAIL = "(empty prompt)"
 TAIL_WORDS = 8
 WORDS_PER_CHUNK = 2
+JSON_PIECE_CHARS = 12
 
 
 def count_tokens(text: str) -> int:
@@ -51,6 +53,11 @@ def split_chunks(text: str, words_per_chunk: int = WORDS_PER_CHUNK) -> list[str]
     return chunks
 
 
+def json_pieces(text: str, size: int = JSON_PIECE_CHARS) -> list[str]:
+    """Split JSON text into stream deltas (tool arguments arrive in pieces); they join to ``text``."""
+    return [text[start : start + size] for start in range(0, len(text), size)] or [""]
+
+
 @dataclass(frozen=True)
 class Prompt:
     """Model-independent view of a request: all input text plus where caching was asked for."""
@@ -62,6 +69,7 @@ class Prompt:
     max_tokens: int | None = None
     tools: tuple[ToolSpec, ...] = ()
     awaiting_answer: bool = True
+    tool_choice: str = AUTO
 
 
 class PromptBuilder:
@@ -72,6 +80,7 @@ class PromptBuilder:
         self._cached_parts = 0
         self._cache_requested = False
         self._tools: list[ToolSpec] = []
+        self._tool_choice = AUTO
         self.last_user_text = ""
         # True when the conversation ends with a plain user turn (no tool results in it).
         self.awaiting_answer = False
@@ -90,10 +99,18 @@ class PromptBuilder:
         self.add(spec_text)
         self._tools.append(ToolSpec(name, schema if isinstance(schema, dict) else {}))
 
+    def choose_tool(self, choice: str) -> None:
+        """Set the request's tool choice (``tools.AUTO`` unless the request says otherwise)."""
+        self._tool_choice = choice
+
     def add(self, text: str) -> None:
         """Append input text (empty strings are ignored; they have no tokens)."""
         if text:
             self._parts.append(text)
+
+    def token_count(self) -> int:
+        """Tokens of the input collected so far (overhead excluded)."""
+        return sum(count_tokens(part) for part in self._parts)
 
     def cache_point(self) -> None:
         """Mark that everything added so far is the cacheable prefix."""
@@ -110,6 +127,7 @@ class PromptBuilder:
             max_tokens=max_tokens,
             tools=tuple(self._tools),
             awaiting_answer=self.awaiting_answer,
+            tool_choice=self._tool_choice,
         )
 
 
@@ -136,9 +154,7 @@ def complete(prompt: Prompt, cache: PromptCache, scope: str) -> Completion:
             cache_read = cached
         else:
             cache_write = cached
-    tool_call = None
-    if prompt.tools and prompt.awaiting_answer:
-        tool_call = choose_tool_call(prompt.tools, prompt.last_user_text)
+    tool_call = pick_tool_call(prompt.tools, prompt.tool_choice, prompt.last_user_text, prompt.awaiting_answer)
     if tool_call is not None:
         words = f"I will use the {tool_call.name} tool.".split(" ")
         output_tokens = len(words) + count_tokens(tool_call.input_json)

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens reported for one invocation; ``input_tokens`` excludes cached prefix tokens."""
+    """Tokens reported for one invocation, as its provider counts them.
+
+    Bedrock and Anthropic: ``input_tokens`` excludes the cached prefix (reported as cache read or
+    write tokens). OpenAI (and what speaks like it): ``input_tokens`` is ``prompt_tokens``, cached
+    tokens included. Each stand-in's README says which wire field feeds which field here.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0

@@ -1,8 +1,9 @@
-"""Thread-safe totals of everything the server returned, per model id and operation.
+"""Thread-safe totals of everything a stand-in returned, per model and operation.
 
 Tests and benchmarks compare what their telemetry recorded against this ledger, so it only
 counts tokens a client could see: usage is added right before the body or stream event that
-reports it is written, and errors are counted under the code the client observes.
+reports it is written, and errors are counted under the code the client observes. Each
+stand-in documents which of its wire fields feed which ledger field.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from otel_chatbot.testing.bedrock.usage import Usage
+from otel_chatbot.testing.standin.usage import Usage
 
 
 @dataclass
@@ -80,6 +81,11 @@ class Ledger:
         with self._lock:
             self._entry(model, operation).calls += 1
 
+    def call(self, model: str, operation: str) -> LedgerScope:
+        """Count a call and return its scope, for recording what the answer reports."""
+        self.record_call(model, operation)
+        return LedgerScope(self, model, operation)
+
     def record_usage(self, model: str, operation: str, usage: Usage) -> None:
         with self._lock:
             self._entry(model, operation).add_usage(usage)
@@ -113,3 +119,18 @@ class Ledger:
     def reset(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+@dataclass(frozen=True)
+class LedgerScope:
+    """One call's place in the ledger: its model and operation, so writers carry one object."""
+
+    ledger: Ledger
+    model: str
+    operation: str
+
+    def usage(self, usage: Usage) -> None:
+        self.ledger.record_usage(self.model, self.operation, usage)
+
+    def error(self, kind: str) -> None:
+        self.ledger.record_error(self.model, self.operation, kind)

@@ -2,23 +2,21 @@
 
 Operations stay free of sockets; the server decides how to write (and, when a fault asks,
 how to break) what they return. Usage travels with the exact body or event that reports it,
-so the ledger records tokens only once the client could actually see them.
+so the ledger records tokens only once the client could actually see them. Every stand-in
+(Bedrock's event streams, OpenAI's and Anthropic's server-sent events, Ollama's NDJSON) hands
+back these same objects; only the bytes of a frame differ.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from otel_chatbot.testing.bedrock.usage import Usage
+from otel_chatbot.testing.standin.usage import Usage
 
 JsonObject = dict[str, Any]
-
-_PADDING_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 @dataclass
@@ -32,7 +30,7 @@ class JsonResponse:
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """One encoded event-stream frame, plus the usage it reports to the client (if any)."""
+    """One encoded stream frame (bytes on the wire), plus the usage it reports to the client (if any)."""
 
     frame: bytes
     usage: Usage | None = None
@@ -40,7 +38,7 @@ class StreamEvent:
 
 @dataclass
 class StreamResponse:
-    """An event stream; events are produced lazily so latencies reflect real write times."""
+    """A stream of frames; they are produced lazily so latencies reflect real write times."""
 
     events: Iterator[StreamEvent]
     headers: dict[str, str] = field(default_factory=dict)
@@ -58,13 +56,3 @@ class Clock:
     def elapsed_ms(self) -> int:
         return int((time.perf_counter() - self._start) * 1000)
 
-
-def padding(index: int) -> str:
-    """Bedrock pads stream payloads with a ``p`` field of varying length; clients must ignore it."""
-    return _PADDING_ALPHABET[: 4 + (index * 7) % 40]
-
-
-def bytes_payload(payload: Mapping[str, Any], index: int) -> JsonObject:
-    """A ``chunk`` event body: the model's JSON, base64 encoded under ``bytes`` (a blob member)."""
-    raw = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-    return {"bytes": base64.b64encode(raw).decode("ascii"), "p": padding(index)}
