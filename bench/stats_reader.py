@@ -35,18 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricReader
 
+from bench.fast_paths import ATTRIBUTES  # the server duration histogram's attributes, as fast_paths records them
 from otel_chatbot.instrumentation.prebound import Bound
 from otel_chatbot.stats import names as n
 from otel_chatbot.stats.endpoint import live_view
 from otel_chatbot.stats.reader import StatsReader
-
-ATTRIBUTES = {
-    "http.request.method": "POST",
-    "http.route": "/chat",
-    "http.response.status_code": 200,
-    "url.scheme": "http",
-    "network.protocol.version": "1.1",
-}
 
 
 def per_record(extra: list[MetricReader], records: int) -> float:
