@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from otel_chatbot.demo.chatbot.bedrock import BedrockGateway, Delta
 from otel_chatbot.demo.chatbot.config import ChatbotConfig
+from otel_chatbot.demo.chatbot.handbook import system_blocks
 from otel_chatbot.demo.chatbot.history import ConversationStore
 from otel_chatbot.demo.chatbot.schemas import AgentReply, ChatReply, Usage
 from otel_chatbot.demo.chatbot.threads import iterate_in_thread
@@ -60,10 +61,10 @@ class ChatService:
         self.bedrock = BedrockGateway(config)
         self.history = ConversationStore(config.history_messages)
 
-    async def chat(self, session_id: str, message: str, model: str | None) -> ChatReply:
+    async def chat(self, session_id: str, message: str, model: str | None, handbook: bool = False) -> ChatReply:
         model_id = model or self.config.model_id
         messages = self.history.bedrock_messages(session_id, message)
-        completion = await run_in_threadpool(self.bedrock.converse, model_id, messages)
+        completion = await run_in_threadpool(self.bedrock.converse, model_id, messages, system_blocks(handbook))
         self.history.add(session_id, message, completion.text)
         usage = Usage(input_tokens=completion.input_tokens, output_tokens=completion.output_tokens)
         return ChatReply(
@@ -74,11 +75,16 @@ class ChatService:
             usage=usage,
         )
 
-    def stream(self, session_id: str, message: str, model: str | None) -> tuple[StreamedTurn, AsyncIterator[Delta]]:
+    def stream(
+        self, session_id: str, message: str, model: str | None, handbook: bool = False
+    ) -> tuple[StreamedTurn, AsyncIterator[Delta]]:
         """Start a streamed turn; history is updated when the returned iterator is exhausted."""
         turn = StreamedTurn(session_id, model or self.config.model_id)
         messages = self.history.bedrock_messages(session_id, message)
-        deltas = iterate_in_thread(lambda: self.bedrock.converse_stream(turn.model, messages), name="converse-stream")
+        system = system_blocks(handbook)
+        deltas = iterate_in_thread(
+            lambda: self.bedrock.converse_stream(turn.model, messages, system), name="converse-stream"
+        )
 
         async def recorded() -> AsyncIterator[Delta]:
             async for delta in deltas:
