@@ -187,8 +187,12 @@ STREAM_HEADER = ("stream", "streams", "completed", "cancelled", "error", "cancel
 WEBSOCKET_HEADER = ("websocket", "connections", "received", "sent", "turns", "turn p50", "p95")
 
 
-def section(experience: ChatExperience, clients: ClientTally | None = None) -> Section:
-    """The section; with ``clients``, each count next to the clients' own and whether they agree."""
+def section(experience: ChatExperience, clients: ClientTally | None = None, cut_off: int = 0) -> Section:
+    """The section; with ``clients``, each count next to the clients' own and whether they agree.
+
+    ``cut_off``: steps the load's deadline cut off midway; the server saw those clients leave,
+    the clients never finished counting, so a mismatch is then expected and said why.
+    """
     lines = ["Streamed answers (SERVER spans; time to first byte in ms):"]
     lines += table(STREAM_HEADER, [_stream_row(s) for s in (*experience.streams, experience.stream_total)])
     lines += ["", "WebSockets (spans; turn = a message in to the first message out, ms, from histogram buckets):"]
@@ -203,6 +207,8 @@ def section(experience: ChatExperience, clients: ClientTally | None = None) -> S
     if clients is not None:
         checks = cross_check(experience, clients)
         verdict = "all equal" if all(c.equal for c in checks) else "MISMATCH"
+        if cut_off and verdict != "all equal":
+            verdict += f": {cut_off} steps were cut off by the deadline, their clients' counts are partial"
         width = max(len(c.telemetry_side) for c in checks)
         lines += ["", f"Cross-check, telemetry vs what the load's clients did ({verdict}):"]
         lines += [

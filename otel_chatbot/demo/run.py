@@ -217,4 +217,4 @@ def _report(
     turns = histograms(text, experience.TURN_HISTOGRAM, by=experience.ROUTE_LABEL)
     loop_lag = histograms(text, experience.LOOP_LAG_HISTOGRAM).get("")
     chat = experience.chat_experience(facts, turns, loop_lag)
-    say(render(summarize(facts), ledger, [experience.section(chat, load_report.clients)]))
+    say(render(summarize(facts), ledger, [experience.section(chat, load_report.clients, load_report.cut_off)]))

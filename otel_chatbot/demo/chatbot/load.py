@@ -33,6 +33,8 @@ from otel_chatbot.demo.chatbot.load_plan import LEFT, WS_DONE, Step, plan
 from otel_chatbot.demo.chatbot.tally import ClientTally
 
 REQUEST_TIMEOUT_S = 10.0
+TIMEOUT = "timeout"
+"""The outcome of a step the deadline cut off."""
 
 
 class WebSocketLike(Protocol):
@@ -69,6 +71,11 @@ class LoadReport:
     @property
     def ok(self) -> bool:
         return not self.unexpected
+
+    @property
+    def cut_off(self) -> int:
+        """Steps the deadline cut off midway (their clients' tallies are partial)."""
+        return sum(outcomes[TIMEOUT] for outcomes in self.counts.values())
 
     def render(self) -> str:
         width = max((len(route) for route in self.counts), default=5)
@@ -162,7 +169,7 @@ async def _run_session(
         try:
             outcome = await asyncio.wait_for(work, timeout=remaining)
         except asyncio.TimeoutError:
-            outcome = "timeout"
+            outcome = TIMEOUT
         except Exception as exc:  # transport, protocol or decoding trouble: count it, keep going
             outcome = f"error:{type(exc).__name__}"
         report.record(step, outcome)

@@ -109,3 +109,6 @@ def test_a_mismatch_is_called_out() -> None:
     assert any("(MISMATCH)" in line for line in lines)
     assert any(line.split()[:5] == ["streams", "cancelled", "2", "!=", "3"] for line in lines)
     assert not any("Cross-check" in line for line in section(EXPERIENCE).lines)  # no clients, no check
+    cut = list(section(EXPERIENCE, ClientTally(), cut_off=2).lines)
+    assert any("(MISMATCH: 2 steps were cut off by the deadline" in line for line in cut)
+    assert any("(all equal)" in line for line in section(EXPERIENCE, MATCHING, cut_off=2).lines)

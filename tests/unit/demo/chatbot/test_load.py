@@ -171,6 +171,7 @@ def test_the_deadline_cuts_a_hanging_step_and_skips_the_rest() -> None:
         )
     )
     assert report.counts["POST /chat/{session_id}"] == {"timeout": 1}
+    assert report.cut_off == 2  # the other session's step too
     assert report.skipped == 8 - report.sent
     assert report.elapsed_s < 5
 
