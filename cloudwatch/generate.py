@@ -6,7 +6,8 @@
 * ``cloudwatch/dashboard.json`` -- the dashboard body for ``aws cloudwatch put-dashboard``
   (service ``chatbot``, namespace ``OtelChatbot``, region ``us-east-1``: edit or use the template);
 * ``cloudwatch/chatbot-observability.cfn.json`` -- the same dashboard with the service, namespace
-  and region as parameters, plus the alarms (error rate, latency > 2 s, Bedrock timeouts).
+  and region as parameters, plus the alarms (error rate, latency > 2 s, Bedrock timeouts,
+  exhausted failover chains).
 
 Every metric is one that otelcol-chatbot's awsemf exporter publishes (collector/config.yaml,
 ``metric_declarations``): EMF metric names are the OTel names (``http.server.request.duration``),
@@ -64,6 +65,15 @@ OUTCOMES = ("completed", "cancelled", "error")
 SPANS_PROCESSED = "otel.sdk.processor.span.processed"
 LOGS_PROCESSED = "otel.sdk.processor.log.processed"
 DROP_REASONS = ("queue_full", "rejected", "export_failed")
+
+CACHE_LOOKUPS = "chatbot.cache.lookups"
+CACHE_SAVED_COST = "chatbot.cache.saved.cost"
+CACHE_SAVED_TOKENS = "chatbot.cache.saved.tokens"
+FAILOVER_CHAINS = "chatbot.failover.chains"
+FAILOVER_SWITCHES = "chatbot.failover.switches"
+FAILOVER_OVERHEAD = "chatbot.failover.overhead"
+FEEDBACK = "chatbot.feedback"
+FEEDBACK_SCORE = "chatbot.feedback.score"
 
 # Routes whose 5xx share the error-rate alarm watches (metric math over the declared
 # [service.name, http.route, http.request.method, http.status_class] set): the chat surfaces.
@@ -388,8 +398,109 @@ def dashboard_body() -> dict[str, Any]:
             stat="Sum",
             unit_label="items",
         ),
+        *helpers_widgets(s, 52),
     ]
     return {"start": "-PT3H", "periodOverride": "inherit", "widgets": widgets}
+
+
+def percent_of(part: str, ids: tuple[str, ...], label: str, id_: str) -> list[Any]:
+    """A metric-math row on the right axis: ``part`` as a percentage of the sum of ``ids``."""
+    total = " + ".join(f"FILL({i}, 0)" for i in ids)
+    return [{"expression": f"100 * FILL({part}, 0) / ({total})", "label": label, "id": id_, "yAxis": "right"}]
+
+
+def helpers_widgets(s: dict[str, str], y: int) -> list[dict[str, Any]]:
+    """What the app's operator helpers record: cache lookups and savings, failover, user feedback."""
+    results = ("hit", "miss", "error")
+    chains = ("served", "exhausted")
+    sentiments = ("positive", "neutral", "negative")
+    return [
+        text(
+            "## Cache, failover and feedback\nRecorded by the app through `otel_chatbot.cache_lookup`, `failover` "
+            "and `record_feedback` (`chatbot.cache.*`, `chatbot.failover.*`, `chatbot.feedback*`).",
+            0,
+            y,
+        ),
+        widget(
+            "Cache lookups by result and hit %",
+            [
+                *(
+                    metric(CACHE_LOOKUPS, {**s, "chatbot.cache.result": r}, "Sum", r, id=f"c{i}")
+                    for i, r in enumerate(results, start=1)
+                ),
+                percent_of("c1", ("c1", "c2", "c3"), "hit %", "hits"),
+            ],
+            0,
+            y + 2,
+            w=8,
+            unit_label="lookups",
+            annotations={"horizontal": [{"label": "30 % target", "value": 30, "yAxis": "right"}]},
+        ),
+        widget(
+            "Saved by the cache (USD and tokens)",
+            [
+                metric(CACHE_SAVED_COST, s, "Sum", "USD saved"),
+                *(
+                    metric(CACHE_SAVED_TOKENS, {**s, "gen_ai.token.type": t}, "Sum", f"{t} tokens saved", yAxis="right")
+                    for t in ("input", "output")
+                ),
+            ],
+            8,
+            y + 2,
+            w=8,
+            unit_label="USD",
+        ),
+        widget(
+            "Failover chains, switches and failover %",
+            [
+                *(
+                    metric(FAILOVER_CHAINS, {**s, "chatbot.failover.outcome": o}, "Sum", o, id=f"f{i}")
+                    for i, o in enumerate(chains, start=1)
+                ),
+                metric(FAILOVER_SWITCHES, s, "Sum", "switches", id="sw"),
+                percent_of("sw", ("f1", "f2"), "failover %", "ratio"),
+            ],
+            16,
+            y + 2,
+            w=8,
+            unit_label="chains",
+            annotations={"horizontal": [{"label": "5 % (Prometheus alert)", "value": 5, "yAxis": "right"}]},
+        ),
+        widget(
+            "Failover overhead (average)",
+            [metric(FAILOVER_OVERHEAD, s, "Average", "chain start to the serving attempt")],
+            0,
+            y + 8,
+            w=8,
+            stat="Average",
+            unit_label="seconds",
+            annotations={"horizontal": [{"label": "150 ms target", "value": 0.15}]},
+        ),
+        widget(
+            "Feedback by sentiment and negative %",
+            [
+                *(
+                    metric(FEEDBACK, {**s, "chatbot.feedback.sentiment": f}, "Sum", f, id=f"s{i}")
+                    for i, f in enumerate(sentiments, start=1)
+                ),
+                percent_of("s3", ("s1", "s2", "s3"), "negative %", "negative"),
+            ],
+            8,
+            y + 8,
+            w=8,
+            unit_label="feedback",
+            annotations={"horizontal": [{"label": "30 % (Prometheus alert, 1 h)", "value": 30, "yAxis": "right"}]},
+        ),
+        widget(
+            "Average feedback score (0-1)",
+            [metric(FEEDBACK_SCORE, s, "Average", "average score")],
+            16,
+            y + 8,
+            w=8,
+            stat="Average",
+            unit_label="score",
+        ),
+    ]
 
 
 def substitute(value: Any, mapping: dict[str, str]) -> Any:
@@ -569,6 +680,25 @@ def template() -> dict[str, Any]:
                 ],
                 0.0,
                 1,
+            ),
+            "FailoverExhaustedAlarm": alarm(
+                "failover-exhausted",
+                "Failover chains ended with no provider answering (chatbot.failover.chains, outcome exhausted) in "
+                "each of 5 minutes: those users got an error (runbook: docs/stack.md#chatbotfailoverexhausted).",
+                [
+                    {
+                        **stat_metric(
+                            "m1",
+                            FAILOVER_CHAINS,
+                            service_dims(**{"chatbot.failover.outcome": "exhausted"}),
+                            "Sum",
+                            visible=True,
+                        ),
+                        "Label": "exhausted chains",
+                    }
+                ],
+                0.0,
+                5,
             ),
         },
         "Outputs": {

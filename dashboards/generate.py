@@ -41,6 +41,11 @@ TTFB_BUCKET = "chatbot_stream_time_to_first_byte_seconds_bucket"
 WS_TURN_BUCKET = "chatbot_websocket_turn_time_to_first_message_seconds_bucket"
 WS_CLOSES = "chatbot_websocket_connection_duration_seconds_count"
 LOOP_LAG_BUCKET = "chatbot_asyncio_loop_lag_seconds_bucket"
+CACHE_LOOKUPS = "chatbot_cache_lookups_total"
+CACHE_SAVED_COST = "chatbot_cache_saved_cost_USD_total"
+FAILOVER_SWITCHES = "chatbot_failover_switches_total"
+FAILOVER_CHAINS = "chatbot_failover_chains_total"
+FEEDBACK = "chatbot_feedback_total"
 RI = "$__rate_interval"
 REQUESTS_5M = "job_env_route_method_class:http_server_requests:rate5m"
 
@@ -1053,10 +1058,263 @@ def chat_dashboard() -> dict[str, Any]:
     )
 
 
+# -- Cache, failover and feedback (otel_chatbot.cache_lookup / failover / record_feedback) ----------
+
+
+def ratio(part: str, whole: str) -> str:
+    """``part / whole`` where a missing ``part`` (no hit yet, no switch yet) counts as 0, not as no data."""
+    return f"({part} or vector(0)) / {whole}"
+
+
+def helpers_dashboard() -> dict[str, Any]:
+    b = Board()
+    lookups = f"sum(rate({CACHE_LOOKUPS}{{{SVC}}}[{RI}]))"
+    hits = f'sum(rate({CACHE_LOOKUPS}{{{SVC}, chatbot_cache_result="hit"}}[{RI}]))'
+    chains = f"sum(rate({FAILOVER_CHAINS}{{{SVC}}}[{RI}]))"
+    switches = f"sum(rate({FAILOVER_SWITCHES}{{{SVC}}}[{RI}]))"
+    feedback = f"sum(increase({FEEDBACK}{{{SVC}}}[$__range]))"
+    negative = f'sum(increase({FEEDBACK}{{{SVC}, chatbot_feedback_sentiment="negative"}}[$__range]))'
+    b.add(
+        "stat",
+        "Cache hit ratio",
+        "Share of cache lookups answered from the cache (chatbot.cache.lookups, result hit), all caches. "
+        "Target above 30 %; alert: below 30 % for 15 minutes (ChatbotCacheHitRateLow).",
+        [q(ratio(hits, lookups), "hit ratio")],
+        w=6,
+        h=5,
+        unit="percentunit",
+        decimals=1,
+        thresholds=[(None, "red"), (0.3, "green")],
+    )
+    b.add(
+        "stat",
+        "Saved by the cache",
+        "What the model calls that cache hits replaced would have cost over the dashboard's time range "
+        "(chatbot.cache.saved.cost: the hit's tokens at the replaced model's prices).",
+        [q(f"sum(increase({CACHE_SAVED_COST}{{{SVC}}}[$__range]))", "saved")],
+        w=6,
+        h=5,
+        unit="currencyUSD",
+        decimals=4,
+    )
+    b.add(
+        "stat",
+        "Failover ratio",
+        "Switches to the next provider or model per failover chain (chatbot.failover.switches / "
+        "chatbot.failover.chains). Alert: above 5 % for 10 minutes (ChatbotFailoverRateHigh).",
+        [q(ratio(switches, chains), "switches/chain")],
+        w=6,
+        h=5,
+        unit="percentunit",
+        decimals=1,
+        thresholds=[(None, "green"), (0.03, "orange"), (0.05, "red")],
+    )
+    b.add(
+        "stat",
+        "Negative feedback",
+        "Share of user feedback with a score below 0.5 over the dashboard's time range "
+        "(chatbot.feedback, sentiment negative). Alert: above 30 % over an hour (ChatbotNegativeFeedback).",
+        [q(ratio(negative, feedback), "negative")],
+        w=6,
+        h=5,
+        unit="percentunit",
+        decimals=1,
+        thresholds=[(None, "green"), (0.2, "orange"), (0.3, "red")],
+    )
+    b.add(
+        "timeseries",
+        "Cache lookups/s by result",
+        "Lookups per second by cache (chatbot.cache.name) and result: hit, miss, or error (the lookup itself "
+        "raised: the cache store is down or slow).",
+        [
+            q(
+                f"sum by (chatbot_cache_name, chatbot_cache_result) (rate({CACHE_LOOKUPS}{{{SVC}}}[{RI}]))",
+                "{{chatbot_cache_name}} {{chatbot_cache_result}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Cache hit ratio by cache",
+        "Share of each cache's lookups it answered; the red band is below the 30 % target.",
+        [
+            q(
+                ratio(
+                    f'sum by (chatbot_cache_name) (rate({CACHE_LOOKUPS}{{{SVC}, chatbot_cache_result="hit"}}[{RI}]))',
+                    f"sum by (chatbot_cache_name) (rate({CACHE_LOOKUPS}{{{SVC}}}[{RI}]))",
+                ),
+                "{{chatbot_cache_name}}",
+            )
+        ],
+        unit="percentunit",
+        thresholds=[(None, "red"), (0.3, "transparent")],
+        threshold_lines=True,
+    )
+    b.add(
+        "timeseries",
+        "Tokens saved/s by type and model",
+        "Input and output tokens per second that cache hits did not spend (chatbot.cache.saved.tokens), by "
+        "the model whose call the hit replaced.",
+        [
+            q(
+                f"sum by (gen_ai_token_type, gen_ai_request_model) "
+                f"(rate(chatbot_cache_saved_tokens_total{{{SVC}}}[{RI}]))",
+                "{{gen_ai_token_type}} {{gen_ai_request_model}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Cost saved and spent per hour",
+        "USD per hour the cache saved (chatbot.cache.saved.cost) by model, next to what the GenAI calls "
+        "cost (gen_ai.client.cost): the cache's share of the bill.",
+        [
+            q(
+                f"sum by (gen_ai_request_model) (rate({CACHE_SAVED_COST}{{{SVC}}}[{RI}])) * 3600",
+                "saved {{gen_ai_request_model}}",
+            ),
+            q(f"sum(rate(gen_ai_client_cost_USD_total{{{SVC}}}[{RI}])) * 3600", "spent, all models"),
+        ],
+        unit="currencyUSD",
+    )
+    b.add(
+        "timeseries",
+        "Similarity found, by result",
+        "Median and 90th percentile of the best similarity a lookup found (chatbot.cache.similarity), for "
+        "hits and for misses: misses just under the threshold say the threshold may be too strict.",
+        [
+            q(
+                quantile(phi, "chatbot_cache_similarity_bucket", SVC, "chatbot_cache_result"),
+                f"p{phi[2:]} {{{{chatbot_cache_result}}}}",
+            )
+            for phi in ("0.50", "0.90")
+        ],
+        unit="none",
+        decimals=2,
+    )
+    b.add(
+        "timeseries",
+        "Cache lookup latency",
+        "p50/p95/p99 of a lookup's duration (chatbot.cache.lookup.duration), embedding the question "
+        "included. Dots are exemplars: open a slow lookup's trace.",
+        [
+            q(
+                quantile(phi, "chatbot_cache_lookup_duration_seconds_bucket", SVC),
+                f"p{phi[2:]}",
+                exemplar=phi == "0.95",
+            )
+            for phi in ("0.50", "0.95", "0.99")
+        ],
+        unit="s",
+    )
+    b.add(
+        "timeseries",
+        "Failover attempts/s by provider and outcome",
+        "Attempts of failover chains per second (chatbot.failover.attempts) by provider, model and outcome: "
+        "served (the attempt answered) or failed.",
+        [
+            q(
+                f"sum by (gen_ai_provider_name, gen_ai_request_model, chatbot_failover_outcome) "
+                f"(rate(chatbot_failover_attempts_total{{{SVC}}}[{RI}]))",
+                "{{gen_ai_provider_name}} {{gen_ai_request_model}} {{chatbot_failover_outcome}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Switches/s by provider and cause",
+        "Moves to the next candidate per second (chatbot.failover.switches): from which provider to which, "
+        "and the failure that caused it (error.type: ThrottlingException, a timeout, ...).",
+        [
+            q(
+                f"sum by (chatbot_failover_from, chatbot_failover_to, error_type) "
+                f"(rate({FAILOVER_SWITCHES}{{{SVC}}}[{RI}]))",
+                "{{chatbot_failover_from}} → {{chatbot_failover_to}} ({{error_type}})",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Failover overhead",
+        "p50/p95/p99 of what failing over cost the user: from a chain's start to the start of the attempt "
+        "that served it, for chains that switched (chatbot.failover.overhead). The red line is the 150 ms "
+        "target; dots are exemplars.",
+        [
+            q(quantile(phi, "chatbot_failover_overhead_seconds_bucket", SVC), f"p{phi[2:]}", exemplar=phi == "0.95")
+            for phi in ("0.50", "0.95", "0.99")
+        ],
+        unit="s",
+        thresholds=[(None, "transparent"), (0.15, "red")],
+        threshold_lines=True,
+    )
+    b.add(
+        "timeseries",
+        "Failover chains/s by outcome",
+        "Failover chains per second (chatbot.failover.chains): served by one of their attempts, or exhausted "
+        "(no attempt answered: the user got an error). Alert: exhausted chains for 5 minutes "
+        "(ChatbotFailoverExhausted).",
+        [
+            q(
+                f"sum by (chatbot_failover_outcome) (rate({FAILOVER_CHAINS}{{{SVC}}}[{RI}]))",
+                "{{chatbot_failover_outcome}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Feedback/min by label",
+        "User feedback per minute (chatbot.feedback) by the label the app gave it "
+        "(gen_ai.evaluation.score.label: thumbs_up, thumbs_down, ...).",
+        [
+            q(
+                f"sum by (gen_ai_evaluation_score_label) (rate({FEEDBACK}{{{SVC}}}[{RI}])) * 60",
+                "{{gen_ai_evaluation_score_label}}",
+            )
+        ],
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Feedback score and negative share",
+        "Average score users gave answers (chatbot.feedback.score, 0 worst to 1 best) and the share of "
+        "feedback below 0.5; each comes with a gen_ai.evaluation.result event in the answer's trace.",
+        [
+            q(
+                f"sum(rate(chatbot_feedback_score_sum{{{SVC}}}[{RI}])) / "
+                f"sum(rate(chatbot_feedback_score_count{{{SVC}}}[{RI}]))",
+                "average score",
+            ),
+            q(
+                ratio(
+                    f'sum(rate({FEEDBACK}{{{SVC}, chatbot_feedback_sentiment="negative"}}[{RI}]))',
+                    f"sum(rate({FEEDBACK}{{{SVC}}}[{RI}]))",
+                ),
+                "negative share",
+            ),
+        ],
+        unit="percentunit",
+    )
+    return dashboard(
+        "chatbot-helpers",
+        "Chatbot / Cache, failover and feedback",
+        "What the app's operator helpers record: semantic-cache hits and what they saved, provider failover "
+        "and its overhead, and users' feedback on answers (otel_chatbot.cache_lookup, failover, record_feedback).",
+        ["cache", "failover", "feedback"],
+        [SERVICE_VAR, ENV_VAR],
+        b,
+    )
+
+
 DASHBOARDS = {
     "chatbot-api.json": api_dashboard,
     "chatbot-chat.json": chat_dashboard,
     "chatbot-genai.json": genai_dashboard,
+    "chatbot-helpers.json": helpers_dashboard,
     "chatbot-runtime.json": runtime_dashboard,
 }
 

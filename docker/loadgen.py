@@ -4,10 +4,11 @@
 
 Rounds of ``otel_chatbot.demo.chatbot.load`` (chat, handbook turns on Bedrock's prompt cache, SSE
 streams read to the end and streams the user leaves midway, WebSocket conversations, agents,
-history, the /v1 mount, and one request in ten a deliberate failure), a pause between rounds, and
-every few rounds one Bedrock fault injected into the local Bedrock server (throttling,
-model timeouts, slow answers and slow streams), so every panel of the dashboards -- the
-error, throttle and timeout panels included -- has something to show. Faults go only to
+history, the /v1 mount, and one request in ten a deliberate failure), users' feedback on a few
+answers (mostly thumbs up), a pause between rounds, and every few rounds one Bedrock fault
+injected into the local Bedrock server (throttling, model timeouts, slow answers and slow
+streams), so every panel of the dashboards -- the error, throttle, timeout and feedback panels
+included -- has something to show. Faults go only to
 the local server (``--bedrock-url``); with real Bedrock pass ``--bedrock-url ''``.
 """
 
@@ -47,6 +48,33 @@ def inject(bedrock_url: str, fault: dict[str, object]) -> None:
         print(f"loadgen: could not inject {fault['fault']}: {exc}", file=sys.stderr, flush=True)
 
 
+def post(url: str, body: dict[str, object]) -> tuple[int, dict[str, str]]:
+    """POST JSON; (status, response headers), 0 when the app cannot be reached."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            return response.status, {k.lower(): v for k, v in response.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+    except (urllib.error.URLError, OSError):
+        return 0, {}
+
+
+def feedback(base_url: str, rng: random.Random, answers: int = 3) -> None:
+    """A few users ask a question and score the answer (by its X-Trace-Id): 80 % thumbs up."""
+    for _ in range(answers):
+        status, headers = post(f"{base_url}/chat/loadgen-feedback", {"message": f"question {rng.randrange(10**6)}?"})
+        if status != 200 or "x-trace-id" not in headers:
+            continue
+        up = rng.random() < 0.8
+        body = {"trace_id": headers["x-trace-id"], "score": 1.0 if up else 0.0}
+        body["label"] = "thumbs_up" if up else "thumbs_down"
+        post(f"{base_url}/feedback", body)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loadgen", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://app:8000", help="base URL of the chatbot")
@@ -74,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--wait", "60",
             ]
         )  # fmt: skip
+        feedback(args.url, rng)
         sys.stdout.flush()
         time.sleep(args.pause)
     return 0

@@ -37,8 +37,27 @@ _REPLACED = frozenset(
         "aiobotocore",
         "boto3sqs",
         "logging",
+        # GenAI SDKs: their calls are GenAI spans of our HTTP client instrumentation (genai-http)
+        # already: upstream's openai-v2 and OpenLLMetry's anthropic would add a second span per call.
+        "openai",
+        "anthropic",
     }
 )
+_GENAI_SDKS = frozenset({"openai", "anthropic"})
+
+
+def _replaced() -> frozenset[str]:
+    """The upstream instrumentors ours replace under the active configuration.
+
+    With ``genai-http`` turned off our HTTP spans do not read GenAI calls, so an upstream
+    GenAI instrumentor is the only one left for them and stays.
+    """
+    from otel_chatbot.telemetry import active
+
+    telemetry = active()
+    if telemetry is not None and not telemetry.settings.instrumentation_enabled("genai-http"):
+        return _REPLACED - _GENAI_SDKS
+    return _REPLACED
 # Loaded by otel_chatbot itself with the settings table's choice (process metrics); not
 # undone under another distro: its singleton already refuses a second instrumentation.
 _STARTED_BY_US = _REPLACED | {"system_metrics"}
@@ -121,8 +140,9 @@ def retire_instrumentors(candidates: Iterable[EntryPoint]) -> list[str]:
     from otel_chatbot.guard import report
 
     retired = []
+    replaced = _replaced()
     for entry_point in candidates:
-        if entry_point.name not in _REPLACED:
+        if entry_point.name not in replaced:
             continue
         module = sys.modules.get(entry_point.module)
         instrumentor_class = getattr(module, entry_point.attr, None) if module is not None else None

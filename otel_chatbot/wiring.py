@@ -43,6 +43,7 @@ class Instrumentations:
 
     def __init__(self, settings: Settings, pipelines: Pipelines, on_shutdown: Callable[[], object]) -> None:
         from otel_chatbot.instrumentation.asgi import ServerTelemetry
+        from otel_chatbot.instrumentation.genai.answers import AnswerMemory
 
         self.settings = settings
         self.pipelines = pipelines
@@ -57,7 +58,9 @@ class Instrumentations:
         self.active = True
         self._aws_patch: Any = None
         self._class_patch: Any = None
+        self._genai_http: Any = None
         self._prices: Any = load_price_table(settings) if settings.pricing_file else None
+        self.answers = AnswerMemory()
 
     def apply_libraries(self, patch_all_apps: bool) -> None:
         """Instrument each library when the app imports it, not before.
@@ -79,6 +82,10 @@ class Instrumentations:
             )
         if self.settings.instrumentation_enabled("httpx"):
             self._when_imported("httpx", self._apply_httpx)
+        if self.settings.instrumentation_enabled("httpx2"):
+            self._when_imported("httpx2", self._apply_httpx2)
+            if self._http_genai() is not None:
+                self._when_imported("anthropic", self._apply_anthropic)
         if self.settings.instrumentation_enabled("aiohttp-client"):
             self._when_imported("aiohttp", self._apply_aiohttp)
         if self.settings.instrumentation_enabled("botocore"):
@@ -126,12 +133,35 @@ class Instrumentations:
         from otel_chatbot.instrumentation.http_client import ClientTelemetry
 
         p = self.pipelines
-        return ClientTelemetry(name, p.tracer_provider, p.meter_provider, p.propagator)
+        return ClientTelemetry(name, p.tracer_provider, p.meter_provider, p.propagator, self._http_genai())
+
+    def _http_genai(self) -> Any:
+        """GenAI recognition for every HTTP client (one instance: its metrics, its log-once state); None when off."""
+        if self._genai_http is None and self.settings.instrumentation_enabled("genai-http"):
+            from otel_chatbot.genai.endpoints import Endpoints
+            from otel_chatbot.instrumentation.genai.http import HttpGenAI
+
+            self._genai_http = HttpGenAI(self._genai("otel_chatbot.genai"), Endpoints(self.settings.genai_endpoints))
+        return self._genai_http
 
     def _apply_httpx(self) -> None:
+        self._apply_httpx_module("httpx")
+
+    def _apply_httpx2(self) -> None:
+        self._apply_httpx_module("httpx2")
+
+    def _apply_httpx_module(self, name: str) -> None:
         from otel_chatbot.instrumentation.httpx_client import HttpxInstrumentation
 
-        patch = HttpxInstrumentation(self._client_telemetry("httpx"))
+        patch = HttpxInstrumentation(self._client_telemetry(name), name)
+        patch.apply()
+        self.reverts.append(patch.revert)
+
+    def _apply_anthropic(self) -> None:
+        """The anthropic SDK's own spans off: its calls are GenAI spans already, made by the httpx2 patch."""
+        from otel_chatbot.instrumentation.anthropic_sdk import AnthropicSpansOff
+
+        patch = AnthropicSpansOff()
         patch.apply()
         self.reverts.append(patch.revert)
 
@@ -171,6 +201,7 @@ class Instrumentations:
             p.tracer_provider.get_tracer(scope, __version__),
             GenAIMetrics(p.meter_provider.get_meter(scope, __version__), self.prices()),
             ContentCapture(s.capture_message_content, s.content_max_bytes, s.redact_patterns),
+            self.answers,
         )
 
     def prices(self) -> Any:

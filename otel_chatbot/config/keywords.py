@@ -33,7 +33,9 @@ Sampler: TypeAlias = Literal[
 ]
 Propagator: TypeAlias = Literal["tracecontext", "baggage", "xray", "none"]
 LogLevel: TypeAlias = Literal["debug", "info", "warning", "error", "critical"]
-Instrumentation: TypeAlias = Literal["fastapi", "httpx", "aiohttp-client", "botocore", "logging", "none"]
+Instrumentation: TypeAlias = Literal[
+    "fastapi", "httpx", "httpx2", "aiohttp-client", "genai-http", "botocore", "logging", "none"
+]
 SemconvOptIn: TypeAlias = Literal["http", "http/dup", "gen_ai_latest_experimental", "none"]
 ResponseHeader: TypeAlias = Literal["request-id", "trace-id", "response-time", "none"]
 IdSourceKind: TypeAlias = Literal["header", "path", "body"]
@@ -109,6 +111,7 @@ class SettingsKeywords(TypedDict, total=False):
     request_id_header: str
     response_headers: ResponseHeaders
     conversation_id_sources: IdSources
+    genai_endpoints: KeyValues
     pricing_file: OptionalPath
     gc_freeze: bool
     loop_lag_interval_ms: int

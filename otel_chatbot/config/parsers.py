@@ -138,6 +138,28 @@ def parse_optional_url(raw: str) -> str | None:
     return parse_url(raw) if raw.strip() else None
 
 
+_PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def parse_genai_endpoints(raw: str) -> tuple[tuple[str, str], ...]:
+    """``BASE_URL=provider,...``: GenAI servers by base URL, with the ``gen_ai.provider.name`` they get."""
+    endpoints: list[tuple[str, str]] = []
+    for base, provider in parse_key_values(raw):
+        try:
+            url = parse_url(base)
+        except ValueError:
+            raise ValueError(f"expected BASE_URL=provider pairs, {base!r} is not an http(s) URL") from None
+        if urllib.parse.urlsplit(url).query:
+            raise ValueError(f"a base URL has no query string (got {base!r})")
+        if not _PROVIDER_NAME.match(provider):
+            raise ValueError(
+                f"expected a provider name such as openai, azure.ai.openai, anthropic or ollama for {base!r} "
+                f"(lower-case letters, digits, '.', '_', '-'), got {provider!r}"
+            )
+        endpoints.append((url, provider))
+    return tuple(endpoints)
+
+
 _SOURCE = re.compile(r"^(header|path|body):([A-Za-z0-9_.\-]+)$")
 
 

@@ -64,6 +64,7 @@ class Settings:
     request_id_header: str
     response_headers: tuple[str, ...]
     conversation_id_sources: tuple[tuple[str, str], ...]
+    genai_endpoints: tuple[tuple[str, str], ...]
     pricing_file: str | None
     gc_freeze: bool
     loop_lag_interval_ms: int

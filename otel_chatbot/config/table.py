@@ -320,7 +320,8 @@ SETTINGS: tuple[Setting, ...] = (
         "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS",
         p.list_of(choices(k.Instrumentation)),
         "none",
-        "Instrumentations to leave off.",
+        "Instrumentations to leave off. `genai-http` is the recognition of GenAI calls (OpenAI, Anthropic, "
+        "Ollama ...) in the HTTP client spans; without it they stay plain HTTP spans.",
         "list",
         k.Instrumentations,
     ),
@@ -389,11 +390,23 @@ SETTINGS: tuple[Setting, ...] = (
         k.IdSources,
     ),
     Setting(
+        "genai_endpoints",
+        "OTEL_CHATBOT_GENAI_ENDPOINTS",
+        p.parse_genai_endpoints,
+        "",
+        "More GenAI servers, `BASE_URL=provider,...` (e.g. `http://gpu1:8000/v1=openai,http://llm:8080=ollama`): "
+        "HTTP calls under a base URL are read as that provider's API (`anthropic`: Messages; `ollama`: native and "
+        "`/v1/`; any other name: OpenAI-compatible) and get that `gen_ai.provider.name`. Known hosts and paths are "
+        "recognised without it (see GenAI providers).",
+        "url=provider list",
+        k.KeyValues,
+    ),
+    Setting(
         "pricing_file",
         "OTEL_CHATBOT_PRICING_FILE",
         p.parse_optional_str,
         "",
-        "JSON file that overrides or extends the shipped Bedrock price table.",
+        "JSON file that overrides or extends the shipped price table (Bedrock, OpenAI, Anthropic).",
         "path",
         k.OptionalPath,
     ),

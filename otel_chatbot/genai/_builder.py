@@ -6,6 +6,7 @@ one-shot parsers and the stream accumulators cannot drift apart.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from ._coerce import as_dict, as_int, as_str, header
@@ -18,6 +19,9 @@ CACHE_WRITE_HEADER = "X-Amzn-Bedrock-Cache-Write-Input-Token-Count"
 INVOCATION_LATENCY_HEADER = "X-Amzn-Bedrock-Invocation-Latency"
 
 INVOCATION_METRICS_KEY = "amazon-bedrock-invocationMetrics"
+KEPT_TEXT_LIMIT = 256 * 1024
+"""Characters of generated text (and tool arguments) kept for content capture, per call: the
+captured attribute is bounded far below this, so a longer answer only costs memory."""
 GUARDRAIL_ACTION_KEY = "amazon-bedrock-guardrailAction"
 
 
@@ -30,6 +34,61 @@ def _counts(uncached_input: object, output: object, cache_read: object, cache_wr
         "cache_write": cache_write,
     }
     return {name: value for name, value in ((n, as_int(v)) for n, v in raw.items()) if value is not None}
+
+
+class ToolCalls:
+    """Tool calls of one answer, whole or assembled from streamed pieces, keyed by their position.
+
+    Names and ids are always kept (they are few and short); arguments only for content
+    capture, and at most :data:`KEPT_TEXT_LIMIT` characters of them in all.
+    """
+
+    def __init__(self, *, keep_arguments: bool) -> None:
+        self.keep_arguments = keep_arguments
+        self._calls: dict[object, dict[str, object]] = {}
+        self._kept = 0
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def add(self, key: object, call_id: object = None, name: object = None, arguments: object = None) -> None:
+        """Start (or complete) call ``key``; ``arguments`` replace any pieces (a whole object or string)."""
+        call = self._calls.setdefault(key, {"id": None, "name": None, "arguments": None})
+        if as_str(call_id) is not None:
+            call["id"] = call_id
+        if as_str(name) is not None:
+            call["name"] = name
+        if arguments is not None and self.keep_arguments:
+            call["arguments"] = arguments
+
+    def extend_arguments(self, key: object, piece: object) -> None:
+        """Append a streamed piece of call ``key``'s JSON arguments."""
+        if not self.keep_arguments or not isinstance(piece, str) or not piece or self._kept >= KEPT_TEXT_LIMIT:
+            return
+        call = self._calls.setdefault(key, {"id": None, "name": None, "arguments": None})
+        previous = call["arguments"]
+        call["arguments"] = (previous if isinstance(previous, str) else "") + piece
+        self._kept += len(piece)
+
+    def parts(self) -> list[dict[str, object]]:
+        """The convention's ``tool_call`` message parts, in the order the calls began.
+
+        Arguments streamed as JSON text are decoded when they are complete JSON, as the
+        convention shows them (an object), and kept as text otherwise.
+        """
+        return [
+            {"type": "tool_call", "id": call["id"], "name": call["name"], "arguments": _decoded(call["arguments"])}
+            for call in self._calls.values()
+        ]
+
+
+def _decoded(arguments: object) -> object:
+    if not isinstance(arguments, str):
+        return arguments
+    try:
+        return json.loads(arguments)
+    except (ValueError, RecursionError):
+        return arguments
 
 
 class ResponseBuilder:
@@ -53,6 +112,8 @@ class ResponseBuilder:
         self.citation_count: int | None = None
         self.keep_text = keep_text
         self.text_parts: list[str] = []
+        self._kept = 0
+        self.tool_calls = ToolCalls(keep_arguments=keep_text)
         # Fallback counts (headers, invocation metrics) used only where the body had none.
         self._fallback: dict[str, int] = {}
 
@@ -82,8 +143,9 @@ class ResponseBuilder:
         self.response_model = as_str(value) or self.response_model
 
     def add_text(self, text: object) -> None:
-        if self.keep_text and isinstance(text, str) and text:
+        if self.keep_text and isinstance(text, str) and text and self._kept < KEPT_TEXT_LIMIT:
             self.text_parts.append(text)
+            self._kept += len(text)
 
     def note_guardrail(self, intervened: bool) -> None:
         # Once any part of the response says "intervened" it stays intervened.

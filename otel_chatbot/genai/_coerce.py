@@ -14,7 +14,13 @@ from typing import Any
 
 
 def as_dict(value: object) -> dict[str, Any]:
-    """``value`` if it is a mapping with string keys, else an empty dict."""
+    """``value`` if it is a mapping with string keys, else an empty dict.
+
+    A plain ``dict`` (decoded JSON, a boto3 result) is returned as it is, not copied: the
+    readers only read, and streams feed thousands of them per second.
+    """
+    if type(value) is dict:
+        return value
     if isinstance(value, Mapping):
         return {k: v for k, v in value.items() if isinstance(k, str)}
     return {}
@@ -112,7 +118,7 @@ def parse_json_object(body: object) -> dict[str, Any]:
         decoded = json.loads(body)
     except (ValueError, RecursionError):
         return {}
-    return as_dict(decoded)
+    return decoded if type(decoded) is dict else {}
 
 
 def header(headers: Mapping[str, object] | None, name: str) -> str | None:

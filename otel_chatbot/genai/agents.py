@@ -20,7 +20,7 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ge
 from . import names
 from ._builder import ResponseBuilder
 from ._coerce import as_dict, as_float, as_int, as_list, as_str, dig, first, str_tuple
-from .content import Message
+from .messages import Message
 from .streams import exception_type
 from .types import Attributes, AttributeValue, GenAIRequest, GenAIResponse, TokenUsage
 

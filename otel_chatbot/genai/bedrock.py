@@ -172,9 +172,27 @@ def apply_guardrail_response(response: Mapping[str, Any]) -> GenAIResponse:
     return b.build()
 
 
-_THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
+_THROTTLING_CODES = frozenset(
+    {
+        # Bedrock's error codes
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        # HTTP providers: 429 Too Many Requests, and Anthropic's 529 overloaded
+        "429",
+        "529",
+        # the same rejections reported inside a stream (Anthropic's error event types, OpenAI's code)
+        "rate_limit_error",
+        "overloaded_error",
+        "rate_limit_exceeded",
+    }
+)
 
 
 def is_throttling(error_type: str | None) -> bool:
-    """True for error codes that mean Bedrock throttled the call (for ``gen_ai.client.throttles``)."""
+    """True for error types that mean the provider throttled the call (for ``gen_ai.client.throttles``).
+
+    Bedrock's throttling codes, HTTP 429 and Anthropic's 529 ``overloaded``, and their
+    in-stream forms.
+    """
     return error_type in _THROTTLING_CODES

@@ -29,7 +29,7 @@ from .bedrock import (
     invoke_model_request,
     invoke_model_response,
 )
-from .content import Message
+from .messages import Message
 from .operations import Operation, OperationTable, Params, Result, StreamSpec
 from .streams import ConverseStreamAccumulator, InvokeStreamAccumulator
 from .types import GenAIRequest, GenAIResponse

@@ -17,6 +17,7 @@ from typing import Any
 from . import models
 from ._coerce import as_dict, as_list, as_str, dig, parse_json_object
 from .bedrock import read_invoke_model_response
+from .messages import Message, Part, assistant_output, text_part, tool_call_part
 from .redaction import Redactor
 from .types import normalize_finish_reason
 
@@ -25,33 +26,19 @@ __all__ = [
     "converse_output_messages",
     "invoke_input_messages",
     "invoke_output_messages",
-    "output_messages_from_text",
     "serialize",
 ]
 
-Message = dict[str, Any]
-Part = dict[str, Any]
-
 TRUNCATION_MARKER = "...[truncated]"
-
-
-def _text(content: object) -> Part | None:
-    text = as_str(content)
-    return {"type": "text", "content": text} if text is not None else None
 
 
 def _converse_part(block: Mapping[str, Any]) -> Part | None:
     """One Converse content block as a convention message part."""
     if "text" in block:
-        return _text(block.get("text"))
+        return text_part(block.get("text"))
     tool_use = as_dict(block.get("toolUse"))
     if tool_use:
-        return {
-            "type": "tool_call",
-            "id": as_str(tool_use.get("toolUseId")),
-            "name": as_str(tool_use.get("name")),
-            "arguments": tool_use.get("input"),
-        }
+        return tool_call_part(tool_use.get("toolUseId"), tool_use.get("name"), tool_use.get("input"))
     tool_result = as_dict(block.get("toolResult"))
     if tool_result:
         texts = [as_str(as_dict(c).get("text")) for c in as_list(tool_result.get("content"))]
@@ -98,23 +85,15 @@ def converse_output_messages(response: Mapping[str, Any]) -> list[Message]:
     return [message] if message is not None else []
 
 
-def output_messages_from_text(text: str, finish_reasons: Sequence[str] = ()) -> list[Message]:
-    """One assistant message from accumulated stream text (see the accumulators' ``output_text``)."""
-    message: Message = {"role": "assistant", "parts": [_text(text)] if text else []}
-    if finish_reasons:
-        message["finish_reason"] = normalize_finish_reason(finish_reasons[-1])
-    return [message]
-
-
 def _openai_content(content: object) -> list[Part]:
     """Message content that is a string or a list of ``{"type": "text", "text"}`` blocks."""
     if isinstance(content, str):
-        part = _text(content)
+        part = text_part(content)
         return [part] if part else []
     parts: list[Part] = []
     for block in as_list(content):
         block = as_dict(block)
-        part = _text(block.get("text")) if block.get("type", "text") == "text" else None
+        part = text_part(block.get("text")) if block.get("type", "text") == "text" else None
         if part is None and block:
             part = _converse_part(block)  # Nova bodies use Converse-style blocks
         if part is not None:
@@ -145,13 +124,13 @@ def invoke_input_messages(model_id: str, body: bytes | str | Mapping[str, Any] |
         for turn in as_list(data.get("chat_history")):
             turn = as_dict(turn)
             role = _COHERE_ROLES.get(str(turn.get("role")), as_str(turn.get("role")))
-            part = _text(turn.get("message"))
+            part = text_part(turn.get("message"))
             if role and part:
                 history.append({"role": role, "parts": [part]})
-        current = _text(data.get("message"))
+        current = text_part(data.get("message"))
         return history + ([{"role": "user", "parts": [current]}] if current else [])
     for key in ("prompt", "inputText"):
-        part = _text(data.get(key))
+        part = text_part(data.get(key))
         if part is not None:
             return [{"role": "user", "parts": [part]}]
     return []
@@ -164,10 +143,7 @@ def invoke_output_messages(
 
     Multi-generation bodies are folded into one assistant message.
     """
-    builder = read_invoke_model_response(model_id, body, headers)
-    if not builder.text_parts and not builder.finish_reasons:
-        return []
-    return output_messages_from_text(builder.text, builder.finish_reasons)
+    return assistant_output(read_invoke_model_response(model_id, body, headers))
 
 
 def _size(value: object) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from . import models, names
+from . import anthropic, models, names
 from ._builder import ResponseBuilder
 from ._coerce import as_dict, as_float, as_int, as_list, as_str, dig, first, str_tuple
 from .types import GenAIRequest
@@ -141,23 +141,6 @@ def parse_request(
 # --- response bodies ------------------------------------------------------------------
 
 
-def _anthropic(body: Mapping[str, Any], b: ResponseBuilder) -> None:
-    b.set_id(body.get("id"))
-    b.set_model(body.get("model"))
-    b.add_finish_reason(body.get("stop_reason"))
-    usage = as_dict(body.get("usage"))
-    b.set_usage(
-        uncached_input=usage.get("input_tokens"),
-        output=usage.get("output_tokens"),
-        cache_read=usage.get("cache_read_input_tokens"),
-        cache_write=usage.get("cache_creation_input_tokens"),
-    )
-    for block in as_list(body.get("content")):
-        if as_dict(block).get("type") == "text":
-            b.add_text(as_dict(block).get("text"))
-    b.add_text(body.get("completion"))  # legacy text-completion body
-
-
 def _nova_usage(usage: Mapping[str, Any], b: ResponseBuilder) -> None:
     b.set_usage(
         uncached_input=usage.get("inputTokens"),
@@ -240,7 +223,7 @@ def _ai21(body: Mapping[str, Any], b: ResponseBuilder) -> None:
 
 
 _RESPONSE_READERS: Final[dict[str, Callable[[Mapping[str, Any], ResponseBuilder], None]]] = {
-    models.ANTHROPIC: _anthropic,
+    models.ANTHROPIC: anthropic.read_message,
     models.AMAZON_NOVA: _nova,
     models.AMAZON_TITAN: _titan,
     models.META: _meta,
@@ -260,33 +243,6 @@ def read_response(model_id: str, body: Mapping[str, Any], b: ResponseBuilder) ->
 # --- stream chunks ----------------------------------------------------------------------
 # Each reader returns True when the chunk carried generated content (text, tool input,
 # reasoning), which is what "first chunk" timing and the chunk count are about.
-
-
-def _anthropic_chunk(chunk: Mapping[str, Any], b: ResponseBuilder) -> bool:
-    kind = chunk.get("type")
-    if kind == "message_start":
-        message = as_dict(chunk.get("message"))
-        _anthropic({k: v for k, v in message.items() if k != "content"}, b)
-        return False
-    if kind == "content_block_delta":
-        delta = as_dict(chunk.get("delta"))
-        b.add_text(delta.get("text"))
-        return any(as_str(delta.get(k)) for k in ("text", "partial_json", "thinking"))
-    if kind == "message_delta":
-        b.add_finish_reason(dig(chunk, "delta", "stop_reason"))
-        usage = as_dict(chunk.get("usage"))
-        b.set_usage(
-            uncached_input=usage.get("input_tokens"),
-            output=usage.get("output_tokens"),
-            cache_read=usage.get("cache_read_input_tokens"),
-            cache_write=usage.get("cache_creation_input_tokens"),
-        )
-        return False
-    if "completion" in chunk:  # legacy text-completion stream
-        b.add_text(chunk.get("completion"))
-        b.add_finish_reason(chunk.get("stop_reason"))
-        return bool(as_str(chunk.get("completion")))
-    return False
 
 
 def _nova_chunk(chunk: Mapping[str, Any], b: ResponseBuilder) -> bool:
@@ -366,7 +322,7 @@ def _choices_chunk(chunk: Mapping[str, Any], b: ResponseBuilder) -> bool:
 
 
 _CHUNK_READERS: Final[dict[str, Callable[[Mapping[str, Any], ResponseBuilder], bool]]] = {
-    models.ANTHROPIC: _anthropic_chunk,
+    models.ANTHROPIC: anthropic.read_event,
     models.AMAZON_NOVA: _nova_chunk,
     models.AMAZON_TITAN: _titan_chunk,
     models.META: _meta_chunk,

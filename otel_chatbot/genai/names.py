@@ -93,10 +93,16 @@ METRIC_GEN_AI_CLIENT_COST_UNIT: Final = "USD"
 """Unit of ``gen_ai.client.cost``."""
 
 METRIC_GEN_AI_CLIENT_THROTTLES: Final = "gen_ai.client.throttles"
-"""Counter of calls the provider rejected by throttling (Bedrock's ``ThrottlingException``)."""
+"""Counter of calls the provider rejected by throttling (Bedrock's ``ThrottlingException``, HTTP 429,
+Anthropic's 529 ``overloaded``)."""
 
 METRIC_GEN_AI_CLIENT_THROTTLES_UNIT: Final = "{throttle}"
 """Unit of ``gen_ai.client.throttles``."""
+
+METRIC_GEN_AI_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+"""Histogram (s) of the app's tool executions (``otel_chatbot.execute_tool``), by ``gen_ai.tool.name``,
+``gen_ai.tool.type`` and ``error.type``. The convention's ``gen_ai.client.operation.duration`` is for
+calls to a provider (it requires ``gen_ai.provider.name``); tool runs there would skew model latency."""
 
 # --- Histogram bucket boundaries the GenAI metric conventions specify ------------------
 # Source: semantic-conventions-genai docs/gen-ai/gen-ai-metrics.md ("This metric SHOULD be

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .agents import AgentStep
-from .content import Message
+from .messages import Message
 from .types import GenAIRequest, GenAIResponse
 
 Params = Mapping[str, Any]

@@ -16,7 +16,7 @@ from . import families, models
 from ._builder import ResponseBuilder
 from ._coerce import as_dict, as_str, dig, parse_json_object
 from .bedrock import read_converse_stop, read_converse_usage
-from .content import Message, output_messages_from_text
+from .messages import Message, assistant_output
 from .types import GenAIResponse
 
 
@@ -42,9 +42,9 @@ class _Accumulator:
         return self._b.build()
 
     def output_messages(self) -> list[Message]:
-        """One assistant message of the text generated so far; empty unless ``capture_content`` was set."""
-        text = self._b.text
-        return output_messages_from_text(text, self._b.finish_reasons) if text else []
+        """One assistant message of the text and tool calls so far; empty unless ``capture_content`` was set."""
+        b = self._b
+        return assistant_output(b) if b.text_parts or len(b.tool_calls) else []
 
     def _content(self, has_content: bool) -> None:
         if has_content:
@@ -78,6 +78,9 @@ class ConverseStreamAccumulator(_Accumulator):
         if delta:
             text = as_str(delta.get("text"))
             self._b.add_text(text)
+            tool_input = dig(delta, "toolUse", "input")
+            if tool_input is not None:
+                self._b.tool_calls.extend_arguments(dig(event, "contentBlockDelta", "contentBlockIndex"), tool_input)
             self._content(
                 bool(
                     text
@@ -86,6 +89,11 @@ class ConverseStreamAccumulator(_Accumulator):
                     or delta.get("citation")
                 )
             )
+            return
+        tool_use = as_dict(dig(event, "contentBlockStart", "start", "toolUse"))
+        if tool_use:
+            index = dig(event, "contentBlockStart", "contentBlockIndex")
+            self._b.tool_calls.add(index, tool_use.get("toolUseId"), tool_use.get("name"))
             return
         if "messageStop" in event:
             read_converse_stop(

@@ -106,6 +106,7 @@ class GenAIRequest:
     agent_alias_id: str | None = None
     conversation_id: str | None = None
     knowledge_base_id: str | None = None
+    encoding_formats: tuple[str, ...] | None = None
 
     @property
     def span_name(self) -> str:
@@ -129,6 +130,7 @@ class GenAIRequest:
         if self.choice_count is not None and self.choice_count != 1:
             attrs[gen_ai.GEN_AI_REQUEST_CHOICE_COUNT] = self.choice_count
         _put(attrs, gen_ai.GEN_AI_REQUEST_STREAM, self.stream)
+        _put(attrs, gen_ai.GEN_AI_REQUEST_ENCODING_FORMATS, self.encoding_formats)
         _put(attrs, aws.AWS_BEDROCK_GUARDRAIL_ID, self.guardrail_id)
         _put(attrs, names.AWS_BEDROCK_GUARDRAIL_VERSION, self.guardrail_version)
         _put(attrs, gen_ai.GEN_AI_AGENT_ID, self.agent_id)

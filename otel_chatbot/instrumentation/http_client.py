@@ -1,7 +1,11 @@
 """CLIENT spans and ``http.client.request.duration`` for outgoing HTTP calls.
 
-Library-neutral: the httpx and aiohttp adapters call :meth:`ClientTelemetry.start` and
-:meth:`OutgoingCall.end`. Upstream's suppression is honoured through its public functions:
+Library-neutral: the httpx, httpx2 and aiohttp adapters call :meth:`ClientTelemetry.start`,
+:meth:`OutgoingCall.respond` when the response headers arrive and :meth:`OutgoingCall.end`.
+A call to a GenAI API (see :mod:`otel_chatbot.genai.endpoints`) is the same one span, named
+and attributed as the GenAI convention says; its end waits for the body, which
+``respond`` hands back an observer for (the adapter wraps the body's byte stream with it).
+Upstream's suppression is honoured through its public functions:
 no span, metric or propagation inside ``suppress_instrumentation()`` or
 ``suppress_http_instrumentation()`` (the AWS SDK instrumentation runs its calls inside the
 latter, so their HTTP requests are not traced twice; OTLP exporters inside the former).
@@ -11,8 +15,8 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-from collections.abc import MutableMapping
-from typing import Any
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_http_instrumentation_enabled
@@ -23,6 +27,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 from otel_chatbot.instrumentation import http_semconv as sc
 from otel_chatbot.instrumentation.prebound import Bindings
 from otel_chatbot.version import __version__
+
+if TYPE_CHECKING:
+    from otel_chatbot.instrumentation.genai.body import BodyObserver
+    from otel_chatbot.instrumentation.genai.http import HttpGenAI, HttpGenAICall, PendingGenAICall
 
 
 def sanitize_url(url: str) -> str:
@@ -41,6 +49,7 @@ class ClientTelemetry:
         tracer_provider: TracerProvider,
         meter_provider: MeterProvider,
         propagator: TextMapPropagator,
+        genai: HttpGenAI | None = None,
     ) -> None:
         self.tracer = tracer_provider.get_tracer(f"otel_chatbot.{name}", __version__)
         meter = meter_provider.get_meter(f"otel_chatbot.{name}", __version__)
@@ -55,11 +64,28 @@ class ClientTelemetry:
             client_duration_attributes,
         )
         self.propagator = propagator
+        self.genai = genai
 
-    def start(self, method: str, url: str, headers: MutableMapping[str, str]) -> OutgoingCall | None:
-        """Open the span and inject trace context into ``headers``; None when suppressed."""
+    def start(
+        self,
+        method: str,
+        url: str,
+        headers: MutableMapping[str, str],
+        request_headers: Mapping[str, str] | None = None,
+        body_of: Callable[[], bytes | None] | None = None,
+        *,
+        is_async: bool = False,
+    ) -> OutgoingCall | None:
+        """Open the span and inject trace context into ``headers``; None when suppressed.
+
+        ``request_headers`` are the request's, for recognising a GenAI call, and
+        ``body_of`` gives its body, asked only for a recognised call (no other request's
+        body is touched). A client that sends the body after this (aiohttp) passes None
+        and hands it to :meth:`OutgoingCall.request_body` later.
+        """
         if not is_http_instrumentation_enabled():
             return None
+        start = time.perf_counter()
         verb, original = sc.normalize_method(method)
         parts = urllib.parse.urlsplit(url)
         scheme = parts.scheme or "http"
@@ -73,9 +99,20 @@ class ClientTelemetry:
         }
         if original:
             attributes[sc.METHOD_ORIGINAL] = original
-        span = self.tracer.start_span(sc.span_name(verb, None), kind=SpanKind.CLIENT, attributes=attributes)
+        name = sc.span_name(verb, None)
+        genai: HttpGenAICall | None = None
+        pending: PendingGenAICall | None = None
+        if self.genai is not None:
+            pending = self.genai.recognise(verb, url, parts, request_headers or {}, start, is_async=is_async)
+            body = body_of() if pending is not None and body_of is not None else None
+            if pending is not None and body is not None:
+                genai, pending = pending.begin(body), None
+                if genai is not None:
+                    name = genai.span_name
+                    attributes.update(genai.start_attributes(host, port))
+        span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         self.propagator.inject(headers, context=trace.set_span_in_context(span))
-        return OutgoingCall(self, span, (verb, host, port, scheme))
+        return OutgoingCall(self, span, (verb, host, port, scheme), start, genai, pending)
 
 
 def client_duration_attributes(
@@ -93,35 +130,100 @@ def client_duration_attributes(
 
 
 class OutgoingCall:
-    __slots__ = ("done", "endpoint", "span", "start", "telemetry")
+    """One request in flight: its span, and (for a GenAI call) what reads its answer."""
 
-    def __init__(self, telemetry: ClientTelemetry, span: Span, endpoint: tuple[str, str, int, str]) -> None:
+    __slots__ = (
+        "done",
+        "endpoint",
+        "error_type",
+        "genai",
+        "pending",
+        "span",
+        "start",
+        "status",
+        "telemetry",
+        "version",
+    )
+
+    def __init__(
+        self,
+        telemetry: ClientTelemetry,
+        span: Span,
+        endpoint: tuple[str, str, int, str],
+        start: float,
+        genai: HttpGenAICall | None = None,
+        pending: PendingGenAICall | None = None,
+    ) -> None:
         self.telemetry = telemetry
         self.span = span
         self.endpoint = endpoint  # method, host, port, scheme: the metric attributes known at the start
-        self.start = time.perf_counter()
+        self.start = start
+        self.genai = genai
+        self.pending = pending  # a recognised call whose body the client has not handed over yet
+        self.status: int | None = None
+        self.version: str | None = None
+        self.error_type: str | None = None
         self.done = False
 
-    def end(self, status: int | None = None, version: str | None = None, error: BaseException | None = None) -> None:
+    def request_body(self, body: bytes) -> None:
+        """The body of a recognised call, sent after the span started: the span becomes the GenAI span."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        genai = pending.begin(body)
+        if genai is not None:
+            self.genai = genai
+            self.span.update_name(genai.span_name)
+            self.span.set_attributes(genai.start_attributes(self.endpoint[1], self.endpoint[2]))
+
+    def respond(
+        self, status: int, version: str | None, headers: Mapping[str, str], content_encoding: str | None = None
+    ) -> BodyObserver | None:
+        """The response headers arrived. For a GenAI answer, the observer of its body; else the call has ended.
+
+        ``content_encoding`` is the body's encoding as the observer will see it (None when
+        the client hands over decoded bytes).
+        """
+        self.status, self.version = status, version
+        span = self.span
+        span.set_attribute(sc.STATUS, status)
+        if version:
+            span.set_attribute(sc.PROTOCOL_VERSION, version)
+        if sc.status_is_error(status, server=False):
+            self.error_type = str(status)
+            span.set_attribute(sc.ERROR_TYPE, self.error_type)
+            span.set_status(Status(StatusCode.ERROR))
+        if self.pending is not None:  # the body never came: read what the request says it is
+            self.request_body(b"")
+        genai = self.genai
+        if genai is not None:
+            observer = genai.answer(self, headers, content_encoding)
+            if observer is not None:
+                return observer
+        self.end()
+        return None
+
+    def end(self, error: BaseException | None = None) -> None:
+        """End the span and record the duration, once; ``error`` when the request (or its body) failed."""
         if self.done:
             return
         self.done = True
-        error_type: str | None = None
-        if status:
-            self.span.set_attribute(sc.STATUS, status)
-            if sc.status_is_error(status, server=False):
-                error_type = str(status)
-        if version:
-            self.span.set_attribute(sc.PROTOCOL_VERSION, version)
         if error is not None:
-            error_type = type(error).__qualname__
+            self.error_type = type(error).__qualname__
             self.span.record_exception(error)
-        if error_type:
-            self.span.set_attribute(sc.ERROR_TYPE, error_type)
+            self.span.set_attribute(sc.ERROR_TYPE, self.error_type)
             self.span.set_status(Status(StatusCode.ERROR))
         self.span.end()
-        bound = self.telemetry.durations.get(*self.endpoint, status, version, error_type)
+        bound = self.telemetry.durations.get(*self.endpoint, self.status, self.version, self.error_type)
         bound.record(time.perf_counter() - self.start)
+
+    def fail(self, error: BaseException) -> None:
+        """The request raised before a response: the GenAI call (if any) failed with it too."""
+        if self.pending is not None:
+            self.request_body(b"")
+        if self.genai is not None:
+            self.genai.fail(type(error).__qualname__)
+        self.end(error)
 
 
 def http_version(raw: str | None) -> str | None:

@@ -95,6 +95,42 @@ def loop_lag(per_minute: dict[float, int], instance: str = "worker-1") -> list[d
     return buckets(LAG_BUCKET, f'{L},instance="{instance}"', per_minute, (0.005, 0.05, 0.1, 0.25))
 
 
+CACHE = 'chatbot_cache_name="semantic"'
+CHAIN = 'chatbot_failover_name="chat"'
+
+
+def cache(hits_per_min: float, misses_per_min: float, minutes: int = 60) -> list[dict[str, str]]:
+    """Cache lookups per minute by result (no hit series at all when there are no hits)."""
+    lookups = "chatbot_cache_lookups_total"
+    result = [series(f'{lookups}{{{L},{CACHE},chatbot_cache_result="miss"}}', f"0+{misses_per_min}x{minutes}")]
+    if hits_per_min:
+        result.append(series(f'{lookups}{{{L},{CACHE},chatbot_cache_result="hit"}}', f"0+{hits_per_min}x{minutes}"))
+    return result
+
+
+def failovers(chains_per_min: dict[str, float], switches_per_min: float, minutes: int = 60) -> list[dict[str, str]]:
+    """Failover chains per minute by outcome, and switches per minute (none: no switch series)."""
+    result = [
+        series(f'chatbot_failover_chains_total{{{L},{CHAIN},chatbot_failover_outcome="{outcome}"}}', f"0+{n}x{minutes}")
+        for outcome, n in chains_per_min.items()
+    ]
+    if switches_per_min:
+        switch = 'chatbot_failover_from="aws.bedrock",chatbot_failover_to="openai",error_type="ThrottlingException"'
+        result.append(
+            series(f"chatbot_failover_switches_total{{{L},{CHAIN},{switch}}}", f"0+{switches_per_min}x{minutes}")
+        )
+    return result
+
+
+def feedback(positive_per_min: float, negative_per_min: float, minutes: int = 90) -> list[dict[str, str]]:
+    """User feedback per minute by sentiment."""
+    return [
+        series(f'chatbot_feedback_total{{{L},chatbot_feedback_sentiment="{sentiment}"}}', f"0+{n}x{minutes}")
+        for sentiment, n in (("positive", positive_per_min), ("negative", negative_per_min))
+        if n
+    ]
+
+
 def t(name: str, input_series: list[dict[str, str]], alerts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"name": name, "interval": "1m", "input_series": input_series, "alert_rule_test": alerts}
 
@@ -109,6 +145,85 @@ def silent(alert: str, at: str) -> dict[str, Any]:
 
 J = {"job": "chatbot", "deployment_environment_name": "test"}
 TESTS = [
+    t(
+        "a cache answering 20 % of 20 lookups a minute fires the hit-rate alert after 15 minutes",
+        cache(hits_per_min=4, misses_per_min=16),
+        [
+            fires("ChatbotCacheHitRateLow", "25m", severity="info", chatbot_cache_name="semantic", **J),
+            silent("ChatbotCacheHitRateLow", "10m"),  # below 30 % since ~1m: pending for 15 minutes
+        ],
+    ),
+    t(
+        "a cache that never hits (no hit series at all) fires the hit-rate alert",
+        cache(hits_per_min=0, misses_per_min=10),
+        # (another time than the test above: annotations are filled in by alert name and time)
+        [fires("ChatbotCacheHitRateLow", "26m", severity="info", chatbot_cache_name="semantic", **J)],
+    ),
+    t(
+        "a cache answering 45 % of lookups stays silent",
+        cache(hits_per_min=9, misses_per_min=11),
+        [silent("ChatbotCacheHitRateLow", "50m")],
+    ),
+    t(
+        "two lookups a minute, none a hit, is too little traffic to alert on",
+        cache(hits_per_min=0, misses_per_min=2),
+        [silent("ChatbotCacheHitRateLow", "50m")],
+    ),
+    t(
+        "2 switches per 20 chains fires the failover-rate alert after 10 minutes",
+        failovers({"served": 20}, switches_per_min=2),
+        [
+            fires("ChatbotFailoverRateHigh", "20m", severity="warning", **J),
+            silent("ChatbotFailoverRateHigh", "8m"),
+            silent("ChatbotFailoverExhausted", "50m"),  # every chain was served
+        ],
+    ),
+    t(
+        "3 switches per 100 chains stays silent",
+        failovers({"served": 100}, switches_per_min=3),
+        [silent("ChatbotFailoverRateHigh", "50m")],
+    ),
+    t(
+        "chains that never switch (no switch series) stay silent",
+        failovers({"served": 50}, switches_per_min=0),
+        [silent("ChatbotFailoverRateHigh", "50m")],
+    ),
+    t(
+        "an exhausted chain every minute fires the exhausted alert for that chain",
+        failovers({"served": 10, "exhausted": 1}, switches_per_min=0),
+        [
+            fires("ChatbotFailoverExhausted", "15m", severity="warning", chatbot_failover_name="chat", **J),
+            silent("ChatbotFailoverExhausted", "3m"),
+        ],
+    ),
+    t(
+        "an exhausted-chain counter that stopped growing goes silent",
+        [
+            series(
+                f'chatbot_failover_chains_total{{{L},{CHAIN},chatbot_failover_outcome="exhausted"}}', "0+1x10 10x50"
+            ),
+            *failovers({"served": 10}, switches_per_min=0),
+        ],
+        [silent("ChatbotFailoverExhausted", "40m")],
+    ),
+    t(
+        "half of 2 feedbacks a minute negative fires the negative-feedback alert",
+        feedback(positive_per_min=1, negative_per_min=1),
+        [
+            fires("ChatbotNegativeFeedback", "30m", severity="warning", **J),
+            silent("ChatbotNegativeFeedback", "10m"),
+        ],
+    ),
+    t(
+        "20 % negative feedback stays silent",
+        feedback(positive_per_min=4, negative_per_min=1),
+        [silent("ChatbotNegativeFeedback", "80m")],
+    ),
+    t(
+        "six feedbacks an hour, every one negative, are too few to alert on",
+        feedback(positive_per_min=0, negative_per_min=0.1),
+        [silent("ChatbotNegativeFeedback", "80m")],
+    ),
     t(
         "20 % of streamed answers cancelled fires the cancellation alert after 10 minutes",
         streams(completed_per_min=8, cancelled_per_min=2),

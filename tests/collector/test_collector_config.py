@@ -39,6 +39,19 @@ APP_METRICS = {
     "chatbot.stream.time_to_first_byte": {"http.request.method", "http.route"},
     "chatbot.stream.duration": {"http.request.method", "http.route", "chatbot.stream.outcome"},
     "chatbot.websocket.active_connections": {"http.request.method", "url.scheme"},
+    "chatbot.cache.lookups": {"chatbot.cache.name", "chatbot.cache.result"},
+    "chatbot.cache.saved.tokens": {"chatbot.cache.name", "gen_ai.token.type", "gen_ai.request.model"},
+    "chatbot.cache.saved.cost": {"chatbot.cache.name", "gen_ai.token.type", "gen_ai.request.model"},
+    "chatbot.failover.chains": {"chatbot.failover.name", "chatbot.failover.outcome"},
+    "chatbot.failover.switches": {
+        "chatbot.failover.name",
+        "chatbot.failover.from",
+        "chatbot.failover.to",
+        "error.type",
+    },
+    "chatbot.failover.overhead": {"chatbot.failover.name", "gen_ai.provider.name"},
+    "chatbot.feedback": {"gen_ai.evaluation.score.label", "chatbot.feedback.sentiment"},
+    "chatbot.feedback.score": {"gen_ai.evaluation.name"},
 }
 # Added on the way: by awsemf's resource_to_telemetry_conversion and transform/status_class.
 ADDED_LABELS = {"service.name", "deployment.environment.name", "http.status_class"}
@@ -296,6 +309,7 @@ CONTENT_KEYS = [
     "gen_ai.input.messages",
     "gen_ai.output.messages",
     "gen_ai.system_instructions",
+    "gen_ai.evaluation.explanation",
     "gen_ai.prompt",
     "gen_ai.completion",
     "gen_ai.prompt.0.content",

@@ -96,7 +96,13 @@ ALARMS = sorted(name for name, r in TEMPLATE["Resources"].items() if r["Type"] =
 
 
 def test_the_alarms_the_design_asks_for() -> None:
-    assert ALARMS == ["BedrockTimeoutAlarm", "ErrorRateAlarm", "LatencyAlarm", "TelemetryDroppedAlarm"]
+    assert ALARMS == [
+        "BedrockTimeoutAlarm",
+        "ErrorRateAlarm",
+        "FailoverExhaustedAlarm",
+        "LatencyAlarm",
+        "TelemetryDroppedAlarm",
+    ]
     latency = TEMPLATE["Resources"]["LatencyAlarm"]["Properties"]
     assert latency["Threshold"] == 2.0  # seconds: the metric's unit is Seconds (metric_descriptors)
     units = {d["metric_name"]: d["unit"] for d in AWSEMF["metric_descriptors"]}

@@ -44,7 +44,9 @@ LABELS = {
     "job", "instance", "deployment_environment_name", "http_route", "http_request_method", "http_status_class",
     "http_response_status_code", "error_type", "gen_ai_request_model", "gen_ai_operation_name",
     "gen_ai_token_type", "cpython_gc_generation", "type", "le", "exporter", "receiver", "alertstate", "alertname",
-    "chatbot_stream_outcome", "__name__",
+    "chatbot_stream_outcome", "chatbot_cache_name", "chatbot_cache_result", "gen_ai_provider_name",
+    "chatbot_failover_outcome", "chatbot_failover_from", "chatbot_failover_to", "gen_ai_evaluation_score_label",
+    "chatbot_feedback_sentiment", "__name__",
 }  # fmt: skip
 
 
@@ -58,8 +60,14 @@ def test_the_dashboards_are_what_the_generator_writes() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def test_four_dashboards_with_unique_uids_and_titles() -> None:
-    assert set(DASHBOARDS) == {"chatbot-api.json", "chatbot-chat.json", "chatbot-genai.json", "chatbot-runtime.json"}
+def test_five_dashboards_with_unique_uids_and_titles() -> None:
+    assert set(DASHBOARDS) == {
+        "chatbot-api.json",
+        "chatbot-chat.json",
+        "chatbot-genai.json",
+        "chatbot-helpers.json",
+        "chatbot-runtime.json",
+    }
     uids = [d["uid"] for d in DASHBOARDS.values()]
     titles = [d["title"] for d in DASHBOARDS.values()]
     assert len(set(uids)) == len(uids) and len(set(titles)) == len(titles)

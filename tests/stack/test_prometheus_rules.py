@@ -35,6 +35,10 @@ DESIGN_ALERTS = {
     "ChatbotLatencySLOBudgetBurnSlow",
     "ChatbotStreamCancellations",
     "ChatbotStreamSlowFirstByte",
+    "ChatbotCacheHitRateLow",
+    "ChatbotFailoverRateHigh",
+    "ChatbotFailoverExhausted",
+    "ChatbotNegativeFeedback",
     "ChatbotEventLoopLag",
 }
 

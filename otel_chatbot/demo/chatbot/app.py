@@ -1,8 +1,11 @@
 """The example chatbot service: FastAPI in front of Amazon Bedrock through plain boto3.
 
-It knows nothing about OpenTelemetry. It is instrumented from the outside, either with
+It is instrumented from the outside, either with
 ``opentelemetry-instrument uvicorn otel_chatbot.demo.chatbot.app:app`` or by the demo calling
 ``configure(app)``; ``CHATBOT_CONFIGURE_IN_CODE=1`` switches on the one-line in-code path.
+What only the app knows it tells through the distro's helpers: its semantic cache's lookups
+and its model failover (``service.py``), and its users' feedback (``record_feedback``); they
+record nothing when the app runs without the distro.
 
 Routes (``{session_id}`` is a Bedrock-style session id):
 
@@ -12,10 +15,12 @@ Routes (``{session_id}`` is a Bedrock-style session id):
 * ``POST /chat/{session_id}/fail``          raises, for error telemetry (500)
 * ``WS   /ws/chat/{session_id}``            chat over a WebSocket, streamed
 * ``POST /agents/{session_id}``             InvokeAgent, the streamed completion assembled
+* ``POST /feedback``                        a user's score of an answer, by its ``X-Trace-Id``
 * ``GET  /sessions/{session_id}/history``   (an ``APIRouter`` with a prefix)
 * ``POST /v1/chat/{session_id}``, ``GET /v1/models``  (a mounted sub-application)
 
 Environment: ``BEDROCK_ENDPOINT_URL`` (unset: real AWS), ``AWS_REGION``, ``CHATBOT_MODEL_ID``,
+``CHATBOT_FALLBACK_MODEL_ID`` (unset: no failover), ``CHATBOT_SEMANTIC_CACHE`` (``1``: on),
 ``BEDROCK_AGENT_ID``, ``BEDROCK_AGENT_ALIAS_ID``.
 """
 
@@ -33,6 +38,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from otel_chatbot import record_feedback
 from otel_chatbot.demo.chatbot.bedrock import BedrockError, Delta
 from otel_chatbot.demo.chatbot.config import ChatbotConfig
 from otel_chatbot.demo.chatbot.schemas import (
@@ -40,6 +46,7 @@ from otel_chatbot.demo.chatbot.schemas import (
     AgentRequest,
     ChatReply,
     ChatRequest,
+    FeedbackRequest,
     Health,
     History,
     ModelList,
@@ -159,6 +166,13 @@ def create_app(config: ChatbotConfig | None = None) -> FastAPI:
     async def chat_fail(session_id: SessionId, body: ChatRequest) -> None:
         # Reads the body like a real handler: an unread body at close would reset the connection.
         raise SimulatedFailure(f"simulated failure in session {session_id} ({len(body.message)} chars)")
+
+    @app.post("/feedback", status_code=204)
+    async def feedback(body: FeedbackRequest) -> None:
+        try:
+            record_feedback(body.trace_id, body.score, label=body.label, comment=body.comment)
+        except ValueError as exc:  # a malformed trace id
+            raise HTTPException(status_code=400, detail=str(exc)) from None
 
     @app.post("/agents/{session_id}")
     async def agent(session_id: SessionId, body: AgentRequest, service: Service) -> AgentReply:

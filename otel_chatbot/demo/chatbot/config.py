@@ -41,6 +41,10 @@ class ChatbotConfig:
     """Sign requests with throw-away keys: only ever for a local endpoint without real ones."""
     history_messages: int = 20
     """Messages kept per session and sent back as context; bounds memory and prompt size."""
+    fallback_model_id: str | None = None
+    """The model the chat route fails over to when ``model_id`` is throttled or unavailable."""
+    semantic_cache: bool = False
+    """Answer chat questions close to one asked before from an in-process semantic cache."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ChatbotConfig:
@@ -54,4 +58,6 @@ class ChatbotConfig:
             agent_id=env.get("BEDROCK_AGENT_ID") or DEFAULT_AGENT_ID,
             agent_alias_id=env.get("BEDROCK_AGENT_ALIAS_ID") or DEFAULT_AGENT_ALIAS_ID,
             fake_credentials=endpoint is not None and not has_credentials,
+            fallback_model_id=env.get("CHATBOT_FALLBACK_MODEL_ID") or None,
+            semantic_cache=env.get("CHATBOT_SEMANTIC_CACHE", "").lower() in ("1", "true", "yes"),
         )

@@ -28,6 +28,13 @@ class ChatReply(BaseModel):
     usage: Usage
 
 
+class FeedbackRequest(BaseModel):
+    trace_id: str = Field(description="The X-Trace-Id the answer came with.")
+    score: float = Field(ge=0, le=1, description="0 (worst) to 1 (best): a thumbs down is 0, up is 1.")
+    label: str | None = Field(default=None, max_length=64)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
 class AgentRequest(BaseModel):
     message: str = Field(min_length=1, max_length=8000)
 

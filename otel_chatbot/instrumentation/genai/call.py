@@ -1,6 +1,6 @@
 """One GenAI call from request to outcome: the provider-neutral span-finishing path.
 
-The library wiring (botocore now; the HTTP clients next) finds the call's row in an
+The library wiring (botocore; the HTTP clients) finds the call's row in an
 operation table, creates a :class:`GenAICall` before the span starts (its
 :meth:`~GenAICall.start_attributes` go on the span at start, so samplers see them), and
 reports the outcome: :meth:`~GenAICall.finish` for an answer complete when the call
@@ -23,8 +23,9 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from otel_chatbot.genai import GenAIResponse, is_throttling, names
 from otel_chatbot.genai.agents import AgentStep, step_window
-from otel_chatbot.genai.content import Message
+from otel_chatbot.genai.messages import Message
 from otel_chatbot.genai.operations import Operation, Params, StreamAccumulator
+from otel_chatbot.instrumentation.genai.answers import AnswerMemory
 from otel_chatbot.instrumentation.genai.capture import ContentCapture
 from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
 from otel_chatbot.instrumentation.genai.stream_state import StreamState
@@ -45,13 +46,17 @@ class GenAITelemetry:
     """What every GenAI call of one instrumentation scope records into: one per configuration.
 
     ``tracer`` makes the child spans a stream describes (agent steps); the call's own span
-    is made by the library wiring, which knows the library's conventions too.
+    is made by the library wiring, which knows the library's conventions too. ``answers``
+    remembers each trace's last answer for user feedback (``otel_chatbot.record_feedback``).
     """
 
-    def __init__(self, tracer: Tracer, metrics: GenAIMetrics, capture: ContentCapture) -> None:
+    def __init__(
+        self, tracer: Tracer, metrics: GenAIMetrics, capture: ContentCapture, answers: AnswerMemory | None = None
+    ) -> None:
         self.tracer = tracer
         self.metrics = metrics
         self.capture = capture
+        self.answers = answers
 
 
 class GenAICall:
@@ -121,6 +126,10 @@ class GenAICall:
         if output_messages is not None and telemetry.capture.enabled:
             span.set_attribute(OUTPUT_MESSAGES, telemetry.capture.serialize(output_messages))
         telemetry.metrics.record(request, response, time.perf_counter() - self.start, error_type, cost)
+        if telemetry.answers is not None and not error_type:
+            context = span.get_span_context()
+            if context.is_valid:
+                telemetry.answers.remember(context.trace_id, context.span_id, context.trace_flags, response.response_id)
 
     def fail(self, error_type: str) -> None:
         """The call raised (the wiring marked the span): count it, and the throttle if it was one."""
@@ -139,6 +148,10 @@ class GenAICall:
 
     def end_stream(self, state: StreamState, error_type: str | None) -> None:
         """The stream ended (completed, broke, closed or dropped): finish and end the span."""
+        state.span.end(end_time=self.finish_stream(state, error_type))
+
+    def finish_stream(self, state: StreamState, error_type: str | None) -> int | None:
+        """Record the stream's outcome and its step spans; the span's end time (None: now) is returned, not applied."""
         span = state.span
         accumulator = state.accumulator
         response = accumulator.response()
@@ -152,7 +165,7 @@ class GenAICall:
             self._step_spans(span, steps, end_ns)
         output = accumulator.output_messages() if self.telemetry.capture.enabled else None
         self.finish(span, response, error_type or response.error_type, output or None)
-        span.end(end_time=end_ns)
+        return end_ns
 
     def _step_spans(self, parent: Span, steps: Sequence[AgentStep], end_ns: int) -> None:
         """A child span per step the stream described, at the times the provider reported (within the parent)."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 from typing import Any
 
 from opentelemetry.metrics import Meter
 
 from otel_chatbot.genai import Cost, GenAIRequest, GenAIResponse, PriceTable, names
+from otel_chatbot.guard import BoundedOnce
 from otel_chatbot.instrumentation.prebound import Bindings
 
 _log = logging.getLogger("otel_chatbot.genai")
@@ -26,6 +26,9 @@ REQUEST_MODEL = "gen_ai.request.model"
 RESPONSE_MODEL = "gen_ai.response.model"
 TOKEN_TYPE = "gen_ai.token.type"
 ERROR_TYPE = "error.type"
+
+UNKNOWN_MODELS_LOGGED = 32
+"""Unknown (provider, model) pairs logged before the log falls silent: model names come from outside."""
 
 
 class GenAIMetrics:
@@ -87,28 +90,36 @@ class GenAIMetrics:
             ),
             genai_attributes,
         )
-        self._unknown_lock = threading.Lock()
-        self._unknown_logged: set[tuple[str, str]] = set()
+        self._unpriced = BoundedOnce(_log, "models without a price", limit=UNKNOWN_MODELS_LOGGED)
 
     def compute_cost(self, request: GenAIRequest, response: GenAIResponse) -> Cost | None:
-        """Cost from the price table; an unknown model is logged once and costs nothing (None)."""
-        model = request.model
-        if not model or not response.usage.known:
+        """Cost from the price table; an unknown model is logged once and costs nothing (None).
+
+        The model the provider says answered (a dated snapshot, the model behind an Azure
+        deployment or a Bedrock prompt router) is priced first, else the model asked for.
+        At most :data:`UNKNOWN_MODELS_LOGGED` unknown models are logged in all.
+        """
+        if not response.usage.known:
             return None
-        cost = self.prices.cost(model, response.usage)
-        if cost is None and self.prices.resolve(model) is None:
-            key = (request.provider_name, model)
-            with self._unknown_lock:
-                first = key not in self._unknown_logged
-                self._unknown_logged.add(key)
-            if first:
-                _log.warning(
-                    "otel_chatbot: no price known for model %r (%s); its calls get no cost. Add it with "
-                    "OTEL_CHATBOT_PRICING_FILE.",
-                    model,
-                    request.provider_name,
-                )
-        return cost
+        provider = request.provider_name
+        output_expected = request.operation_name != names.OPERATION_EMBEDDINGS
+        prices = self.prices
+        for model in (response.response_model, request.model):
+            if model and prices.resolve(model, provider) is not None:
+                return prices.cost(model, response.usage, provider, output_expected=output_expected)
+        model = request.model or response.response_model
+        if model:
+            self._warn_unknown(provider, model)
+        return None
+
+    def _warn_unknown(self, provider: str, model: str) -> None:
+        self._unpriced.warning(
+            (provider, model),
+            "otel_chatbot: no price known for model %r (%s); its calls get no cost. Add it with "
+            "OTEL_CHATBOT_PRICING_FILE.",
+            model,
+            provider,
+        )
 
     def record(
         self,

@@ -229,6 +229,7 @@ CONTENT_ATTRIBUTES: dict[str, str] = {
         [{"role": "assistant", "parts": [{"type": "text", "content": CANARY}], "finish_reason": "stop"}]
     ),
     "gen_ai.system_instructions": json.dumps([{"type": "text", "content": CANARY}]),
+    "gen_ai.evaluation.explanation": CANARY,  # a user's feedback comment (record_feedback)
     "gen_ai.tool.call.arguments": json.dumps({"query": CANARY}),
     "gen_ai.tool.call.result": json.dumps({"answer": CANARY}),
     "gen_ai.prompt": CANARY,

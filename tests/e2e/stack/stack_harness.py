@@ -259,6 +259,8 @@ def app_env(collector_grpc: str, bedrock_url: str, service: str, environment: st
         "OTEL_METRIC_EXPORT_INTERVAL": "1000",
         "OTEL_BSP_SCHEDULE_DELAY": "200",
         "OTEL_LOGS_EXPORTER": "none",
+        "CHATBOT_FALLBACK_MODEL_ID": "us.amazon.nova-lite-v1:0",
+        "CHATBOT_SEMANTIC_CACHE": "1",
     }
 
 

@@ -45,8 +45,11 @@ from otel_chatbot.testing.bedrock import BedrockServer
 SERVICE = "chatbot-stack-e2e"
 ENVIRONMENT = "e2e"
 MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+FALLBACK = "us.amazon.nova-lite-v1:0"  # the app fails over to it (CHATBOT_FALLBACK_MODEL_ID)
 REQUESTS = 120
 ROUNDS = 2
+# Per round: users' scores of answers (POST /feedback with the answer's X-Trace-Id).
+FEEDBACK = ((1.0, "thumbs_up"), (1.0, "thumbs_up"), (0.0, "thumbs_down"), (0.75, "stars"))
 
 # (dashboard uid, panel title) -> why it has no data after this workload.
 ALLOWED_EMPTY: dict[tuple[str, str], str] = {
@@ -87,9 +90,30 @@ def _get(url: str) -> bytes:
         return bytes(response.read())
 
 
-def _chat(base_url: str, session: str) -> int:
-    status, _ = post_json(f"{base_url}/chat/{session}", {"message": "where is my order?"})
+def _chat(base_url: str, session: str, message: str = "where is my order?") -> int:
+    status, _ = post_json(f"{base_url}/chat/{session}", {"message": message})
     return status
+
+
+def _throttle(bedrock_url: str, model: str) -> None:
+    """Four throttles = every attempt of the example app's boto3 client (the first + max_attempts 3 retries)."""
+    post_json(
+        f"{bedrock_url}/__control/faults", {"fault": "throttle", "count": 4, "operation": "Converse", "model": model}
+    )
+
+
+def _feedback(base_url: str, round_: int) -> None:
+    """Users score answers: a chat turn each (a new question: a cache miss), then its feedback."""
+    import httpx
+
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        for index, (score, label) in enumerate(FEEDBACK):
+            question = f"what about item {chr(ord('a') + index)}{round_}?"  # new to the cache
+            answer = client.post(f"/chat/e2e-feedback-{round_}", json={"message": question})
+            assert answer.status_code == 200, answer.text
+            body = {"trace_id": answer.headers["x-trace-id"], "score": score, "label": label}
+            response = client.post("/feedback", json=body)
+            assert response.status_code == 204, response.text
 
 
 @pytest.fixture(scope="module")
@@ -132,18 +156,21 @@ def _workload(app: App, bedrock: BedrockServer) -> int:
     """Rounds a few export intervals apart: Prometheus's rate() counts only increases between
     samples, so the second round is what makes the rates (and the alerts) non-zero on the series
     the first one created.  Each round: Bedrock faults first, one call at a time (so the SDK's
-    retries see them), then the scripted load (its users who leave a stream do so after two
-    events, long before the paced answer ends).  Returns the requests sent."""
+    retries see them), users' feedback, then the scripted load (its users who leave a stream do
+    so after two events, long before the paced answer ends).  Returns the requests sent."""
     sent = 0
     for round_ in range(ROUNDS):
-        # Four throttles = every attempt of the example app's boto3 client (the first + max_attempts
-        # 3 retries): the call ends throttled (429).
-        post_json(
-            f"{bedrock.endpoint_url}/__control/faults", {"fault": "throttle", "count": 4, "operation": "Converse"}
-        )
-        assert _chat(app.base_url, f"e2e-throttled-{round_}") == 429
+        # The default model throttled: the app fails over to the fallback, which answers.
+        _throttle(bedrock.endpoint_url, MODEL)
+        assert _chat(app.base_url, f"e2e-throttled-{round_}", f"failover {round_}") == 200
+        # Both throttled: the failover chain is exhausted and the call ends throttled (429).
+        _throttle(bedrock.endpoint_url, MODEL)
+        _throttle(bedrock.endpoint_url, FALLBACK)
+        assert _chat(app.base_url, f"e2e-exhausted-{round_}", f"exhausted {round_}") == 429
+        # A model timeout is not a reason to fail over (the app's choice): an exhausted chain too.
         post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "timeout", "count": 1, "operation": "Converse"})
-        assert _chat(app.base_url, f"e2e-timeout-{round_}") >= 400
+        assert _chat(app.base_url, f"e2e-timeout-{round_}", f"timeout {round_}") >= 400
+        _feedback(app.base_url, round_)
         post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "slow", "count": 2, "delay_s": 0.3})
         proc = subprocess.run(
             [str(BIN / "python"), "-m", "otel_chatbot.demo.chatbot.load", "--url", app.base_url,
@@ -156,7 +183,7 @@ def _workload(app: App, bedrock: BedrockServer) -> int:
         )  # fmt: skip
         # Every step as planned: the counts below are the plan's.
         assert f"sent {REQUESTS} requests" in proc.stdout and "unexpected 0" in proc.stdout, proc.stdout + proc.stderr
-        sent += 2 + REQUESTS
+        sent += 3 + REQUESTS + 2 * len(FEEDBACK)
         time.sleep(3)  # three metric exports
     return sent
 
@@ -266,6 +293,19 @@ def test_the_bedrock_faults_reach_the_alert_metrics(stack: Stack) -> None:
         assert stack.prometheus.query(f'http_server_request_duration_seconds_bucket{{job="{SERVICE}", le="{le}"}}')
 
 
+def _counts_when_settled(prometheus: Prometheus, wanted: dict[str, int]) -> dict[str, int | None]:
+    """Each query's value once all equal ``wanted`` (the last exports may be on their way), or after 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        got: dict[str, int | None] = {}
+        for query in wanted:
+            result = prometheus.query(query)
+            got[query] = int(float(result[0]["value"][1])) if result else None
+        if got == wanted or time.monotonic() > deadline:
+            return got
+        time.sleep(1)
+
+
 def test_stream_and_websocket_counts_in_prometheus_are_what_the_clients_did(stack: Stack) -> None:
     """Through app -> otelcol-chatbot -> Prometheus, exactly what the scripted load's plan did: the
     streams read to the end, the streams left midway, the WebSocket conversations and their turns."""
@@ -284,18 +324,32 @@ def test_stream_and_websocket_counts_in_prometheus_are_what_the_clients_did(stac
         f"sum(chatbot_websocket_turn_time_to_first_message_seconds_count{{{job}}})": turns,
         f'sum({closes}{{{job}, chatbot_websocket_close_code="1000"}})': connections,  # the client closed normally
     }
-    deadline = time.monotonic() + 30
-    while True:
-        got = {}
-        for query in wanted:
-            result = stack.prometheus.query(query)
-            got[query] = int(float(result[0]["value"][1])) if result else None
-        if got == wanted or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    assert got == wanted
+    assert _counts_when_settled(stack.prometheus, wanted) == wanted
     lag = stack.prometheus.query(f"sum(chatbot_asyncio_loop_lag_seconds_count{{{job}}})")
     assert lag and float(lag[0]["value"][1]) > 10, "the loop-lag timer ran on the app's loop"
+
+
+def test_cache_failover_and_feedback_counts_in_prometheus_are_what_the_workload_did(stack: Stack) -> None:
+    """Through app -> otelcol-chatbot -> Prometheus, exactly: every chat turn on the default model looked
+    in the cache, every throttled step switched, every double throttle and timeout exhausted its chain."""
+    planned = counts(REQUESTS)
+    chats = planned["chat"] + planned["v1_chat"] + planned["handbook_chat"]
+    job = f'job="{SERVICE}"'
+    wanted = {
+        f"sum(chatbot_cache_lookups_total{{{job}}})": ROUNDS * (chats + 3 + len(FEEDBACK)),
+        f'sum(chatbot_failover_chains_total{{{job}, chatbot_failover_outcome="exhausted"}})': 2 * ROUNDS,
+        f'sum(chatbot_failover_switches_total{{{job}, error_type="ThrottlingException"}})': 2 * ROUNDS,
+        f"sum(chatbot_failover_switches_total{{{job}}})": 2 * ROUNDS,
+        f"sum(chatbot_failover_overhead_seconds_count{{{job}}})": ROUNDS,  # the served-after-a-switch chains
+        f'sum(chatbot_feedback_total{{{job}, chatbot_feedback_sentiment="negative"}})': ROUNDS,
+        f'sum(chatbot_feedback_total{{{job}, chatbot_feedback_sentiment="positive"}})': 3 * ROUNDS,
+        f"sum(chatbot_feedback_score_count{{{job}}})": ROUNDS * len(FEEDBACK),
+    }
+    assert _counts_when_settled(stack.prometheus, wanted) == wanted
+    hits = stack.prometheus.query(f'sum(chatbot_cache_lookups_total{{{job}, chatbot_cache_result="hit"}})')
+    assert hits and float(hits[0]["value"][1]) > 0, "the load asks its questions again: the cache answers some"
+    saved = stack.prometheus.query(f"sum(chatbot_cache_saved_cost_USD_total{{{job}}})")
+    assert saved and float(saved[0]["value"][1]) > 0, "priced with the replaced model's price"
 
 
 def test_the_real_prometheus_evaluates_every_rule_and_the_workloads_alerts_go_pending(stack: Stack) -> None:
@@ -307,12 +361,13 @@ def test_the_real_prometheus_evaluates_every_rule_and_the_workloads_alerts_go_pe
         name = rule.get("alert") or rule["record"]
         assert states[name]["health"] == "ok", f"{name}: {states[name].get('lastError')}"
     # The scripted load fails on purpose (a 500 route, Bedrock faults answered 5xx), far above 1 %,
-    # and the injected timeouts are Bedrock timeouts: both alerts are pending (their `for` runs).
+    # the injected timeouts are Bedrock timeouts, and failover chains were exhausted: those alerts
+    # are pending (their `for` runs).
     pending = {
         series["metric"]["alertname"]
         for series in stack.prometheus.query(f'ALERTS{{job="{SERVICE}", alertstate="pending"}}')
     }
-    assert {"ChatbotHighErrorRate", "ChatbotBedrockTimeouts"} <= pending, pending
+    assert {"ChatbotHighErrorRate", "ChatbotBedrockTimeouts", "ChatbotFailoverExhausted"} <= pending, pending
 
 
 def test_the_loadgen_service_drives_the_app_and_injects_faults(stack: Stack) -> None:

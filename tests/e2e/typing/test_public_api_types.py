@@ -50,6 +50,47 @@ SNIPPETS = {
         telemetry.force_flush(timeout_millis=1_000)
         telemetry.shutdown()
         """,
+    "helpers.py": """
+        import asyncio
+
+        from otel_chatbot import CacheLookup, FailoverAttempt, cache_lookup, failover, record_feedback
+
+
+        def cached(prompt: str) -> str | None:
+            lookup: CacheLookup
+            with cache_lookup("semantic", model="us.anthropic.claude-3-5-haiku-20241022-v1:0") as lookup:
+                if prompt:
+                    lookup.hit(similarity=0.93, input_tokens=1200, output_tokens=300)
+                else:
+                    lookup.miss(similarity=0.41)
+            return lookup.result
+
+
+        async def answer() -> str:
+            async with failover("chat") as chain:
+                for provider, model in (("aws.bedrock", "amazon.nova-lite-v1:0"), ("openai", "gpt-4o-mini")):
+                    try:
+                        async with chain.attempt(provider=provider, model=model):
+                            await asyncio.sleep(0)
+                        break
+                    except ConnectionError:
+                        continue
+            served: FailoverAttempt | None = chain.served_by
+            return served.provider if served is not None else (chain.outcome or "")
+
+
+        record_feedback("4bf92f3577b34da6a3ce929d0e0e4736", 0.0, label="thumbs_down", comment="wrong order")
+        record_feedback(0x4BF92F3577B34DA6A3CE929D0E0E4736, 1)
+        """,
+    "wrong_helpers.py": """
+        from otel_chatbot import cache_lookup, failover, record_feedback
+
+        with cache_lookup("semantic") as lookup:
+            lookup.hit(similarity="high")
+        with failover("chat") as chain, chain.attempt("openai"):
+            pass
+        record_feedback(None, 1)
+        """,
     "revealed.py": """
         from otel_chatbot import configure
 
@@ -58,6 +99,24 @@ SNIPPETS = {
         reveal_type(telemetry.meter_provider)
         reveal_type(telemetry.logger_provider)
         reveal_type(telemetry.settings.otlp_headers)
+        """,
+    "tools.py": """
+        from otel_chatbot import execute_tool
+
+
+        @execute_tool("get_weather", tool_type="datastore")
+        def weather(city: str) -> str:
+            return city
+
+
+        name: str = weather("Paris")
+        with execute_tool("search", call_id="call_1") as span:
+            span.set_attribute("app.query", "otel")
+        """,
+    "wrong_tool_type.py": """
+        from otel_chatbot import execute_tool
+
+        execute_tool("search", tool_type="plugin")
         """,
     "wrong_keyword.py": """
         from otel_chatbot import configure
@@ -105,11 +164,22 @@ def run_mypy(tmp_path: Path) -> dict[str, list[str]]:
 def test_user_snippets_type_check_as_intended(tmp_path: Path) -> None:
     messages = run_mypy(tmp_path)
     assert messages["correct.py"] == []
+    assert messages["tools.py"] == []
+    (tool_type,) = messages["wrong_tool_type.py"]
+    assert tool_type.startswith('error: Argument "tool_type" to "execute_tool" has incompatible type')
     assert messages["revealed.py"] == [
         'note: Revealed type is "opentelemetry.sdk.trace.TracerProvider | None"',
         'note: Revealed type is "opentelemetry.sdk.metrics._internal.MeterProvider | None"',
         'note: Revealed type is "opentelemetry.sdk._logs._internal.LoggerProvider | None"',
         'note: Revealed type is "tuple[tuple[str, str], ...]"',
+    ]
+    assert messages["helpers.py"] == []
+    assert messages["wrong_helpers.py"] == [
+        'error: Argument "similarity" to "hit" of "CacheLookup" has incompatible type "str"; expected "float | None"  '
+        "[arg-type]",
+        'error: Too many positional arguments for "attempt" of "FailoverChain"  [call-arg]',
+        'note: "attempt" defined in "otel_chatbot.helpers.failover"',
+        'error: Argument 1 to "record_feedback" has incompatible type "None"; expected "str | int"  [arg-type]',
     ]
     assert messages["wrong_keyword.py"][0] == (
         'error: Unexpected keyword argument "servce_name" for "configure"; did you mean "service_name"?  [call-arg]'

@@ -11,7 +11,6 @@ from otel_chatbot.genai.content import (
     converse_output_messages,
     invoke_input_messages,
     invoke_output_messages,
-    output_messages_from_text,
     serialize,
 )
 from otel_chatbot.genai.redaction import Redactor
@@ -203,13 +202,6 @@ def test_invoke_output_messages(model_id: str, body: dict[str, Any], text: str, 
     assert invoke_output_messages(model_id, json.dumps(body).encode()) == [
         {"role": "assistant", "parts": [{"type": "text", "content": text}], "finish_reason": reason}
     ]
-
-
-def test_output_messages_from_stream_text() -> None:
-    assert output_messages_from_text("Hello", ("end_turn",)) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": "Hello"}], "finish_reason": "stop"}
-    ]
-    assert output_messages_from_text("", ()) == [{"role": "assistant", "parts": []}]
 
 
 @pytest.mark.parametrize("garbage", [None, b"{oops", b"[]", {"messages": "x"}, {"messages": [5, {"role": 3}]}])

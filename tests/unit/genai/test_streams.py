@@ -46,7 +46,14 @@ def test_converse_stream_accumulates() -> None:
         acc.feed(event)
     assert acc.chunks == 3
     assert acc.output_messages() == [
-        {"role": "assistant", "parts": [{"type": "text", "content": "Hello"}], "finish_reason": "tool_call"}
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "text", "content": "Hello"},
+                {"type": "tool_call", "id": "tooluse_1", "name": "weather", "arguments": {"city": "Paris"}},
+            ],
+            "finish_reason": "tool_call",
+        }
     ]
     response = acc.response()
     assert response.finish_reasons == ("tool_use",)

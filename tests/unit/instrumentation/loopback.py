@@ -42,17 +42,24 @@ def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def loopback_server() -> Iterator[LoopbackServer]:
-    """Serve on an OS-assigned port for the duration of the block."""
-    state = LoopbackServer("")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on an OS-assigned port of 127.0.0.1 for the block; yields the base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield state
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def loopback_server() -> Iterator[LoopbackServer]:
+    """Serve on an OS-assigned port for the duration of the block."""
+    state = LoopbackServer("")
+    with serving(_handler(state)) as url:
+        state.url = url
+        yield state

@@ -51,7 +51,7 @@ def test_a_call_ends_once_and_records_once(kit_factory: Any) -> None:
     headers: dict[str, str] = {}
     call = telemetry.start("get", "http://127.0.0.1:1/x", headers)
     assert call is not None and "traceparent" in headers
-    call.end(200, "1.1")
+    assert call.respond(200, "1.1", {}) is None  # not a GenAI call: ended at the headers
     call.end(error=RuntimeError("late"))
     (span,) = kit.finished()
     assert span.attributes["http.request.method"] == "GET"

@@ -36,4 +36,3 @@ def test_every_signal_goes_to_the_sink_over_http_whatever_the_environment_says()
     assert settings.otlp_logs_endpoint == "http://127.0.0.1:43180/v1/logs"
     assert settings.sampler == "parentbased_always_on"
     assert settings.aws_detectors == ("none",)
-

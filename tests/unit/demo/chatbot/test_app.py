@@ -198,3 +198,17 @@ def test_history_is_bounded_and_starts_with_a_user_turn() -> None:
     store.add("c", "q", "a")
     assert store.turns("a") == []  # evicted, oldest first
     assert store.bedrock_messages("c", "next")[0]["role"] == "user"
+
+
+def test_feedback_takes_the_trace_id_the_answer_came_with(configure_helpers: Any) -> None:
+    kit = configure_helpers()
+    ok, malformed, out_of_range = send(
+        StubGateway(),
+        ("POST", "/feedback", {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "score": 0, "label": "thumbs_down"}),
+        ("POST", "/feedback", {"trace_id": "not-a-trace-id", "score": 1}),
+        ("POST", "/feedback", {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "score": 5}),
+    )
+    assert ok.status_code == 204 and ok.content == b""
+    assert malformed.status_code == 400 and "32 hex digits" in malformed.json()["detail"]
+    assert out_of_range.status_code == 422
+    assert kit.values("chatbot.feedback", "gen_ai.evaluation.score.label") == {("thumbs_down",): 1}

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_chatbot.genai.agents import AgentStep
-from otel_chatbot.genai.content import Message, output_messages_from_text
+from otel_chatbot.genai.messages import Message, text_part
 from otel_chatbot.genai.operations import Operation, Params, Result, StreamSpec
 from otel_chatbot.genai.pricing import ModelPrice, PriceTable
 from otel_chatbot.genai.types import GenAIRequest, GenAIResponse, TokenUsage
@@ -53,7 +53,7 @@ def chat_input(params: Params) -> list[Message]:
 
 
 def chat_output(params: Params, result: Result) -> list[Message]:
-    return output_messages_from_text(result["text"], ("stop",))
+    return [{"role": "assistant", "parts": [text_part(result["text"])], "finish_reason": "stop"}]
 
 
 class SseAccumulator:
@@ -76,7 +76,7 @@ class SseAccumulator:
         return GenAIResponse(usage=self.usage)
 
     def output_messages(self) -> list[Message]:
-        return output_messages_from_text(self.text) if self.text else []
+        return [{"role": "assistant", "parts": [text_part(self.text)]}] if self.text else []
 
 
 CHAT = Operation(request=chat_request, response=chat_response, input_messages=chat_input, output_messages=chat_output)
@@ -91,7 +91,7 @@ class Recorded:
         tracer_provider = TracerProvider()
         tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
         self.tracer = tracer_provider.get_tracer("test")
-        prices = PriceTable({MODEL: ModelPrice(input=1.0, output=2.0)})
+        prices = PriceTable({}, providers={"openai": ({MODEL: ModelPrice(input=1.0, output=2.0)}, {})})
         metrics = GenAIMetrics(MeterProvider(metric_readers=[self.reader]).get_meter("test"), prices)
         self.telemetry = GenAITelemetry(self.tracer, metrics, ContentCapture(capture, 4096, ()))
 
@@ -267,3 +267,20 @@ def test_step_spans_start_and_end_at_the_providers_times_inside_the_parent(recor
     assert all(
         s.parent is not None and s.parent.span_id == parent.get_span_context().span_id for s in (model, tool, lookup)
     )
+
+
+def test_a_finished_answer_is_remembered_for_its_trace_and_a_failed_one_is_not() -> None:
+    from otel_chatbot.instrumentation.genai.answers import Answer, AnswerMemory
+
+    recorded = Recorded(capture=False)
+    recorded.telemetry.answers = memory = AnswerMemory()
+    call, span = recorded.call(CHAT)
+    call.finish(span, chat_response(PARAMS, {"id": "chatcmpl-1", "usage": {}}))
+    span.end()
+    context = span.get_span_context()
+    assert memory.get(context.trace_id) == Answer(context.span_id, int(context.trace_flags), "chatcmpl-1")
+    call, failed = recorded.call(CHAT)
+    call.finish(failed, GenAIResponse(), error_type="ThrottlingException")
+    failed.end()
+    assert memory.get(failed.get_span_context().trace_id) is None
+    assert len(memory) == 1

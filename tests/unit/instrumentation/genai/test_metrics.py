@@ -8,7 +8,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_chatbot.genai.pricing import PriceTable
 from otel_chatbot.genai.types import GenAIRequest, GenAIResponse, TokenUsage
-from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
+from otel_chatbot.instrumentation.genai.metrics import UNKNOWN_MODELS_LOGGED, GenAIMetrics
 
 USAGE = GenAIResponse(usage=TokenUsage(uncached_input_tokens=10, output_tokens=5))
 
@@ -24,11 +24,42 @@ def test_unknown_model_gets_no_cost_and_is_logged_once_naming_its_provider(caplo
     assert "Bedrock" not in record.getMessage()
 
 
+def test_prices_belong_to_a_provider() -> None:
+    metrics = GenAIMetrics(MeterProvider().get_meter("test"), PriceTable.default())
+    bedrock_id = GenAIRequest(
+        operation_name="chat", provider_name="anthropic", model="anthropic.claude-3-haiku-20240307-v1:0"
+    )
+    assert metrics.compute_cost(bedrock_id, USAGE) is None  # Bedrock's price is not Anthropic's
+    azure = GenAIRequest(operation_name="chat", provider_name="azure.ai.openai", model="my-deployment")
+    answered = GenAIResponse(response_model="gpt-4o-mini-2024-07-18", usage=USAGE.usage)
+    cost = metrics.compute_cost(azure, answered)  # the deployment's model, at OpenAI's list price
+    assert cost is not None and cost.total == pytest.approx((10 * 0.15 + 5 * 0.6) / 1e6)
+    embeddings = GenAIRequest(operation_name="embeddings", provider_name="openai", model="text-embedding-3-small")
+    embedded = metrics.compute_cost(embeddings, GenAIResponse(usage=TokenUsage(uncached_input_tokens=100)))
+    assert embedded is not None and embedded.total == pytest.approx(100 * 0.02 / 1e6)
+    local = GenAIRequest(operation_name="chat", provider_name="ollama", model="llama3.2")
+    ollama = metrics.compute_cost(local, USAGE)
+    assert ollama is not None and ollama.total == 0.0
+
+
+def test_unknown_models_are_logged_a_bounded_number_of_times(caplog: pytest.LogCaptureFixture) -> None:
+    metrics = GenAIMetrics(MeterProvider().get_meter("test"), PriceTable.default())
+    with caplog.at_level("WARNING", logger="otel_chatbot.genai"):
+        for n in range(UNKNOWN_MODELS_LOGGED + 10):
+            request = GenAIRequest(operation_name="chat", provider_name="openai", model=f"model-{n}")
+            assert metrics.compute_cost(request, USAGE) is None
+    assert len(caplog.records) == UNKNOWN_MODELS_LOGGED + 1
+    assert "further ones are not logged" in caplog.records[-1].getMessage()
+
+
 def test_every_metric_carries_the_requests_provider() -> None:
     reader = InMemoryMetricReader()
     metrics = GenAIMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"), PriceTable.default())
-    model = "anthropic.claude-3-haiku-20240307-v1:0"
-    for provider in ("aws.bedrock", "anthropic"):
+    # The same model, priced by who sells it: Bedrock's id and Anthropic's.
+    for provider, model in (
+        ("aws.bedrock", "anthropic.claude-3-haiku-20240307-v1:0"),
+        ("anthropic", "claude-3-haiku-20240307"),
+    ):
         request = GenAIRequest(operation_name="chat", provider_name=provider, model=model)
         metrics.record(request, USAGE, 0.5, None, metrics.compute_cost(request, USAGE))
         metrics.record_chunk_times(request, USAGE, 0.1, [1.0, 1.2])
