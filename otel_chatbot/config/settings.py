@@ -54,6 +54,8 @@ class Settings:
     metric_export_interval_ms: int
     prometheus_host: str
     prometheus_port: int
+    stats_host: str
+    stats_port: int | None
     log_level: str
     excluded_urls: tuple[str, ...]
     disabled_instrumentations: tuple[str, ...]

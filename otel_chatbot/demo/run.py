@@ -49,6 +49,8 @@ def telemetry_settings(options: DemoOptions) -> dict[str, Any]:
         "metrics_exporter": ("prometheus", "otlp") if otlp else ("prometheus",),
         "logs_exporter": ("otlp",) if otlp else ("none",),
         "prometheus_port": 0,
+        # The live view (GET /stats and its page) on a free loopback port, printed with the other URLs.
+        "stats_port": 0,
         "metric_export_interval_ms": 1000,
         "bsp_schedule_delay_ms": 200,
         # The load generator runs in this process too; its own HTTP client calls are not the
@@ -121,6 +123,8 @@ def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stac
     say(f"bedrock   local Bedrock-compatible server at {bedrock.endpoint_url}")
     say(f"app       example chatbot at {server.url} (instrumented with otel_chatbot.configure)")
     say(f"metrics   Prometheus text at {metrics_url}")
+    if telemetry.stats_url is not None:
+        say(f"live      live page at {telemetry.stats_url} (JSON at {telemetry.stats_url}stats; or: otel-chatbot top)")
     say(f"traces    OTLP/JSON lines in {traces_path}")
     say(f"load      {options.requests} requests over {options.sessions} sessions (at most {options.duration_s:g}s)")
     say()
@@ -152,7 +156,8 @@ def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stac
     _report(say, report.render(), metrics_url, metrics_text, options.output, traces_path, collector, ledger)
     if options.keep_running and not signals.requested.is_set():
         say()
-        say(f"still serving {server.url} and {metrics_url}; Ctrl-C to stop")
+        live = f", the live page at {telemetry.stats_url}" if telemetry.stats_url else ""
+        say(f"still serving {server.url} and {metrics_url}{live}; Ctrl-C to stop")
         signals.wait()
 
 

@@ -119,11 +119,26 @@ def test_keep_running_serves_until_ctrl_c(start) -> None:  # type: ignore[no-unt
     demo = start("--requests", "10", "--keep-running", "--quiet")
     app_url = demo.wait_for_line(r"^app +example chatbot at (http://\S+)").group(1)
     metrics_url = demo.wait_for_line(r"^metrics +Prometheus text at (http://\S+)").group(1)
-    demo.wait_for_line(r"^still serving", timeout=60)
+    live_url = demo.wait_for_line(r"^live +live page at (http://127\.0\.0\.1:\d+/) ").group(1)
+    demo.wait_for_line(r"^still serving .*the live page at http://", timeout=60)
     with urllib.request.urlopen(f"{app_url}/health", timeout=5) as response:
         assert json.loads(response.read())["status"] == "ok"
     with urllib.request.urlopen(metrics_url, timeout=5) as response:
         assert b"http_server_request_duration_seconds" in response.read()
+    # The live view counts what the load report says was sent, less /health (excluded from telemetry)
+    # and the WebSocket turn (not an HTTP request): sampled once a second, so wait for the next sample.
+    load = demo.output.split("== load ==", 1)[1].split("\n\n", 1)[0]
+    sent = {(m[1], m[2]): int(m[3]) for m in re.finditer(r"^(GET|POST|WS) (\S+) +(\d+) ", load, re.M)}
+    expected = sum(count for (method, route), count in sent.items() if route != "/health" and method != "WS")
+    deadline = time.monotonic() + 5
+    while True:
+        with urllib.request.urlopen(f"{live_url}stats", timeout=5) as response:
+            live = json.loads(response.read())["since_start"]
+        if live["http"]["overall"]["requests"] == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert live["http"]["overall"]["requests"] == expected, (sent, live["http"])
+    assert live["websockets"]["closed"] == 1 and live["genai"]["overall"]["calls"] >= 1
     demo.signal(signal.SIGINT)
     assert demo.wait(60) == 130, demo.output
     with pytest.raises(OSError):
