@@ -292,12 +292,18 @@ def log_scrub_patterns() -> dict[str, str]:
 
 def test_tail_sampling_keeps_errors_throttles_and_slow_traces() -> None:
     policies = {p["type"]: p for p in CONFIG["processors"]["tail_sampling"]["policies"]}
+    named = {p["name"]: p for p in CONFIG["processors"]["tail_sampling"]["policies"]}
     assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"]
-    throttled = policies["string_attribute"]["string_attribute"]
+    throttled = named["throttled"]["string_attribute"]
     assert throttled["key"] == "error.type" and throttled["enabled_regex_matching"] is True
     assert any(re.fullmatch(v, "ThrottlingException") for v in throttled["values"])
     assert default(policies["latency"]["latency"]["threshold_ms"]) > 0
     assert 0 <= default(policies["probabilistic"]["probabilistic"]["sampling_percentage"]) <= 100
+    probe = named["health_check_probe"]["string_attribute"]
+    assert probe["key"] == "user_agent.original" and probe["enabled_regex_matching"] is True
+    from otel_chatbot.health.checks import USER_AGENT
+
+    assert any(re.search(v, USER_AGENT) for v in probe["values"])
 
 
 def test_tail_sampling_keeps_guardrail_truncated_cancelled_and_costly_traces() -> None:

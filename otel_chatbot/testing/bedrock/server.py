@@ -205,10 +205,12 @@ class BedrockServer(StandInServer):
     handler = _Handler
     catalogue = CATALOGUE
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False, stream_pace_s: float = 0.0
+    ) -> None:
         self.cache = PromptCache()
         self.profiles = InferenceProfiles()
-        super().__init__(host, port, verbose=verbose)
+        super().__init__(host, port, verbose=verbose, stream_pace_s=stream_pace_s)
 
     @property
     def endpoint_url(self) -> str:

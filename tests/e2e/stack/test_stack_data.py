@@ -3,20 +3,22 @@
 The compose stack's data path, on loopback and without Docker (tests/e2e/stack/stack_harness.py):
 the example app under ``opentelemetry-instrument`` (process metrics come with the distro),
 otelcol-chatbot with collector/config.yaml, a real Prometheus with the stack's rule
-files and a scrape of the collector's own metrics, the local Bedrock server with injected
-throttling and timeouts, clients that leave streamed answers midway, and
-``otel_chatbot.demo.chatbot.load`` as the traffic (chat, SSE streams, WebSocket turns).  Then every Prometheus
+files and a scrape of the collector's own metrics, the local Bedrock server (streaming at the
+demo's pace) with injected throttling and timeouts, and ``otel_chatbot.demo.chatbot.load`` as the
+traffic (chat, handbook turns that write and read Bedrock's prompt cache, SSE streams read to the
+end and streams the user leaves midway, WebSocket conversations).  Then every Prometheus
 query of every panel (template variables at "All") must return at least one sample, except
 the panels in ``ALLOWED_EMPTY`` -- each with the reason it cannot have data here.  The EMF the
 collector writes to a CloudWatch Logs emulator (moto) must carry every metric and dimension set
-the CloudWatch dashboard and alarms use.
+the CloudWatch dashboard and alarms use.  A second process of the service calls an OpenAI-compatible
+stand-in through the openai SDK (provider_workload.py), so the per-provider panels and widgets
+compare two providers from real data, and its calls and tokens arrive exactly.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import time
 import urllib.request
@@ -39,6 +41,8 @@ from stack_harness import (
 )
 from stack_lib import all_variables, load_dashboards, panel_queries, substitute
 
+from otel_chatbot.demo.chatbot.load_plan import WS_TURNS, counts
+from otel_chatbot.demo.run import STREAM_PACE_S
 from otel_chatbot.testing.bedrock import BedrockServer
 from otel_chatbot.testing.openai import LedgerEntry, OpenAIServer
 
@@ -48,7 +52,6 @@ MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 FALLBACK = "us.amazon.nova-lite-v1:0"  # the app fails over to it (CHATBOT_FALLBACK_MODEL_ID)
 REQUESTS = 120
 ROUNDS = 2
-LEFT_STREAMS = 3  # per round: streamed answers the client leaves after the first event
 # Per round: users' scores of answers (POST /feedback with the answer's X-Trace-Id).
 FEEDBACK = ((1.0, "thumbs_up"), (1.0, "thumbs_up"), (0.0, "thumbs_down"), (0.75, "stars"))
 
@@ -56,10 +59,6 @@ FEEDBACK = ((1.0, "thumbs_up"), (1.0, "thumbs_up"), (0.0, "thumbs_down"), (0.75,
 ALLOWED_EMPTY: dict[tuple[str, str], str] = {
     ("chatbot-genai", "Finish reasons (sampled traces)"): (
         "a Tempo (TraceQL) panel: finish reasons are a span attribute, not a metric, and this test runs no Tempo"
-    ),
-    ("chatbot-genai", "Prompt-cache cost per hour"): (
-        "the example app sends no cachePoint, so Bedrock reports no cache read/write tokens and nothing is billed "
-        "for them"
     ),
 }
 # CloudWatch uses awsemf cannot publish in this run, with the reason; each must really be absent.
@@ -84,8 +83,8 @@ class Stack:
     app: App
     bedrock_url: str
     sent: int
-    left_streams: int
-    load_counts: dict[str, int]
+    planned: dict[str, int]
+    """Steps of each kind the scripted load ran (all rounds)."""
     started: float
     moto: Moto
     openai_calls: int  # by the second provider's process (provider_workload.py)
@@ -139,7 +138,7 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         moto.start()
         env["OTELCOL_CLOUDWATCH_ENDPOINT"] = moto.url
         with (
-            BedrockServer() as bedrock,
+            BedrockServer(stream_pace_s=STREAM_PACE_S) as bedrock,
             OpenAIServer() as openai_server,
             running([Collector(otelcol_binary, ["config.yaml"], env, work / "otelcol.log")]) as (collector,),
         ):
@@ -149,16 +148,17 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             try:
                 started = time.time()
                 second.start()
-                sent, left, load_counts = _workload(app, bedrock)
+                sent = _workload(app, bedrock)
                 openai_calls = second.finish()
-                _wait_for_data(prometheus, sent)
+                planned = {kind: count * ROUNDS for kind, count in counts(REQUESTS).items()}
+                # GET /health is excluded from telemetry; a WebSocket is no HTTP request.
+                _wait_for_data(prometheus, sent - planned["health"] - planned["ws"])
                 yield Stack(
                     prometheus,
                     app,
                     bedrock.endpoint_url,
                     sent,
-                    left,
-                    load_counts,
+                    planned,
                     started,
                     moto,
                     openai_calls,
@@ -172,42 +172,13 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         prometheus.stop()
 
 
-def _leave_midway(base_url: str, session: str) -> None:
-    """A user who closes the tab: read the first event of a streamed answer, then drop the connection."""
-    import httpx
-
-    with (
-        httpx.Client(base_url=base_url, timeout=10) as client,
-        client.stream("POST", f"/chat/{session}/stream", json={"message": "tell me everything"}) as response,
-    ):
-        assert response.status_code == 200
-        received = b""
-        for data in response.iter_raw():
-            received += data
-            if b"\n\n" in received:
-                return
-        raise AssertionError(f"the stream ended before its first event: {received!r}")
-
-
-def _route_counts(load_output: str) -> dict[str, int]:
-    """Requests per route from ``otel_chatbot.demo.chatbot.load``'s report (``<route>  <count>  <outcomes>``)."""
-    counts = {}
-    for line in load_output.splitlines():
-        found = re.match(r"^((?:WS|GET|POST) \S+)\s+(\d+)\s", line)
-        if found:
-            counts[found.group(1)] = int(found.group(2))
-    return counts
-
-
-def _workload(app: App, bedrock: BedrockServer) -> tuple[int, int, dict[str, int]]:
-    """Two rounds, a few export intervals apart: Prometheus's rate() counts only increases
-    between samples, so the second round is what makes the rates (and the alerts) non-zero on
-    the series the first one created.  Each round: Bedrock faults first, one call at a time (so
-    the SDK's retries see them), streamed answers the client leaves midway (Bedrock slowed down
-    so the client leaves long before the end), then the scripted load.  Returns (requests sent,
-    streams left, the load's requests per route)."""
-    sent = left = 0
-    load_counts: dict[str, int] = {}
+def _workload(app: App, bedrock: BedrockServer) -> int:
+    """Rounds a few export intervals apart: Prometheus's rate() counts only increases between
+    samples, so the second round is what makes the rates (and the alerts) non-zero on the series
+    the first one created.  Each round: Bedrock faults first, one call at a time (so the SDK's
+    retries see them), users' feedback, then the scripted load (its users who leave a stream do
+    so after two events, long before the paced answer ends).  Returns the requests sent."""
+    sent = 0
     for round_ in range(ROUNDS):
         # The default model throttled: the app fails over to the fallback, which answers.
         _throttle(bedrock.endpoint_url, MODEL)
@@ -220,13 +191,6 @@ def _workload(app: App, bedrock: BedrockServer) -> tuple[int, int, dict[str, int
         post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "timeout", "count": 1, "operation": "Converse"})
         assert _chat(app.base_url, f"e2e-timeout-{round_}", f"timeout {round_}") >= 400
         _feedback(app.base_url, round_)
-        for index in range(LEFT_STREAMS):
-            post_json(
-                f"{bedrock.endpoint_url}/__control/faults",
-                {"fault": "slow", "count": 1, "operation": "ConverseStream", "delay_s": 0, "chunk_delay_s": 0.3},
-            )
-            _leave_midway(app.base_url, f"e2e-leave-{round_}-{index}")
-        left += LEFT_STREAMS
         post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "slow", "count": 2, "delay_s": 0.3})
         proc = subprocess.run(
             [str(BIN / "python"), "-m", "otel_chatbot.demo.chatbot.load", "--url", app.base_url,
@@ -237,27 +201,26 @@ def _workload(app: App, bedrock: BedrockServer) -> tuple[int, int, dict[str, int
             timeout=120,
             check=False,
         )  # fmt: skip
-        assert f"sent {REQUESTS} requests" in proc.stdout, proc.stdout + proc.stderr
-        for route, count in _route_counts(proc.stdout).items():
-            load_counts[route] = load_counts.get(route, 0) + count
-        sent += 3 + LEFT_STREAMS + REQUESTS + 2 * len(FEEDBACK)
+        # Every step as planned: the counts below are the plan's.
+        assert f"sent {REQUESTS} requests" in proc.stdout and "unexpected 0" in proc.stdout, proc.stdout + proc.stderr
+        sent += 3 + REQUESTS + 2 * len(FEEDBACK)
         time.sleep(3)  # three metric exports
-    return sent, left, load_counts
+    return sent
 
 
-def _wait_for_data(prometheus: Prometheus, sent: int, timeout: float = 60.0) -> None:
-    """Until Prometheus counted the requests (GET /health is excluded from telemetry) and the rules ran."""
+def _wait_for_data(prometheus: Prometheus, requests: int, timeout: float = 60.0) -> None:
+    """Until Prometheus counted the HTTP requests, every one, and the rules ran."""
     deadline = time.monotonic() + timeout
     while True:
         counted = prometheus.query(f'sum(http_server_request_duration_seconds_count{{job="{SERVICE}"}})')
         recorded = prometheus.query(f'job_env:slo_latency_slow_ratio:rate3d{{job="{SERVICE}"}}')
         self_metrics = prometheus.query('up{job="otelcol"} == 1')
         total = float(counted[0]["value"][1]) if counted else 0.0
-        if total >= sent * 0.8 and recorded and self_metrics:
+        if total >= requests and recorded and self_metrics:
             time.sleep(3)  # a few more rule evaluations and scrapes
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"Prometheus counted {total} of {sent} requests; rules recorded: {bool(recorded)}")
+            raise AssertionError(f"Prometheus counted {total} of {requests} requests; rules recorded: {bool(recorded)}")
         time.sleep(0.5)
 
 
@@ -364,19 +327,22 @@ def _counts_when_settled(prometheus: Prometheus, wanted: dict[str, int]) -> dict
 
 
 def test_stream_and_websocket_counts_in_prometheus_are_what_the_clients_did(stack: Stack) -> None:
-    """Through app -> otelcol-chatbot -> Prometheus, exactly: the streams clients left, the streams and
-    WebSocket turns of the scripted load."""
-    streams = stack.load_counts["POST /chat/{session_id}/stream"]
-    turns = stack.load_counts["WS /ws/chat/{session_id}"]
+    """Through app -> otelcol-chatbot -> Prometheus, exactly what the scripted load's plan did: the
+    streams read to the end, the streams left midway, the WebSocket conversations and their turns."""
+    left, read = stack.planned["stream_leave"], stack.planned["stream"]
+    connections = stack.planned["ws"]
+    turns = connections * WS_TURNS
     job = f'job="{SERVICE}"'
     closes = "chatbot_websocket_connection_duration_seconds_count"
+    outcome = 'sum(chatbot_stream_duration_seconds_count{%s, chatbot_stream_outcome="%s"})'
     wanted = {
-        f'sum(chatbot_stream_duration_seconds_count{{{job}, chatbot_stream_outcome="cancelled"}})': stack.left_streams,
-        f"sum(chatbot_stream_duration_seconds_count{{{job}}})": streams + stack.left_streams,
-        f"sum(chatbot_stream_time_to_first_byte_seconds_count{{{job}}})": streams + stack.left_streams,
+        outcome % (job, "cancelled"): left,
+        outcome % (job, "completed"): read,
+        f"sum(chatbot_stream_duration_seconds_count{{{job}}})": read + left,
+        f"sum(chatbot_stream_time_to_first_byte_seconds_count{{{job}}})": read + left,
         f'sum(chatbot_websocket_messages_total{{{job}, chatbot_websocket_direction="received"}})': turns,
         f"sum(chatbot_websocket_turn_time_to_first_message_seconds_count{{{job}}})": turns,
-        f'sum({closes}{{{job}, chatbot_websocket_close_code="1000"}})': turns,  # the client closed normally
+        f'sum({closes}{{{job}, chatbot_websocket_close_code="1000"}})': connections,  # the client closed normally
     }
     assert _counts_when_settled(stack.prometheus, wanted) == wanted
     lag = stack.prometheus.query(f"sum(chatbot_asyncio_loop_lag_seconds_count{{{job}}})")
@@ -386,9 +352,8 @@ def test_stream_and_websocket_counts_in_prometheus_are_what_the_clients_did(stac
 def test_cache_failover_and_feedback_counts_in_prometheus_are_what_the_workload_did(stack: Stack) -> None:
     """Through app -> otelcol-chatbot -> Prometheus, exactly: every chat turn on the default model looked
     in the cache, every throttled step switched, every double throttle and timeout exhausted its chain."""
-    from otel_chatbot.demo.chatbot.load_plan import plan
-
-    chats = sum(step.kind.name in ("chat", "v1_chat") for session in plan(REQUESTS, 4) for step in session)
+    planned = counts(REQUESTS)
+    chats = planned["chat"] + planned["v1_chat"] + planned["handbook_chat"]
     job = f'job="{SERVICE}"'
     wanted = {
         f"sum(chatbot_cache_lookups_total{{{job}}})": ROUNDS * (chats + 3 + len(FEEDBACK)),

@@ -657,6 +657,28 @@ def test_slow_fault_delays_first_byte_and_chunks(server: BedrockServer, runtime:
     assert seen[-1]["metadata"]["metrics"]["latencyMs"] >= 200
 
 
+def test_stream_pace_spaces_every_streamed_answer(runtime: Any) -> None:
+    with BedrockServer(stream_pace_s=0.03) as paced:
+        client = boto3.client("bedrock-runtime", endpoint_url=paced.endpoint_url, config=NO_RETRIES, **CREDENTIALS)
+        seen: list[Any] = []
+        started = time.perf_counter()
+        _drain(client.converse_stream(modelId=CLAUDE, messages=user())["stream"], seen)
+        paced_s = time.perf_counter() - started
+        client.close()
+    started = time.perf_counter()
+    _drain(runtime.converse_stream(modelId=CLAUDE, messages=user())["stream"], [])
+    unpaced_s = time.perf_counter() - started
+    assert len(seen) > 5
+    assert paced_s >= 0.03 * (len(seen) - 1)
+    assert unpaced_s < paced_s
+
+
+@pytest.mark.parametrize("pace", [-0.1, 2.5])
+def test_stream_pace_out_of_bounds_is_refused(pace: float) -> None:
+    with pytest.raises(ValueError, match="stream_pace_s must be between 0 and 2"):
+        BedrockServer(stream_pace_s=pace)
+
+
 def test_inject_rejects_bad_faults(server: BedrockServer) -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         server.inject("explode")
@@ -875,6 +897,19 @@ def test_cli_serves_and_exits_cleanly_on_sigterm() -> None:
         for pipe in (process.stdout, process.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def test_cli_refuses_a_stream_pace_out_of_bounds() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "otel_chatbot.testing.bedrock", "--port", "0", "--stream-pace", "5"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "stream_pace_s must be between 0 and 2 seconds" in done.stderr
 
 
 def test_base64_chunk_payloads_are_plain_json(runtime: Any) -> None:
