@@ -429,6 +429,19 @@ SETTINGS: tuple[Setting, ...] = (
         k.OptionalPath,
     ),
     Setting(
+        "resolve_inference_profiles",
+        "OTEL_CHATBOT_RESOLVE_INFERENCE_PROFILES",
+        p.parse_bool,
+        "false",
+        "Resolve Bedrock application inference profile ARNs to their base model (`GetInferenceProfile`, needs "
+        "`bedrock:GetInferenceProfile`), once per ARN in a background thread: later calls are priced and counted "
+        "(metric `gen_ai.request.model`) as the base model, the span keeps the ARN and shows the model as "
+        "`gen_ai.response.model`. A failed lookup is logged once and asked again after 5 min (throttled, "
+        "unreachable) or 1 h.",
+        "bool",
+        bool,
+    ),
+    Setting(
         "gc_freeze",
         "OTEL_CHATBOT_GC_FREEZE",
         p.parse_bool,

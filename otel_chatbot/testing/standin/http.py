@@ -90,6 +90,10 @@ class StandInHandler(BaseHTTPRequestHandler):
         """Answer a request that is not for the control API."""
         raise NotImplementedError
 
+    def control(self, method: str, name: str, raw: bytes, request_id: str) -> bool:
+        """A control endpoint of this stand-in's own (``/__control/<name>``); False when there is none."""
+        return False
+
     def unreadable_body(self, request_id: str) -> None:
         """Answer a request whose body could not be read (bad length, too large)."""
         self.send_json(400, {"message": "Unreadable request body."}, request_id)
@@ -281,7 +285,7 @@ class StandInHandler(BaseHTTPRequestHandler):
         elif method == "POST" and name == "reset":
             app.reset()
             self.send_json(200, {"status": "reset"}, request_id)
-        else:
+        elif not self.control(method, name, raw, request_id):
             self.send_json(404, {"message": f"no control endpoint {method} {name}"}, request_id)
 
 

@@ -10,7 +10,9 @@ end and streams the user leaves midway, WebSocket conversations).  Then every Pr
 query of every panel (template variables at "All") must return at least one sample, except
 the panels in ``ALLOWED_EMPTY`` -- each with the reason it cannot have data here.  The EMF the
 collector writes to a CloudWatch Logs emulator (moto) must carry every metric and dimension set
-the CloudWatch dashboard and alarms use.
+the CloudWatch dashboard and alarms use.  A second process of the service calls an OpenAI-compatible
+stand-in through the openai SDK (provider_workload.py), so the per-provider panels and widgets
+compare two providers from real data, and its calls and tokens arrive exactly.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from stack_harness import (
     App,
     Moto,
     Prometheus,
+    ProviderWorkload,
     app_env,
     post_json,
     prometheus_binary,
@@ -41,6 +44,7 @@ from stack_lib import all_variables, load_dashboards, panel_queries, substitute
 from otel_chatbot.demo.chatbot.load_plan import WS_TURNS, counts
 from otel_chatbot.demo.run import STREAM_PACE_S
 from otel_chatbot.testing.bedrock import BedrockServer
+from otel_chatbot.testing.openai import LedgerEntry, OpenAIServer
 
 SERVICE = "chatbot-stack-e2e"
 ENVIRONMENT = "e2e"
@@ -83,6 +87,8 @@ class Stack:
     """Steps of each kind the scripted load ran (all rounds)."""
     started: float
     moto: Moto
+    openai_calls: int  # by the second provider's process (provider_workload.py)
+    openai_ledger: LedgerEntry  # what the OpenAI stand-in answered them
 
 
 def _get(url: str) -> bytes:
@@ -133,19 +139,33 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         env["OTELCOL_CLOUDWATCH_ENDPOINT"] = moto.url
         with (
             BedrockServer(stream_pace_s=STREAM_PACE_S) as bedrock,
+            OpenAIServer() as openai_server,
             running([Collector(otelcol_binary, ["config.yaml"], env, work / "otelcol.log")]) as (collector,),
         ):
-            app = App(
-                app_env(collector.grpc_endpoint, bedrock.endpoint_url, SERVICE, ENVIRONMENT), work / "app.log"
-            ).start()
+            environment = app_env(collector.grpc_endpoint, bedrock.endpoint_url, SERVICE, ENVIRONMENT)
+            app = App(environment, work / "app.log").start()
+            second = ProviderWorkload(environment, openai_server.base_url, work / "provider_workload.log")
             try:
                 started = time.time()
+                second.start()
                 sent = _workload(app, bedrock)
+                openai_calls = second.finish()
                 planned = {kind: count * ROUNDS for kind, count in counts(REQUESTS).items()}
                 # GET /health is excluded from telemetry; a WebSocket is no HTTP request.
                 _wait_for_data(prometheus, sent - planned["health"] - planned["ws"])
-                yield Stack(prometheus, app, bedrock.endpoint_url, sent, planned, started, moto)
+                yield Stack(
+                    prometheus,
+                    app,
+                    bedrock.endpoint_url,
+                    sent,
+                    planned,
+                    started,
+                    moto,
+                    openai_calls,
+                    openai_server.ledger.totals(),
+                )
             finally:
+                second.stop()
                 app.stop()
     finally:
         moto.stop()
@@ -352,6 +372,47 @@ def test_cache_failover_and_feedback_counts_in_prometheus_are_what_the_workload_
     assert saved and float(saved[0]["value"][1]) > 0, "priced with the replaced model's price"
 
 
+PROVIDERS = {"aws.bedrock", "openai"}  # the app's Bedrock calls, provider_workload.py's openai SDK calls
+PROVIDER_SET = ("service.name", "gen_ai.provider.name")  # the EMF dimension set the provider widgets read
+
+
+def test_every_per_provider_panel_shows_each_provider_and_the_variable_selects_one(stack: Stack) -> None:
+    """Issue 12: calls, latency, time to first token, tokens and cost per provider, from real data of both."""
+    dashboard = next(d for d in DASHBOARDS.values() if d["uid"] == "chatbot-genai")
+    panels = [panel for panel in dashboard["panels"] if "by provider" in panel["title"]]
+    assert len(panels) == 5
+    everything = all_variables(dashboard)
+    for panel in panels:
+        (target,) = panel["targets"]
+        found = stack.prometheus.query(substitute(target["expr"], everything))
+        providers = {series["metric"].get("gen_ai_provider_name") for series in found}
+        assert providers >= PROVIDERS, f"{panel['title']}: series for {providers}"
+        one = stack.prometheus.query(substitute(target["expr"], {**everything, "provider": "openai"}))
+        assert {series["metric"].get("gen_ai_provider_name") for series in one} == {"openai"}, panel["title"]
+    offered = stack.prometheus.api(
+        "label/gen_ai_provider_name/values",
+        **{"match[]": f'gen_ai_client_operation_duration_seconds_count{{job="{SERVICE}"}}'},
+    )
+    assert set(offered) >= PROVIDERS
+
+
+def test_the_second_providers_calls_through_the_collector_equal_its_ledger(stack: Stack) -> None:
+    """The openai SDK's calls, app -> otelcol-chatbot -> Prometheus, exactly: calls, tokens, streams, and a cost."""
+    ledger = stack.openai_ledger
+    assert stack.openai_calls >= 6 and ledger.calls == stack.openai_calls  # two rounds at least
+    openai = f'job="{SERVICE}", gen_ai_provider_name="openai"'
+    wanted = {
+        f"sum(gen_ai_client_operation_duration_seconds_count{{{openai}}})": stack.openai_calls,
+        f'sum(gen_ai_client_token_usage_sum{{{openai}, gen_ai_token_type="input"}})': ledger.input_tokens,
+        f'sum(gen_ai_client_token_usage_sum{{{openai}, gen_ai_token_type="output"}})': ledger.output_tokens,
+        # one stream in each round of three calls
+        f"sum(gen_ai_client_operation_time_to_first_chunk_seconds_count{{{openai}}})": stack.openai_calls // 3,
+    }
+    assert _counts_when_settled(stack.prometheus, wanted) == wanted
+    cost = stack.prometheus.query(f"sum(gen_ai_client_cost_USD_total{{{openai}}})")
+    assert cost and float(cost[0]["value"][1]) > 0, "gpt-4o-mini and text-embedding-3-small are priced"
+
+
 def test_the_real_prometheus_evaluates_every_rule_and_the_workloads_alerts_go_pending(stack: Stack) -> None:
     from stack_lib import load_rules
 
@@ -456,3 +517,30 @@ def test_cloudwatch_dashboard_and_alarms_read_what_awsemf_really_publishes(stack
             assert (metric, dims) not in published, f"{where}: published now -- drop it from NEEDS_COLLECTOR_CHANGE"
         else:
             assert (metric, dims) in published, f"{where}: awsemf published no {metric} with {sorted(dims)}"
+
+
+def test_cloudwatch_gets_the_genai_metrics_of_each_provider_under_the_provider_dimension(stack: Stack) -> None:
+    """The EMF events carry both providers' GenAI metrics with [service.name, gen_ai.provider.name]:
+    what the CloudWatch provider widgets group by."""
+    import yaml
+    from stack_lib import COLLECTOR_CONFIG
+
+    awsemf = yaml.safe_load(COLLECTOR_CONFIG.read_text())["exporters"]["awsemf"]
+    group = awsemf["log_group_name"].rsplit(":-", 1)[1].rstrip("}")
+    stream = awsemf["log_stream_name"].rsplit(":-", 1)[1].rstrip("}")
+    wanted = {
+        (metric, provider)
+        for metric in ("gen_ai.client.operation.duration", "gen_ai.client.operation.time_to_first_chunk")
+        for provider in PROVIDERS
+    }
+    seen: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + 30
+    while not wanted <= seen and time.monotonic() < deadline:
+        for event in stack.moto.emf_events(group, stream):
+            if event.get("service.name") != SERVICE:
+                continue
+            for directive in event.get("_aws", {}).get("CloudWatchMetrics", []):
+                if {frozenset(dims) for dims in directive["Dimensions"]} & {frozenset(PROVIDER_SET)}:
+                    seen |= {(metric["Name"], event["gen_ai.provider.name"]) for metric in directive["Metrics"]}
+        time.sleep(1)
+    assert wanted <= seen, wanted - seen
