@@ -21,9 +21,10 @@ Cache hits are planned too: every question carries its customer's details (three
 other session uses), so no two sessions' questions are similar enough to hit each other's
 answers, and within a session the steps run in order; the plan runs each session's cached
 turns through the app's own :class:`~otel_chatbot.demo.chatbot.cache.SemanticCache` and
-records on each step whether it will be a hit (``cache_hit``). That holds while the app's
-cache keeps every answer (:data:`~otel_chatbot.demo.chatbot.cache.SemanticCache` capacity:
-256 questions).
+records on each step whether it will be a hit (``cache_hit``). That is exact while the app's
+cache keeps every answer it stores (256, its capacity); a longer plan (a run that ends at its
+deadline) gives no verdicts (:attr:`Expected.exact` is false). A question that must miss (a
+throttled turn must reach Bedrock) carries four words no other question has.
 
 A new scenario is one more :class:`StepKind` row in :data:`KINDS` and its name in a mix.
 """
@@ -31,7 +32,7 @@ A new scenario is one more :class:`StepKind` row in :data:`KINDS` and its name i
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from otel_chatbot.demo.chatbot.cache import CachedAnswer, SemanticCache
@@ -214,6 +215,7 @@ PROMPTS = (
     "Do you ship to Canada, and how long does it take?",
     "Cancel the second item of my last order.",
 )
+CACHE_CAPACITY = SemanticCache().capacity
 FRESH_PROMPTS = (
     "My parcel has not arrived yet, can you check with the courier?",
     "Why was I charged twice for the same purchase?",
@@ -222,7 +224,8 @@ FRESH_PROMPTS = (
     "Is there a discount for students or teachers?",
     "Which gift cards do you sell in physical stores?",
 )
-"""Questions a session asks only when its cache must miss (a failover turn's Bedrock call must happen)."""
+"""Questions a session asks when its cache must miss (a failover turn's Bedrock call must happen); at most
+8 words that count, so the four words of its own keep any two below the similarity threshold."""
 SIMILAR_PREFIX = "Sorry,"
 """A question asked again in other words: one more word, a cosine similarity of about 0.96."""
 
@@ -264,6 +267,12 @@ class Step:
     def path(self) -> str:
         return self.kind.path.format(session_id=self.session_id)
 
+    def settled(self, message: str | None, cache_hit: bool | None) -> Step:
+        """This step with its message and cache verdict (``dataclasses.replace``, at a sixth of its cost)."""
+        return Step(
+            self.kind, self.session_id, self.turn, self.expected, message, self.persona, self.feedback, cache_hit
+        )
+
     def body(self, message: int = 0) -> dict[str, Any]:
         """The body of the step's ``message``-th message (WebSocket turns after the first go on talking)."""
         if self.kind.body is not None:
@@ -301,6 +310,10 @@ class _Conversation:
         self.caches: dict[CacheName, SemanticCache] = {"plain": SemanticCache(), "handbook": SemanticCache()}
         self.last_stored: str | None = None
         self.fresh = 0
+        self.stored = 0
+        """Answers stored in the simulated caches."""
+        self.verdicts: dict[tuple[CacheName, str], bool] = {}
+        """Lookups since the last store: a question asked again needs no second scan."""
 
     def message(self, kind: StepKind, turn: int) -> str | None:
         if kind.body is not None or kind.client == "feedback" or kind.method not in ("POST", "WS"):
@@ -309,41 +322,42 @@ class _Conversation:
         if kind.prompt == "similar" and self.last_stored is not None:
             return f"{SIMILAR_PREFIX} {self.last_stored[0].lower()}{self.last_stored[1:]}"
         if kind.prompt == "fresh":
-            return self._fresh(who)
+            number, self.fresh = self.fresh, self.fresh + 1
+            tag = f"{self.number}x{number}"  # the session's and the question's: words no other question has
+            ticket = f"[ticket T{tag}, ref R{tag}, case C{tag}, note N{tag}]"
+            return f"{FRESH_PROMPTS[number % len(FRESH_PROMPTS)]} {who} {ticket}"
         return f"{PROMPTS[turn % len(PROMPTS)]} {who}"
-
-    def _fresh(self, who: str) -> str:
-        """The session's next question its cache misses (with a case number once the list runs out)."""
-        for _ in range(1000):
-            base = FRESH_PROMPTS[self.fresh % len(FRESH_PROMPTS)]
-            rounds = self.fresh // len(FRESH_PROMPTS)
-            self.fresh += 1
-            # Three words of its own per round: a round's question is never similar to another's.
-            question = f"{base} {who}" + (f" Case c{rounds}, ref r{rounds}, ticket t{rounds}." if rounds else "")
-            if self.caches["plain"].lookup(question)[0] is None:
-                return question
-        raise AssertionError("no fresh question after 1000 tries")  # the words above make this unreachable
 
     def looks_up(self, kind: StepKind, message: str | None) -> bool | None:
         """Whether the app's cache will answer; a miss that is answered stores the answer, as the app does."""
         if kind.cache is None or message is None:
             return None
-        cache = self.caches[kind.cache]
-        hit = cache.lookup(message)[0] is not None
+        key = (kind.cache, message)
+        hit = self.verdicts.get(key)
+        if hit is None:
+            hit = self.verdicts[key] = self.caches[kind.cache].lookup(message)[0] is not None
         if not hit and kind.expected == "200":
-            cache.store(message, CachedAnswer("", None, 0, 0))
+            self.caches[kind.cache].store(message, CachedAnswer("", None, 0, 0))
+            self.verdicts.clear()
+            self.stored += 1
             if kind.cache == "plain":
                 self.last_stored = message
         return hit
 
-    def settle(self) -> None:
-        """Messages and cache verdicts, in the order the app sees the turns: the session's, then serial ones."""
-        ordered = [s for s in self.steps if not s.kind.serial] + [s for s in self.steps if s.kind.serial]
-        planned: dict[int, Step] = {}
-        for step in ordered:
+    def settle(self, room: int) -> bool:
+        """Messages and cache verdicts, in the order the app sees the turns: the session's, then serial ones.
+
+        ``room``: answers the app's caches may still store before they evict; past it the verdicts
+        stop (and this returns false), the messages go on.
+        """
+        order = sorted(range(len(self.steps)), key=lambda index: self.steps[index].kind.serial)  # stable
+        for index in order:
+            step = self.steps[index]
             message = self.message(step.kind, step.turn)
-            planned[id(step)] = replace(step, message=message, cache_hit=self.looks_up(step.kind, message))
-        self.steps = [planned[id(step)] for step in self.steps]
+            hit = self.looks_up(step.kind, message) if self.stored <= room else None
+            if message is not None or hit is not None:
+                self.steps[index] = step.settled(message, hit)
+        return self.stored <= room
 
 
 def plan(requests: int, sessions: int, prefix: str = "load", mix: Mix = DEFAULT_MIX) -> list[list[Step]]:
@@ -368,8 +382,11 @@ def plan(requests: int, sessions: int, prefix: str = "load", mix: Mix = DEFAULT_
         step = Step(kind, conversation.session_id, len(conversation.steps), expected, persona=who, feedback=scored)
         conversation.steps.append(step)
         conversation.has_history = conversation.has_history or kind.writes_history
+    room = CACHE_CAPACITY
     for conversation in conversations:
-        conversation.settle()
+        if not conversation.settle(room):
+            room = -1  # the app's cache evicts: no verdict is exact any more
+        room -= conversation.stored
     return [conversation.steps for conversation in conversations]
 
 
@@ -379,20 +396,24 @@ class Expected:
 
     lookups: int
     hits: int
+    """Exact when :attr:`exact` (the app's cache keeps every answer of the plan)."""
     failovers: int
     """Chains that switch to the fallback and are served by it."""
     exhausted: int
     feedback: Counter[str]
     """Feedback by sentiment."""
+    exact: bool
 
 
 def expected(conversations: list[list[Step]]) -> Expected:
     steps = [step for steps in conversations for step in steps]
     faults = Counter(step.kind.fault for step in steps if step.kind.fault is not None)
+    cached = [step for step in steps if step.kind.cache is not None and step.message is not None]
     return Expected(
-        lookups=sum(step.cache_hit is not None for step in steps),
-        hits=sum(step.cache_hit is True for step in steps),
+        lookups=len(cached),
+        hits=sum(step.cache_hit is True for step in cached),
         failovers=faults[FAILOVER],
         exhausted=faults[EXHAUSTED],
         feedback=Counter(sentiment(step.feedback[0]) for step in steps if step.feedback is not None),
+        exact=all(step.cache_hit is not None for step in cached),
     )
