@@ -290,7 +290,12 @@ def test_the_apps_environment_is_a_valid_chatbot_config(model: dict[str, Any]) -
         True,
     )
     openai = ChatbotConfig.from_env(
-        {**env, "CHATBOT_FALLBACK_PROVIDER": "openai", "CHATBOT_FALLBACK_MODEL_ID": "", "OPENAI_BASE_URL": "http://x/v1"}
+        {
+            **env,
+            "CHATBOT_FALLBACK_PROVIDER": "openai",
+            "CHATBOT_FALLBACK_MODEL_ID": "",
+            "OPENAI_BASE_URL": "http://x/v1",
+        }
     )
     assert openai.fallback == ("openai", "gpt-4o-mini") and "openai" in openai.enabled
 
