@@ -163,7 +163,7 @@ class ServerRequest:
         if error:
             late[sc.ERROR_TYPE] = error
             span.set_status(Status(StatusCode.ERROR))
-        span.set_attributes(late)
+        self.t.set_span_attributes(span, late)
         self._record(route, status, error, elapsed)
         span.end()
 
