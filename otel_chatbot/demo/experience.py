@@ -196,9 +196,7 @@ def section(experience: ChatExperience, clients: ClientTally | None = None, cut_
     lines = ["Streamed answers (SERVER spans; time to first byte in ms):"]
     lines += table(STREAM_HEADER, [_stream_row(s) for s in (*experience.streams, experience.stream_total)])
     lines += ["", "WebSockets (spans; turn = a message in to the first message out, ms, from histogram buckets):"]
-    lines += table(
-        WEBSOCKET_HEADER, [_websocket_row(w) for w in (*experience.websockets, experience.websocket_total)]
-    )
+    lines += table(WEBSOCKET_HEADER, [_websocket_row(w) for w in (*experience.websockets, experience.websocket_total)])
     lines += [
         "",
         f"Event loop lag p99: {format_ms(experience.loop_lag_p99_s)} ms "

@@ -18,9 +18,18 @@ from fastapi import FastAPI
 from opentelemetry import attributes as compat_attributes
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import SpanKind
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -258,3 +267,72 @@ def test_a_span_of_another_kind_gets_its_own_set_attributes() -> None:
     from opentelemetry.trace import INVALID_SPAN
 
     compat.span_attribute_setter()(INVALID_SPAN, PLAIN)  # a no-op span: no error
+
+
+class _LooksAtAttributes(Sampler):
+    """A sampler that decides by an attribute: it must be given them at start."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def should_sample(self, parent_context: Any, trace_id: int, name: str, *args: Any, **kwargs: Any) -> SamplingResult:
+        attributes = dict(kwargs.get("attributes") or (args[1] if len(args) > 1 else None) or {})
+        self.seen.append(attributes)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+
+    def get_description(self) -> str:
+        return "looks at attributes"
+
+
+class _ReadsOnStart(SpanProcessor):
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.seen.append(dict(span.attributes or {}))
+
+
+def _started(provider: TracerProvider, fast: bool) -> tuple[str, dict[str, Any]]:
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("t")
+    start = compat.plain_span_starter(tracer) if fast else None
+    if start is None:
+        span = tracer.start_span("s", kind=SpanKind.SERVER, attributes=PLAIN)
+    else:
+        span = start("s", None, SpanKind.SERVER, PLAIN)
+    span.end()
+    (finished,) = exporter.get_finished_spans()
+    return finished.name, dict(finished.attributes or {})
+
+
+def test_start_attributes_are_the_same_taken_or_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    for sampler in (ALWAYS_ON, ParentBased(TraceIdRatioBased(1.0))):
+        fast = _started(TracerProvider(sampler=sampler), fast=True)
+        assert fast == _started(TracerProvider(sampler=sampler), fast=False)
+        assert list(fast[1]) == list(PLAIN)
+    tracer = TracerProvider().get_tracer("t")
+    start = compat.plain_span_starter(tracer)
+    cleaned: list[object] = []
+    original = compat_attributes._clean_attribute_value
+    monkeypatch.setattr(compat_attributes, "_clean_attribute_value", lambda *a: cleaned.append(a) or original(*a))
+    start("s", None, SpanKind.SERVER, PLAIN)
+    assert cleaned == []  # the fast path is taken on the tested SDK
+
+
+def test_a_sampler_that_looks_gets_the_start_attributes() -> None:
+    sampler = _LooksAtAttributes()
+    assert _started(TracerProvider(sampler=sampler), fast=True)[1] == PLAIN
+    assert sampler.seen == [PLAIN]
+    parent_based = _LooksAtAttributes()
+    assert _started(TracerProvider(sampler=ParentBased(parent_based)), fast=True)[1] == PLAIN
+    assert parent_based.seen == [PLAIN]
+
+
+def test_a_processor_that_reads_on_start_sees_them_even_when_added_later() -> None:
+    provider = TracerProvider()
+    start = compat.plain_span_starter(provider.get_tracer("t"))
+    reader = _ReadsOnStart()
+    provider.add_span_processor(reader)
+    start("s", None, SpanKind.SERVER, PLAIN).end()
+    assert reader.seen == [PLAIN]

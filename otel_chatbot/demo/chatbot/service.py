@@ -114,9 +114,7 @@ class ChatService:
                 lookup.miss(similarity=similarity)
         return found
 
-    async def _converse(
-        self, model_id: str, session_id: str, message: str, system: list[dict[str, Any]]
-    ) -> Completion:
+    async def _converse(self, model_id: str, session_id: str, message: str, system: list[dict[str, Any]]) -> Completion:
         messages = self.history.bedrock_messages(session_id, message)
         return await run_in_threadpool(self.bedrock.converse, model_id, messages, system)
 
