@@ -65,11 +65,43 @@ def _stdlib(file: str) -> bool:
     return file.startswith(("<", _STDLIB)) and "-packages/" not in file
 
 
+# Leaves where a thread waits rather than runs; py-spy --nonblocking can count them as active.
+_WAITING = ("Condition.wait", "Event.wait", "Thread._wait_for_tstate_lock", "EpollSelector.select", "SocketIO.readinto")
+
+
+def waiting(frames: list[str]) -> bool:
+    leaf = frames[-1].strip() if frames else ""
+    return leaf.startswith(tuple(f"{name} (" for name in _WAITING))
+
+
 def attribute(stacks: Iterable[tuple[list[str], int]], by: str = "function") -> Counter[str]:
+    """Samples per owner (:func:`owner`), waiting threads left out."""
     charged: Counter[str] = Counter()
     for frames, count in stacks:
-        charged[owner(frames, by)] += count
+        if not waiting(frames):
+            charged[owner(frames, by)] += count
     return charged
+
+
+def compare(before: Counter[str], after: Counter[str], added: tuple[float, float], top: int) -> str:
+    """Before/after rows: each function's share of the telemetry's samples, scaled to ``added`` (e.g. instructions)."""
+    totals = [sum(n for name, n in c.items() if name != APP) or 1 for c in (before, after)]
+    ranked = [name for name, _ in (before + after).most_common() if name != APP][:top]
+    rows = [
+        "| where (innermost telemetry frame) | share before | before, per request | share after | after, per request |",
+        "|---|---:|---:|---:|---:|",
+    ]
+
+    def cells(counter: Counter[str], names: list[str], i: int) -> str:
+        n = sum(counter[name] for name in names)
+        return f"{n / totals[i] * 100:.1f} % | {n / totals[i] * added[i]:,.0f}"
+
+    for name in ranked:
+        rows.append(f"| `{name}` | {cells(before, [name], 0)} | {cells(after, [name], 1)} |")
+    others = [name for name in before | after if name not in ranked and name != APP]
+    rows.append(f"| {len(others)} other telemetry functions | {cells(before, others, 0)} | {cells(after, others, 1)} |")
+    rows.append(f"| **telemetry, all** | 100 % | {added[0]:,.0f} | 100 % | {added[1]:,.0f} |")
+    return "\n".join(rows)
 
 
 def table(charged: Counter[str], us_per_request: float | None, top: int) -> str:
@@ -100,12 +132,22 @@ def table(charged: Counter[str], us_per_request: float | None, top: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("profile", type=Path)
+    parser.add_argument("--after", type=Path, default=None, help="a second profile: a before/after table")
+    parser.add_argument(
+        "--added", type=float, nargs=2, default=None, help="what the telemetry adds per request, before and after"
+    )
     parser.add_argument("--us-per-request", type=float, default=None)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--by", choices=("function", "module"), default="function")
     args = parser.parse_args(argv)
     with args.profile.open() as lines:
-        print(table(attribute(parse_raw(lines), args.by), args.us_per_request, args.top))
+        charged = attribute(parse_raw(lines), args.by)
+    if args.after is not None:
+        with args.after.open() as lines:
+            after = attribute(parse_raw(lines), args.by)
+        print(compare(charged, after, tuple(args.added or (100.0, 100.0)), args.top))  # type: ignore[arg-type]
+        return 0
+    print(table(charged, args.us_per_request, args.top))
     return 0
 
 
