@@ -1,14 +1,15 @@
 """One table of every overhead scenario (bare, stock, ours) at the top of ``bench/README.md``.
 
-    .venv/bin/python bench/summary_table.py            # rewrite the block in bench/README.md
+    .venv/bin/python bench/summary_table.py            # rewrite the block in bench/README.md and README.md
     .venv/bin/python bench/summary_table.py --print    # print it only
     .venv/bin/python bench/summary_table.py --check    # exit 1 if the README's block is stale
 
 Reads the latest result of each scenario ``bench/overhead.py`` wrote (``overhead-latest.json``
 for the minimal endpoint, ``overhead-<scenario>-latest.json`` for the others: any scenario
 present gets its rows, known ones first), and writes the rows between the
-``<!-- summary-table -->`` markers. The collector's rows live in their own marked block
-(``<!-- collector-rows -->``), written by the collector benchmark and left as they are here.
+``<!-- summary-table -->`` markers of ``bench/README.md`` and of the README's performance
+section. The collector's rows live in their own marked block (``<!-- collector-rows -->``),
+written by the collector benchmark and left as they are here.
 The table is built by pure functions (tested in ``tests/bench/test_summary_table.py``).
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-README = ROOT / "bench" / "README.md"
+READMES = (ROOT / "bench" / "README.md", ROOT / "README.md")  # the bench's own and the performance section
 BEGIN, END = "<!-- summary-table -->", "<!-- /summary-table -->"
 CONFIGS = ("bare", "stock", "ours")
 TABLE_CONNS = 32
@@ -110,8 +111,8 @@ def build_table(results: Mapping[str, Mapping[str, Any]], conns: int = TABLE_CON
     """The markdown block: one row per scenario and configuration, then where each scenario's figures come from."""
     head = (
         f"| scenario | config | req/s ({conns} conns) | share of bare | server CPU µs/req | added CPU µs/req "
-        f"| target (added) | p99 ms, {P99_CONNS} conn | p99 added, {P99_CONNS} conn | telemetry |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n"
+        f"| target (added) | p99 ms, {P99_CONNS} conn | p99 added, {P99_CONNS} conn | telemetry | other load % |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines: list[str] = []
     sources: list[str] = []
@@ -135,14 +136,17 @@ def build_table(results: Mapping[str, Mapping[str, Any]], conns: int = TABLE_CON
                 f"| {known.label} | {config} | {_spread(row.get('rps'))} | {share} "
                 f"| {_spread(row.get('cpu_us_per_req'))} | {_spread(added) if config != 'bare' else '—'} "
                 f"| {_verdict(added, known.target_added_us) if config == 'ours' else '—'} "
-                f"| {p99} | {p99_added} | {_telemetry(row) if config != 'bare' else '—'} |"
+                f"| {p99} | {p99_added} | {_telemetry(row) if config != 'bare' else '—'} "
+                f"| {_spread(row.get('foreign_cpu_pct'))} |"
             )
         sources.append(_source(scenario, data))
     if not lines:
         return "No results yet: run `bench/overhead.py` for each scenario, then this script.\n"
     note = (
         "\nMedian (min\N{EN DASH}max) over repetitions; added CPU and share of bare are paired with the bare run of "
-        "the same repetition (`bench/overhead.py`). Figures from:\n\n" + "\n".join(f"- {s}" for s in sources) + "\n"
+        "the same repetition (`bench/overhead.py`). Other load: CPU used by other processes during the timed "
+        "runs, as a share of the machine; far from 0, the row's throughput and latency are contaminated. "
+        "Figures from:\n\n" + "\n".join(f"- {s}" for s in sources) + "\n"
     )
     return head + "\n".join(lines) + "\n" + note
 
@@ -160,7 +164,7 @@ def replace_block(text: str, block: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--readme", type=Path, default=README)
+    parser.add_argument("--readme", type=Path, action="append", help="file(s) to write (default: both READMEs)")
     parser.add_argument("--conns", type=int, default=TABLE_CONNS)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--print", action="store_true", help="print the block, change nothing")
@@ -170,13 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.print:
         print(block)
         return 0
-    text = args.readme.read_text()
-    updated = replace_block(text, block)
-    if args.check:
-        return 0 if updated == text else 1
-    args.readme.write_text(updated)
-    print(f"wrote the summary table into {args.readme}")
-    return 0
+    stale = 0
+    for readme in args.readme or READMES:
+        text = readme.read_text()
+        updated = replace_block(text, block)
+        if args.check:
+            stale += updated != text
+            continue
+        readme.write_text(updated)
+        print(f"wrote the summary table into {readme}")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

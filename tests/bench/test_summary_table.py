@@ -19,6 +19,7 @@ def _row(config: str, conns: int, cpu: float, rps: float, p99: float, **extra: A
         "p99_ms": [p99, p99, p99 + 0.1],
         "spans_per_request": None if config == "bare" else 1.0,
         "log_records": 0,
+        "foreign_cpu_pct": [2.0, 1.0, 3.0],
     }
     row.update(extra)
     return row
@@ -79,6 +80,7 @@ def test_ours_row_carries_added_cpu_target_verdict_and_p99_against_bare() -> Non
         "1.30 (1.30–1.40)",
         "+0.30 ms",
         "1.00 spans/req, 0 logs",
+        "2 (1–3)",
     ]
     sse_ours = next(line for line in table.splitlines() if line.startswith("| ConverseStream relayed as SSE | ours"))
     assert "≤ +250: not met" in sse_ours
