@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/profile_scenarios.py --scenario converse --variant ours --calls 500
     .venv/bin/python bench/profile_scenarios.py --scenario minimal --variant bare --calls 50 \\
-        --callgrind /tmp/cg.out    # then: instructions of the loop in /tmp/cg.out.*-loop? (see --callgrind)
+        --callgrind /tmp/cg.out    # the loop alone is dumped to /tmp/cg.out.1: grep ^totals: /tmp/cg.out.1
     .venv/bin/python bench/profile_scenarios.py --scenario sse --calls 2000 --pyspy /tmp/sse.txt
 
 Scenarios, each the request ``bench/overhead.py`` sends, driven without a server or sockets on
