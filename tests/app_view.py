@@ -19,11 +19,14 @@ from typing import Any
 from opentelemetry.sdk.trace import SpanProcessor
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_IDS = re.compile(r"\b(req|msg|chatcmpl|resp|call|toolu|rs|fc|cmpl|emb)_[0-9A-Za-z_-]+")
+_IDS = re.compile(r"\b(req|msg|chatcmpl|resp|call|toolu|rs|fc|cmpl|emb)([_-])[0-9A-Za-z_-]+")
+_JSON_VOLATILE = re.compile(
+    r'"(id|created|created_at|system_fingerprint|obfuscation|[a-z_]*duration)":("[^"]*"|[0-9.]+)'
+)
 _PORT = re.compile(r"127\.0\.0\.1:\d+")
 _CHECKSUM = re.compile(r"0x[0-9a-f]{8}\b")
 _VOLATILE_KEYS = re.compile(
-    r"(latency|date|time|created|requestid|request_id|obfuscation|system_fingerprint|^id$|^x-)", re.IGNORECASE
+    r"(latency|date|time|_at$|created|requestid|request_id|obfuscation|system_fingerprint|^id$|^x-)", re.IGNORECASE
 )
 
 
@@ -47,7 +50,8 @@ def mask(value: Any) -> Any:
 
 def mask_text(text: str) -> str:
     text = _CHECKSUM.sub("0x<crc>", _UUID.sub("<uuid>", text))  # a frame's CRC covers its latencies
-    return _PORT.sub("127.0.0.1:<port>", _IDS.sub(r"\1_<id>", text))
+    text = _JSON_VOLATILE.sub(r'"\1":"<volatile>"', text)  # JSON seen as text: an SSE line, a cut body
+    return _PORT.sub("127.0.0.1:<port>", _IDS.sub(r"\1\2<id>", text))
 
 
 def failure(items: list[Any]) -> tuple[str, str, str, str] | None:
@@ -79,6 +83,15 @@ class Seen:
     async def each_async(self, stream: Any) -> None:
         async for item in stream:
             self.add(item)
+
+    async def joined_async(self, chunks: Any) -> None:
+        """Bytes read in chunks whose boundaries are the network's: kept joined (also when reading breaks)."""
+        data: list[bytes] = []
+        try:
+            async for chunk in chunks:
+                data.append(chunk)
+        finally:
+            self.add(b"".join(data))
 
 
 def seen(scenario: Callable[[Seen], Any]) -> list[Any]:
