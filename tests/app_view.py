@@ -11,9 +11,11 @@ stand-in must then be equal, with the distro or without it.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.sdk.trace import SpanProcessor
@@ -122,3 +124,30 @@ class OpenSpans(SpanProcessor):
     def still_open(self) -> list[str]:
         with self._lock:
             return sorted(self._open.values())
+
+
+@dataclass
+class WithAndWithout:
+    """One scenario run uninstrumented, then instrumented: what the app saw each time, and the telemetry."""
+
+    bare: list[Any]
+    instrumented: list[Any]
+    kit: Any
+    still_open: list[str]
+    logged: list[str]
+    """Messages our loggers (``otel_chatbot.*``) wrote during the instrumented run."""
+
+
+def with_and_without(
+    kit_factory: Callable[..., Any], caplog: Any, run: Callable[[], list[Any]], **settings: Any
+) -> WithAndWithout:
+    """``run`` (which returns :func:`seen`) bare, then under a kit of ``settings`` with every library patched."""
+    bare = run()
+    kit = kit_factory(**settings)
+    open_spans = OpenSpans()
+    kit.instrumentations.pipelines.tracer_provider.add_span_processor(open_spans)
+    kit.instrumentations.apply_libraries(patch_all_apps=False)
+    with caplog.at_level(logging.INFO, logger="otel_chatbot"):
+        instrumented = run()
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("otel_chatbot")]
+    return WithAndWithout(bare, instrumented, kit, open_spans.still_open(), logged)

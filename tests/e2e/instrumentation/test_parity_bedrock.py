@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 from botocore.config import Config
 
 from otel_chatbot.testing.bedrock import BedrockServer
-from tests.app_view import OpenSpans, Seen, failure, seen
+from tests.app_view import Seen, failure, seen, with_and_without
 from tests.e2e.instrumentation.test_bedrock import FAMILY_REQUESTS
 
 pytestmark = pytest.mark.e2e
@@ -225,16 +224,13 @@ def run_case(c: Clients, operation: str, fault: str) -> list[Any]:
 def test_the_app_sees_the_same_with_and_without_the_distro(
     clients: Clients, kit_factory: Any, caplog: pytest.LogCaptureFixture, operation: str, fault: str
 ) -> None:
-    bare = run_case(clients, operation, fault)
-    kit = kit_factory(capture_message_content=True)
-    open_spans = OpenSpans()
-    kit.instrumentations.pipelines.tracer_provider.add_span_processor(open_spans)
-    kit.instrumentations.apply_libraries(patch_all_apps=False)
-    with caplog.at_level(logging.INFO, logger="otel_chatbot"):
-        instrumented = run_case(clients, operation, fault)
-    assert instrumented == bare
-    assert open_spans.still_open() == []
-    assert [r.getMessage() for r in caplog.records if r.name.startswith("otel_chatbot")] == []
+    runs = with_and_without(
+        kit_factory, caplog, lambda: run_case(clients, operation, fault), capture_message_content=True
+    )
+    assert runs.instrumented == runs.bare
+    assert runs.still_open == []
+    assert runs.logged == []
+    kit, bare = runs.kit, runs.bare
     genai_name = OPERATIONS[operation][2]
     spans = kit.finished()
     matching = [s for s in spans if s.attributes.get("gen_ai.operation.name") == genai_name and s.parent is None]

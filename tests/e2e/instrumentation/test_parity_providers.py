@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ import pytest
 from otel_chatbot.testing.anthropic import AnthropicServer
 from otel_chatbot.testing.ollama import OllamaServer
 from otel_chatbot.testing.openai import OpenAIServer
-from tests.app_view import OpenSpans, Seen, failure, seen
+from tests.app_view import Seen, failure, seen, with_and_without
 
 pytestmark = pytest.mark.e2e
 
@@ -316,17 +315,17 @@ def run_case(stand_ins: StandIns, scenario: str, fault: str) -> list[Any]:
 def test_the_app_sees_the_same_with_and_without_the_distro(
     stand_ins: StandIns, kit_factory: Any, caplog: pytest.LogCaptureFixture, scenario: str, fault: str
 ) -> None:
-    bare = run_case(stand_ins, scenario, fault)
-    kit = kit_factory(capture_message_content=True, genai_endpoints={stand_ins.ollama.url: "ollama"})
-    open_spans = OpenSpans()
-    kit.instrumentations.pipelines.tracer_provider.add_span_processor(open_spans)
-    kit.instrumentations.apply_libraries(patch_all_apps=False)
-    with caplog.at_level(logging.INFO, logger="otel_chatbot"):
-        instrumented = run_case(stand_ins, scenario, fault)
-    assert instrumented == bare
-    assert open_spans.still_open() == []
-    ours = [r.getMessage() for r in caplog.records if r.name.startswith("otel_chatbot")]
-    assert [m for m in ours if "stream_options" not in m] == []  # the one hint a stream without usage gets
+    runs = with_and_without(
+        kit_factory,
+        caplog,
+        lambda: run_case(stand_ins, scenario, fault),
+        capture_message_content=True,
+        genai_endpoints={stand_ins.ollama.url: "ollama"},
+    )
+    assert runs.instrumented == runs.bare
+    assert runs.still_open == []
+    assert [m for m in runs.logged if "stream_options" not in m] == []  # the one hint a stream without usage gets
+    kit, bare = runs.kit, runs.bare
     spans = [s for s in kit.finished() if "gen_ai.operation.name" in (s.attributes or {})]
     assert len(spans) == 1, [s.name for s in kit.finished()]
     error_type = spans[0].attributes.get("error.type")
