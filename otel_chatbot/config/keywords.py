@@ -113,6 +113,7 @@ class SettingsKeywords(TypedDict, total=False):
     conversation_id_sources: IdSources
     genai_endpoints: KeyValues
     pricing_file: OptionalPath
+    max_models: int
     gc_freeze: bool
     loop_lag_interval_ms: int
     process_metrics: ProcessMetrics

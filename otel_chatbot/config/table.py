@@ -411,6 +411,17 @@ SETTINGS: tuple[Setting, ...] = (
         k.OptionalPath,
     ),
     Setting(
+        "max_models",
+        "OTEL_CHATBOT_MAX_MODELS",
+        p.int_in(1, 100_000),
+        "100",
+        "Distinct model ids recorded as metric attributes (`gen_ai.request.model`, `gen_ai.response.model`, the "
+        "helpers' models): later new ones are recorded as `_OTHER`, so an app passing arbitrary model strings "
+        "cannot open unbounded series; spans keep the real id (see docs/reliability.md).",
+        "int",
+        int,
+    ),
+    Setting(
         "gc_freeze",
         "OTEL_CHATBOT_GC_FREEZE",
         p.parse_bool,
