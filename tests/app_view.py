@@ -13,12 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-
-from opentelemetry.sdk.trace import SpanProcessor
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IDS = re.compile(r"\b(req|msg|chatcmpl|resp|call|toolu|rs|fc|cmpl|emb)([_-])[0-9A-Za-z_-]+")
@@ -106,26 +103,6 @@ def seen(scenario: Callable[[Seen], Any]) -> list[Any]:
     return record.items
 
 
-class OpenSpans(SpanProcessor):
-    """Counts spans started and not ended: every span a call opens must end (add it to the tracer provider)."""
-
-    def __init__(self) -> None:
-        self._open: dict[int, str] = {}
-        self._lock = threading.Lock()
-
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        with self._lock:
-            self._open[span.context.span_id] = span.name
-
-    def on_end(self, span: Any) -> None:
-        with self._lock:
-            self._open.pop(span.context.span_id, None)
-
-    def still_open(self) -> list[str]:
-        with self._lock:
-            return sorted(self._open.values())
-
-
 @dataclass
 class WithAndWithout:
     """One scenario run uninstrumented, then instrumented: what the app saw each time, and the telemetry."""
@@ -143,6 +120,8 @@ def with_and_without(
 ) -> WithAndWithout:
     """``run`` (which returns :func:`seen`) bare, then under a kit of ``settings`` with every library patched."""
     bare = run()
+    from tests.configured import OpenSpans
+
     kit = kit_factory(**settings)
     open_spans = OpenSpans()
     kit.instrumentations.pipelines.tracer_provider.add_span_processor(open_spans)
