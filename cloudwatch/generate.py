@@ -132,7 +132,11 @@ def schema(*dims: str) -> str:
 
 
 HTTP_SCHEMA = schema("http.request.method", "http.route", "http.status_class", "service.name")
-TOKEN_SCHEMA = schema("gen_ai.request.model", "gen_ai.token.type", "service.name")
+TOKEN_SCHEMA = schema("gen_ai.provider.name", "gen_ai.request.model", "gen_ai.token.type", "service.name")
+MODEL_SCHEMA = schema("gen_ai.provider.name", "gen_ai.request.model", "service.name")
+PROVIDER_SCHEMA = schema("gen_ai.provider.name", "service.name")
+PROVIDER_TOKEN_SCHEMA = schema("gen_ai.provider.name", "gen_ai.token.type", "service.name")
+BY_MODEL = 'GROUP BY "gen_ai.provider.name", "gen_ai.request.model"'
 
 
 def dashboard_body() -> dict[str, Any]:
@@ -222,11 +226,10 @@ def dashboard_body() -> dict[str, Any]:
             unit_label="seconds",
         ),
         widget(
-            "Bedrock calls per minute by model",
+            "GenAI calls per minute by model",
             [
                 insights(
-                    f'SELECT COUNT("{GENAI}") FROM {schema("gen_ai.request.model", "service.name")} '
-                    f'WHERE "service.name" = \'{SVC}\' GROUP BY "gen_ai.request.model"',
+                    f'SELECT COUNT("{GENAI}") FROM {MODEL_SCHEMA} WHERE "service.name" = \'{SVC}\' {BY_MODEL}',
                     "",
                     "q4",
                 )
@@ -237,7 +240,7 @@ def dashboard_body() -> dict[str, Any]:
             unit_label="calls",
         ),
         widget(
-            "Bedrock latency: average and maximum",
+            "GenAI latency: average and maximum (every provider)",
             [
                 metric(GENAI, s, "Average", "average"),
                 metric(GENAI, s, "Maximum", "maximum"),
@@ -249,11 +252,10 @@ def dashboard_body() -> dict[str, Any]:
             unit_label="seconds",
         ),
         widget(
-            "Bedrock latency by model (average)",
+            "GenAI latency by model (average)",
             [
                 insights(
-                    f'SELECT AVG("{GENAI}") FROM {schema("gen_ai.request.model", "service.name")} '
-                    f'WHERE "service.name" = \'{SVC}\' GROUP BY "gen_ai.request.model"',
+                    f'SELECT AVG("{GENAI}") FROM {MODEL_SCHEMA} WHERE "service.name" = \'{SVC}\' {BY_MODEL}',
                     "",
                     "q5",
                 )
@@ -264,7 +266,7 @@ def dashboard_body() -> dict[str, Any]:
             unit_label="seconds",
         ),
         widget(
-            "Bedrock tokens per minute (input / output)",
+            "GenAI tokens per minute (input / output)",
             [
                 insights(
                     f'SELECT SUM("{TOKENS}") FROM {TOKEN_SCHEMA} '
@@ -280,11 +282,10 @@ def dashboard_body() -> dict[str, Any]:
             stacked=True,
         ),
         widget(
-            "Estimated Bedrock cost by model (USD)",
+            "Estimated GenAI cost by model (USD)",
             [
                 insights(
-                    f'SELECT SUM("{COST}") FROM {TOKEN_SCHEMA} '
-                    f'WHERE "service.name" = \'{SVC}\' GROUP BY "gen_ai.request.model"',
+                    f'SELECT SUM("{COST}") FROM {TOKEN_SCHEMA} WHERE "service.name" = \'{SVC}\' {BY_MODEL}',
                     "",
                     "q7",
                 )
@@ -297,7 +298,7 @@ def dashboard_body() -> dict[str, Any]:
             stacked=True,
         ),
         widget(
-            "Bedrock throttles",
+            "GenAI throttles",
             [metric(THROTTLES, s, "Sum", "throttled calls")],
             18,
             26,
@@ -305,6 +306,7 @@ def dashboard_body() -> dict[str, Any]:
             stat="Sum",
             unit_label="calls",
         ),
+        *provider_widgets(32),
         widget(
             "CPU and memory (ECS service)",
             [
@@ -328,7 +330,7 @@ def dashboard_body() -> dict[str, Any]:
                 ],
             ],
             0,
-            32,
+            38,
             w=24,
             stat="Average",
             unit_label="percent",
@@ -337,13 +339,13 @@ def dashboard_body() -> dict[str, Any]:
             "## Chat experience\nStreamed answers (SSE, NDJSON) and WebSocket chat, measured at the server "
             "(`chatbot.*`). Cancelled: the client left before the last chunk.",
             0,
-            38,
+            44,
         ),
         widget(
             "Streams: time to first byte (average)",
             [metric(TTFB, s, "Average", "time to first byte")],
             0,
-            40,
+            46,
             w=8,
             stat="Average",
             unit_label="seconds",
@@ -366,7 +368,7 @@ def dashboard_body() -> dict[str, Any]:
                 ],
             ],
             8,
-            40,
+            46,
             w=8,
             stat="SampleCount",
             unit_label="streams",
@@ -376,7 +378,7 @@ def dashboard_body() -> dict[str, Any]:
             "Open WebSocket connections",
             [metric(WEBSOCKETS, s, "Maximum", "max open"), metric(WEBSOCKETS, s, "Average", "avg open")],
             16,
-            40,
+            46,
             w=8,
             stat="Maximum",
             unit_label="connections",
@@ -393,14 +395,43 @@ def dashboard_body() -> dict[str, Any]:
                 ],
             ],
             0,
-            46,
+            52,
             w=24,
             stat="Sum",
             unit_label="items",
         ),
-        *helpers_widgets(s, 52),
+        *helpers_widgets(s, 58),
     ]
     return {"start": "-PT3H", "periodOverride": "inherit", "widgets": widgets}
+
+
+def provider_widgets(y: int) -> list[dict[str, Any]]:
+    """GenAI providers side by side (gen_ai.provider.name): calls, latency, time to first token, tokens, cost.
+
+    Metrics Insights over the [service.name, gen_ai.provider.name] sets (with the token type for
+    tokens and cost) that collector/config.yaml declares for this row.
+    """
+    where = f'WHERE "service.name" = \'{SVC}\''
+    by = 'GROUP BY "gen_ai.provider.name"'
+    rows = [
+        ("GenAI calls per minute by provider", f'SELECT COUNT("{GENAI}") FROM {PROVIDER_SCHEMA} {where} {by}',
+         "SampleCount", "calls"),
+        ("GenAI latency by provider (average)", f'SELECT AVG("{GENAI}") FROM {PROVIDER_SCHEMA} {where} {by}',
+         "Average", "seconds"),
+        ("Time to first token by provider (average)", f'SELECT AVG("{TTFT}") FROM {PROVIDER_SCHEMA} {where} {by}',
+         "Average", "seconds"),
+        ("Tokens per minute by provider", f'SELECT SUM("{TOKENS}") FROM {PROVIDER_TOKEN_SCHEMA} {where} '
+         f'{by}, "gen_ai.token.type"', "Sum", "tokens"),
+        ("Estimated cost by provider (USD)", f'SELECT SUM("{COST}") FROM {PROVIDER_TOKEN_SCHEMA} {where} {by}',
+         "Sum", "USD"),
+    ]  # fmt: skip
+    widths = (5, 5, 5, 5, 4)
+    x = 0
+    made = []
+    for index, ((title, sql, stat, unit), w) in enumerate(zip(rows, widths, strict=True), start=1):
+        made.append(widget(title, [insights(sql, "", f"p{index}")], x, y, w=w, stat=stat, unit_label=unit))
+        x += w
+    return made
 
 
 def percent_of(part: str, ids: tuple[str, ...], label: str, id_: str) -> list[Any]:

@@ -28,7 +28,8 @@ TEMPO = {"type": "tempo", "uid": "tempo"}
 
 SVC = 'job=~"$service", deployment_environment_name=~"$environment"'
 ROUTE = f'{SVC}, http_route=~"$route"'
-MODEL = f'{SVC}, gen_ai_request_model=~"$model"'
+PROVIDER = f'{SVC}, gen_ai_provider_name=~"$provider"'
+MODEL = f'{PROVIDER}, gen_ai_request_model=~"$model"'
 HTTP_COUNT = "http_server_request_duration_seconds_count"
 HTTP_BUCKET = "http_server_request_duration_seconds_bucket"
 GENAI_COUNT = "gen_ai_client_operation_duration_seconds_count"
@@ -92,11 +93,17 @@ STREAM_ROUTE_VAR = variable(
     f"label_values({STREAM_COUNT}{{{SVC}}}, http_route)",
     "Route template (http.route) of the streaming endpoints.",
 )
+PROVIDER_VAR = variable(
+    "provider",
+    "Provider",
+    f"label_values({GENAI_COUNT}{{{SVC}}}, gen_ai_provider_name)",
+    "GenAI provider (gen_ai.provider.name): aws.bedrock, openai, azure.ai.openai, anthropic, ollama ...",
+)
 MODEL_VAR = variable(
     "model",
     "Model",
-    f"label_values({GENAI_COUNT}{{{SVC}}}, gen_ai_request_model)",
-    "Bedrock model id as requested (gen_ai.request.model); agent calls have none.",
+    f"label_values({GENAI_COUNT}{{{PROVIDER}}}, gen_ai_request_model)",
+    "Model as requested (gen_ai.request.model) of the selected providers; Bedrock agent calls have none.",
 )
 
 
@@ -451,9 +458,9 @@ def genai_dashboard() -> dict[str, Any]:
     calls = f"sum(rate({GENAI_COUNT}{{{MODEL}}}[{RI}]))"
     b.add(
         "stat",
-        "Bedrock calls/s",
-        "Bedrock operations per second (gen_ai.client.operation.duration count): "
-        "Converse, ConverseStream, InvokeModel, InvokeAgent ...",
+        "GenAI calls/s",
+        "GenAI calls per second of every selected provider (gen_ai.client.operation.duration count): Bedrock "
+        "Converse, InvokeModel, InvokeAgent ..., OpenAI, Azure OpenAI, Anthropic and Ollama chats and embeddings.",
         [q(calls, "calls/s")],
         w=6,
         h=5,
@@ -462,9 +469,9 @@ def genai_dashboard() -> dict[str, Any]:
     )
     b.add(
         "stat",
-        "Bedrock error ratio",
-        "Share of Bedrock calls that ended with an error (any error.type, "
-        "throttling and timeouts included), after the SDK's retries.",
+        "GenAI error ratio",
+        "Share of GenAI calls that ended with an error (any error.type, throttling and timeouts included), "
+        "after the SDK's retries.",
         [q(f'(sum(rate({GENAI_COUNT}{{{MODEL}, error_type!=""}}[{RI}])) or vector(0)) / {calls}', "errors")],
         w=6,
         h=5,
@@ -475,7 +482,7 @@ def genai_dashboard() -> dict[str, Any]:
     b.add(
         "stat",
         "Tokens/min",
-        "Input plus output tokens per minute reported by Bedrock (gen_ai.client.token.usage).",
+        "Input plus output tokens per minute as the providers reported them (gen_ai.client.token.usage).",
         [q(f"sum(rate(gen_ai_client_token_usage_sum{{{MODEL}}}[{RI}])) * 60", "tokens/min")],
         w=6,
         h=5,
@@ -492,25 +499,26 @@ def genai_dashboard() -> dict[str, Any]:
         unit="currencyUSD",
         decimals=4,
     )
+    _provider_panels(b)
     b.add(
         "timeseries",
         "Calls/s by model and operation",
-        "Bedrock call rate per requested model and GenAI operation (chat, invoke_agent, ...), over 5 minutes "
-        "(recording rule).",
+        "Call rate per provider, requested model and GenAI operation (chat, embeddings, invoke_agent, ...), "
+        "over 5 minutes (recording rule).",
         [
             q(
-                f"sum by (gen_ai_request_model, gen_ai_operation_name) "
-                f"(job_env_model_op:gen_ai_client_operations:rate5m{{{MODEL}}})",
-                "{{gen_ai_operation_name}} {{gen_ai_request_model}}",
+                f"sum by (gen_ai_provider_name, gen_ai_request_model, gen_ai_operation_name) "
+                f"(job_env_provider_model_op:gen_ai_client_operations:rate5m{{{MODEL}}})",
+                "{{gen_ai_operation_name}} {{gen_ai_request_model}} ({{gen_ai_provider_name}})",
             )
         ],
         unit="reqps",
     )
     b.add(
         "timeseries",
-        "Bedrock latency percentiles",
-        "p50/p95/p99 of the whole Bedrock call (to the last "
-        "chunk for streams), all selected models. Dots are exemplars linking to traces.",
+        "GenAI latency percentiles",
+        "p50/p95/p99 of the whole GenAI call (to the last chunk for streams), all selected providers and models. "
+        "Dots are exemplars linking to traces.",
         [
             q(quantile(phi, GENAI_BUCKET, MODEL), f"p{phi[2:]}", exemplar=(phi == "0.95"))
             for phi in ("0.50", "0.95", "0.99")
@@ -519,13 +527,14 @@ def genai_dashboard() -> dict[str, Any]:
     )
     b.add(
         "timeseries",
-        "p95 Bedrock latency by model",
-        "95th percentile of Bedrock call duration per model and operation over 5 minutes (recording rule).",
+        "p95 latency by model",
+        "95th percentile of GenAI call duration per provider, model and operation over 5 minutes (recording rule).",
         [
             q(
-                f"histogram_quantile(0.95, sum by (gen_ai_request_model, gen_ai_operation_name, le) "
-                f"(job_env_model_op_le:gen_ai_client_operation_duration_seconds_bucket:rate5m{{{MODEL}}}))",
-                "{{gen_ai_operation_name}} {{gen_ai_request_model}}",
+                f"histogram_quantile(0.95, sum by (gen_ai_provider_name, gen_ai_request_model, "
+                f"gen_ai_operation_name, le) "
+                f"(job_env_provider_model_op_le:gen_ai_client_operation_duration_seconds_bucket:rate5m{{{MODEL}}}))",
+                "{{gen_ai_operation_name}} {{gen_ai_request_model}} ({{gen_ai_provider_name}})",
             )
         ],
         unit="s",
@@ -533,8 +542,8 @@ def genai_dashboard() -> dict[str, Any]:
     b.add(
         "timeseries",
         "Time to first token",
-        "p50/p95 from the request to the first chunk of a streamed "
-        "answer (ConverseStream, InvokeModelWithResponseStream): what a chat user waits before text appears.",
+        "p50/p95 from the request to the first chunk of a streamed answer (ConverseStream, "
+        "InvokeModelWithResponseStream, SSE and NDJSON streams): what a chat user waits before text appears.",
         [q(quantile(phi, TTFT_BUCKET, MODEL), f"p{phi[2:]}", exemplar=(phi == "0.95")) for phi in ("0.50", "0.95")],
         unit="s",
     )
@@ -543,19 +552,24 @@ def genai_dashboard() -> dict[str, Any]:
         "Time per output chunk (p95)",
         "95th percentile of the gap between chunks of a streamed "
         "answer after the first: the streaming speed users see.",
-        [q(quantile("0.95", CHUNK_BUCKET, MODEL, "gen_ai_request_model"), "{{gen_ai_request_model}}")],
+        [
+            q(
+                quantile("0.95", CHUNK_BUCKET, MODEL, "gen_ai_provider_name, gen_ai_request_model"),
+                "{{gen_ai_request_model}} ({{gen_ai_provider_name}})",
+            )
+        ],
         unit="s",
     )
     b.add(
         "timeseries",
         "Tokens per minute, in and out",
-        "Input and output tokens per minute by model "
+        "Input and output tokens per minute by provider and model "
         "(gen_ai.token.type) over 5 minutes (recording rule). Compare with the model's tokens-per-minute quota.",
         [
             q(
-                f"sum by (gen_ai_request_model, gen_ai_token_type) "
-                f"(job_env_model_type:gen_ai_client_token_usage:rate5m{{{MODEL}}}) * 60",
-                "{{gen_ai_token_type}} {{gen_ai_request_model}}",
+                f"sum by (gen_ai_provider_name, gen_ai_request_model, gen_ai_token_type) "
+                f"(job_env_provider_model_type:gen_ai_client_token_usage:rate5m{{{MODEL}}}) * 60",
+                "{{gen_ai_token_type}} {{gen_ai_request_model}} ({{gen_ai_provider_name}})",
             )
         ],
         unit="short",
@@ -563,11 +577,12 @@ def genai_dashboard() -> dict[str, Any]:
     b.add(
         "timeseries",
         "Cost per hour by model",
-        "Estimated USD per hour per model at the rate of the last 5 minutes (recording rule).",
+        "Estimated USD per hour per provider and model at the rate of the last 5 minutes (recording rule).",
         [
             q(
-                f"sum by (gen_ai_request_model) (job_env_model_type:gen_ai_client_cost_usd:rate5m{{{MODEL}}}) * 3600",
-                "{{gen_ai_request_model}}",
+                f"sum by (gen_ai_provider_name, gen_ai_request_model) "
+                f"(job_env_provider_model_type:gen_ai_client_cost_usd:rate5m{{{MODEL}}}) * 3600",
+                "{{gen_ai_request_model}} ({{gen_ai_provider_name}})",
             )
         ],
         unit="currencyUSD",
@@ -589,27 +604,28 @@ def genai_dashboard() -> dict[str, Any]:
     b.add(
         "timeseries",
         "Throttles/s by model",
-        "Bedrock calls rejected with ThrottlingException after the SDK's "
+        "Calls rejected as throttled (Bedrock ThrottlingException, HTTP 429, Anthropic 529) after the SDK's "
         "retries (gen_ai.client.throttles), over 5 minutes (recording rule). ChatbotBedrockThrottling fires "
-        "above 5 % of calls.",
+        "above 5 % of a model's calls.",
         [
             q(
-                f"sum by (gen_ai_request_model) (job_env_model:gen_ai_client_throttles:rate5m{{{MODEL}}})",
-                "{{gen_ai_request_model}}",
+                f"sum by (gen_ai_provider_name, gen_ai_request_model) "
+                f"(job_env_provider_model:gen_ai_client_throttles:rate5m{{{MODEL}}})",
+                "{{gen_ai_request_model}} ({{gen_ai_provider_name}})",
             )
         ],
         unit="reqps",
     )
     b.add(
         "timeseries",
-        "Bedrock errors by type",
-        "Failed Bedrock calls per second by error.type "
-        "(ThrottlingException, ModelTimeoutException, ValidationException, ...), over 5 minutes (recording rule).",
+        "GenAI errors by type",
+        "Failed GenAI calls per second by provider and error.type "
+        "(ThrottlingException, ModelTimeoutException, 429, 500, ...), over 5 minutes (recording rule).",
         [
             q(
-                f"sum by (error_type, gen_ai_operation_name) "
-                f"(job_env_model_op_error:gen_ai_client_operation_errors:rate5m{{{MODEL}}})",
-                "{{error_type}} {{gen_ai_operation_name}}",
+                f"sum by (gen_ai_provider_name, error_type, gen_ai_operation_name) "
+                f"(job_env_provider_model_op_error:gen_ai_client_operation_errors:rate5m{{{MODEL}}})",
+                "{{error_type}} {{gen_ai_operation_name}} ({{gen_ai_provider_name}})",
             )
         ],
         unit="reqps",
@@ -622,9 +638,10 @@ def genai_dashboard() -> dict[str, Any]:
         "metric of their own; cache reads are cheap, so a high read share means caching pays off.",
         [
             q(
-                f"sum by (gen_ai_request_model, gen_ai_token_type) (rate(gen_ai_client_cost_USD_total{{{MODEL}, "
+                f"sum by (gen_ai_provider_name, gen_ai_request_model, gen_ai_token_type) "
+                f"(rate(gen_ai_client_cost_USD_total{{{MODEL}, "
                 f'gen_ai_token_type=~"cache_read|cache_write"}}[{RI}])) * 3600',
-                "{{gen_ai_token_type}} {{gen_ai_request_model}}",
+                "{{gen_ai_token_type}} {{gen_ai_request_model}} ({{gen_ai_provider_name}})",
             )
         ],
         unit="currencyUSD",
@@ -633,8 +650,8 @@ def genai_dashboard() -> dict[str, Any]:
     b.add(
         "table",
         "Finish reasons (sampled traces)",
-        "Why Bedrock stopped generating (end_turn, max_tokens, "
-        "tool_use, guardrail_intervened, ...), from the gen_ai.response.finish_reasons attribute of the Bedrock "
+        "Why the model stopped generating (end_turn, max_tokens, stop, length, "
+        "tool_use, guardrail_intervened, ...), from the gen_ai.response.finish_reasons attribute of the GenAI "
         "spans in Tempo. Finish reasons are a span attribute, not a metric, and tail sampling keeps every error "
         "and slow trace but only a share of the others: read proportions, not totals.",
         [
@@ -651,11 +668,85 @@ def genai_dashboard() -> dict[str, Any]:
     )
     return dashboard(
         "chatbot-genai",
-        "Chatbot / GenAI (Bedrock)",
-        "Bedrock calls, latency, time to first token, tokens, cost, throttling and errors.",
-        ["genai", "bedrock"],
-        [SERVICE_VAR, ENV_VAR, MODEL_VAR],
+        "Chatbot / GenAI",
+        "GenAI calls of every provider (Bedrock, OpenAI, Azure OpenAI, Anthropic, Ollama ...) side by side: calls, "
+        "latency, time to first token, tokens, cost, throttling and errors, per provider and per model.",
+        ["genai", "bedrock", "openai", "anthropic"],
+        [SERVICE_VAR, ENV_VAR, PROVIDER_VAR, MODEL_VAR],
         b,
+    )
+
+
+def _provider_panels(b: Board) -> None:
+    """One row of the five things to compare between providers: calls, latency, time to first token, tokens, cost.
+
+    Summed over models and operations, so a provider is one line in each: the same metric
+    names and attributes for every provider (issue 12) make them directly comparable.
+    """
+    by = "gen_ai_provider_name"
+    legend = "{{gen_ai_provider_name}}"
+    b.add(
+        "timeseries",
+        "Calls/s by provider",
+        "GenAI calls per second per provider (gen_ai.provider.name), over 5 minutes (recording rule).",
+        [q(f"sum by ({by}) (job_env_provider_model_op:gen_ai_client_operations:rate5m{{{MODEL}}})", legend)],
+        w=5,
+        unit="reqps",
+    )
+    b.add(
+        "timeseries",
+        "p95 latency by provider",
+        "95th percentile of the whole call per provider, every model and operation together, over 5 minutes "
+        "(recording rule).",
+        [
+            q(
+                f"histogram_quantile(0.95, sum by ({by}, le) "
+                f"(job_env_provider_model_op_le:gen_ai_client_operation_duration_seconds_bucket:rate5m{{{MODEL}}}))",
+                legend,
+            )
+        ],
+        w=5,
+        unit="s",
+    )
+    b.add(
+        "timeseries",
+        "Time to first token by provider (p95)",
+        "95th percentile from the request to the first chunk of a streamed answer per provider, over 5 minutes "
+        "(recording rule).",
+        [
+            q(
+                f"histogram_quantile(0.95, sum by ({by}, le) "
+                f"(job_env_provider_model_le:gen_ai_client_operation_time_to_first_chunk_seconds_bucket:rate5m"
+                f"{{{MODEL}}}))",
+                legend,
+            )
+        ],
+        w=5,
+        unit="s",
+    )
+    b.add(
+        "timeseries",
+        "Tokens/min by provider",
+        "Input and output tokens per minute per provider as each reported them, over 5 minutes (recording rule).",
+        [
+            q(
+                f"sum by ({by}, gen_ai_token_type) "
+                f"(job_env_provider_model_type:gen_ai_client_token_usage:rate5m{{{MODEL}}}) * 60",
+                "{{gen_ai_token_type}} {{gen_ai_provider_name}}",
+            )
+        ],
+        w=5,
+        unit="short",
+    )
+    b.add(
+        "timeseries",
+        "Cost per hour by provider",
+        "Estimated USD per hour per provider from the price table (each provider's own prices), over 5 minutes "
+        "(recording rule).",
+        [q(f"sum by ({by}) (job_env_provider_model_type:gen_ai_client_cost_usd:rate5m{{{MODEL}}}) * 3600", legend)],
+        w=4,
+        unit="currencyUSD",
+        decimals=4,
     )
 
 

@@ -2,12 +2,13 @@
 
     docker compose --profile loadgen up
 
-Rounds of ``otel_chatbot.demo.chatbot.load`` (chat, SSE streams, WebSocket turns, agents, history,
-the /v1 mount, and one request in ten a deliberate failure), users' feedback on a few answers
-(mostly thumbs up), a pause between rounds, and every few rounds one Bedrock fault injected
-into the local Bedrock server (throttling, model timeouts, slow answers and slow streams), so
-every panel of the dashboards -- the error, throttle, timeout and feedback panels included --
-has something to show. Faults go only to
+Rounds of ``otel_chatbot.demo.chatbot.load`` (chat, handbook turns on Bedrock's prompt cache, SSE
+streams read to the end and streams the user leaves midway, WebSocket conversations, agents,
+history, the /v1 mount, and one request in ten a deliberate failure), users' feedback on a few
+answers (mostly thumbs up), a pause between rounds, and every few rounds one Bedrock fault
+injected into the local Bedrock server (throttling, model timeouts, slow answers and slow
+streams), so every panel of the dashboards -- the error, throttle, timeout and feedback panels
+included -- has something to show. Faults go only to
 the local server (``--bedrock-url``); with real Bedrock pass ``--bedrock-url ''``.
 """
 

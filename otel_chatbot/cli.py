@@ -31,6 +31,17 @@ COMMANDS: tuple[Command, ...] = (
         "otel_chatbot.demo.command",
         "run the example chatbot on a local Bedrock stand-in, instrumented and under load; no Docker, AWS or collector",
     ),
+    Command(
+        "top",
+        "otel_chatbot.top.command",
+        "a live terminal monitor of a process's /stats view (OTEL_CHATBOT_STATS_PORT): routes, models, cache, failover",
+    ),
+    Command(
+        "health",
+        "otel_chatbot.health.command",
+        "check a deployment (app, chat round trip, collector, Prometheus, Tempo, stats); exit 0 healthy, 1 degraded, "
+        "2 unhealthy",
+    ),
 )
 
 

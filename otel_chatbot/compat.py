@@ -1,7 +1,8 @@
 """The one place that touches other libraries' private names, behind one version gate.
 
-Two fast paths, a wrapper and a switch lean on internals that upstream may change in any
-release. Each is offered here as a capability; callers never see a private name:
+Two fast paths, a wrapper, a switch and a credentials accessor lean on internals that
+upstream may change in any release. Each is offered here as a capability; callers never
+see a private name:
 
 * :func:`prebound_streams` — a record path that skips the SDK's per-record attribute
   validation and hashing (``instrumentation/prebound.py``, ~10 → ~4.5 µs per record);
@@ -10,7 +11,10 @@ release. Each is offered here as a capability; callers never see a private name:
 * :func:`metric_exporter_preferences` — the temporality and aggregation an exporter asks
   for, so a wrapper can ask the same (``export/outage.py``);
 * :func:`fastapi_native_telemetry_off` — FastAPI's own telemetry turned off for an app we
-  instrument (``instrumentation/fastapi.py``; spans and metrics would double).
+  instrument (``instrumentation/fastapi.py``; spans and metrics would double);
+* :func:`aws_client_credentials` — the credentials a botocore client signs with, so the
+  lookup of an application inference profile signs as the app's client does
+  (``instrumentation/bedrock/profiles.py``; the fallback is the default credential chain).
 
 The figures are ``bench/fast_paths.py``'s, kept with the server-level ones in ``bench/README.md``.
 
@@ -28,7 +32,8 @@ private piece that fails later, in use, is reported the same way by its caller, 
 then hands the measurement, span or batch that met it to the public path.
 
 FastAPI's switch has no version of ours to gate on (FastAPI added native telemetry in
-0.16x; older apps have nothing to turn off), so it is checked by shape alone.
+0.16x; older apps have nothing to turn off), so it is checked by shape alone; so is
+botocore's ``_get_credentials()`` (there since botocore 1.x, still documented as private).
 
 Not here, on purpose:
 
@@ -428,3 +433,33 @@ def fastapi_native_telemetry_off(app: Any) -> bool:
             "FastAPI(telemetry={'tracing': False, 'metrics': False, 'logs': False})",
         )
     return False
+
+
+# --- botocore: the credentials a client signs with ----------------------------------------
+
+AWS_CLIENT_CREDENTIALS = "reusing an AWS client's credentials"
+
+
+def aws_client_credentials(client: Any) -> Any | None:
+    """The credentials object ``client`` signs with, or None (logged once): use the default chain.
+
+    botocore (and aiobotocore, which inherits it) offers no public accessor; its
+    ``BaseClient._get_credentials()`` is documented as private. Checked by shape, like
+    FastAPI's switch: a client without it, or credentials that cannot be frozen, fall back.
+    None without a word for a client that signs with no credentials (``UNSIGNED``).
+    """
+    getter = getattr(client, "_get_credentials", None)
+    try:
+        if not callable(getter):
+            raise AttributeError("no _get_credentials()")
+        credentials = getter()
+        if credentials is not None and not callable(getattr(credentials, "get_frozen_credentials", None)):
+            raise TypeError(f"{type(credentials).__name__} cannot be frozen")
+    except Exception as exc:
+        fall_back(
+            AWS_CLIENT_CREDENTIALS,
+            f"{type(client).__name__}: {exc}",
+            "the default credential chain signs the lookups of application inference profiles",
+        )
+        return None
+    return credentials

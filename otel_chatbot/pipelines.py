@@ -34,6 +34,7 @@ from otel_chatbot.export.factory import ExportWiring, log_exporters, metric_expo
 from otel_chatbot.export.log_batching import RetainingBatchLogRecordProcessor
 from otel_chatbot.export.outage import ExporterMessages
 from otel_chatbot.export.span_batching import RetainingBatchSpanProcessor
+from otel_chatbot.stats.endpoint import StatsEndpoint
 
 _log = logging.getLogger("otel_chatbot")
 
@@ -106,6 +107,17 @@ def _prometheus(settings: Settings) -> PrometheusEndpoint:
     return PrometheusEndpoint(reader, server, thread, server.server_address[1])
 
 
+def _stats(settings: Settings, resource: Resource) -> StatsEndpoint | None:
+    """The live stats endpoint when ``stats_port`` is set; a free port (0) is logged where it is seen."""
+    if settings.stats_port is None:
+        return None
+    endpoint = StatsEndpoint.open(settings.stats_host, settings.stats_port, resource.attributes)
+    if endpoint is not None:
+        level = logging.WARNING if settings.stats_port == 0 else logging.INFO
+        _log.log(level, "otel_chatbot: live stats at %s (JSON: %sstats)", endpoint.url, endpoint.url)
+    return endpoint
+
+
 @dataclass
 class Pipelines:
     tracer_provider: TracerProvider
@@ -114,6 +126,7 @@ class Pipelines:
     propagator: TextMapPropagator
     wiring: ExportWiring
     prometheus: PrometheusEndpoint | None = None
+    stats: StatsEndpoint | None = None
     closed: bool = field(default=False)
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
@@ -126,6 +139,8 @@ class Pipelines:
         if self.closed:
             return
         self.closed = True
+        if self.stats is not None:  # first: its sampler must not collect from a provider shut down
+            self.stats.close()
         self.tracer_provider.shutdown()
         self.meter_provider.shutdown()
         self.logger_provider.shutdown()
@@ -159,8 +174,13 @@ def build_pipelines(
     prometheus = _prometheus(settings) if settings.exports("metrics", "prometheus") else None
     if prometheus is not None:
         readers.append(prometheus.reader)
+    stats = _stats(settings, resource)
+    if stats is not None:
+        readers.append(stats.reader)
     readers.extend(extra_metric_readers)
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+    if stats is not None:
+        stats.start()
 
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(settings))
     for exporter in [*span_exporters(settings, wiring), *extra_span_exporters]:
@@ -192,4 +212,6 @@ def build_pipelines(
     for log_processor in extra_log_processors:
         logger_provider.add_log_record_processor(log_processor)
 
-    return Pipelines(tracer_provider, meter_provider, logger_provider, build_propagator(settings), wiring, prometheus)
+    return Pipelines(
+        tracer_provider, meter_provider, logger_provider, build_propagator(settings), wiring, prometheus, stats
+    )

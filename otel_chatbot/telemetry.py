@@ -76,6 +76,11 @@ class Telemetry:
         """The port of the in-process ``/metrics`` endpoint, when ``metrics_exporter`` includes prometheus."""
         return self._pipelines.prometheus.port if self._pipelines and self._pipelines.prometheus else None
 
+    @property
+    def stats_url(self) -> str | None:
+        """The live page's URL (``/stats`` beside it) when ``stats_port`` is set and the port was bound."""
+        return self._pipelines.stats.url if self._pipelines and self._pipelines.stats else None
+
     def instrument_app(self, app: StarletteApp | None) -> None:
         """Instrument one more app with this configuration (a no-op for an app already instrumented)."""
         _check_app(app)

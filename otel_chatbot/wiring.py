@@ -60,6 +60,7 @@ class Instrumentations:
         self._aws_patch: Any = None
         self._class_patch: Any = None
         self._genai_http: Any = None
+        self.inference_profiles: Any = None  # InferenceProfiles, built with the AWS patch when opted in
         self._prices: Any = load_price_table(settings) if settings.pricing_file else None
         self.answers = AnswerMemory()
         self.models = model_budget(settings.max_models)
@@ -186,7 +187,12 @@ class Instrumentations:
                 ServiceExtension,
             )
 
-            bedrock = BedrockExtension(self._genai("otel_chatbot.bedrock"), BEDROCK_OPERATIONS)
+            if self.settings.resolve_inference_profiles:
+                from otel_chatbot.instrumentation.bedrock.profiles import InferenceProfiles
+
+                self.inference_profiles = InferenceProfiles()
+                self.reverts.append(self.inference_profiles.close)
+            bedrock = BedrockExtension(self._genai("otel_chatbot.bedrock"), BEDROCK_OPERATIONS, self.inference_profiles)
             services: dict[str, ServiceExtension] = {"bedrock-runtime": bedrock, "bedrock-agent-runtime": bedrock}
             self._aws_patch = BotocoreInstrumentation(BotocoreTelemetry(self.pipelines.tracer_provider, services))
             self.reverts.append(self._aws_patch.revert)

@@ -66,6 +66,7 @@ Patterns: TypeAlias = str | Sequence[str]
 KeyValues: TypeAlias = Mapping[str, str]
 IdSources: TypeAlias = Sequence[tuple[IdSourceKind, str]]
 OptionalStr: TypeAlias = str | None
+OptionalInt: TypeAlias = int | None
 OptionalPath: TypeAlias = str | os.PathLike[str] | None
 
 
@@ -101,6 +102,8 @@ class SettingsKeywords(TypedDict, total=False):
     metric_export_interval_ms: int
     prometheus_host: str
     prometheus_port: int
+    stats_host: str
+    stats_port: OptionalInt
     log_level: LogLevel
     excluded_urls: Patterns
     disabled_instrumentations: Instrumentations
@@ -114,6 +117,7 @@ class SettingsKeywords(TypedDict, total=False):
     genai_endpoints: KeyValues
     pricing_file: OptionalPath
     max_models: int
+    resolve_inference_profiles: bool
     gc_freeze: bool
     loop_lag_interval_ms: int
     process_metrics: ProcessMetrics

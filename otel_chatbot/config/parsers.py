@@ -51,6 +51,16 @@ def int_in(low: int, high: int) -> Parser:
     return parse
 
 
+def optional_int_in(low: int, high: int) -> Parser:
+    """Like :func:`int_in`, with the empty string meaning "not set" (None)."""
+    bounded = int_in(low, high)
+
+    def parse(raw: str) -> int | None:
+        return bounded(raw) if raw.strip() else None
+
+    return parse
+
+
 def float_in(low: float, high: float) -> Parser:
     """A float parser bounded to ``[low, high]``."""
 

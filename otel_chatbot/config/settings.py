@@ -54,6 +54,8 @@ class Settings:
     metric_export_interval_ms: int
     prometheus_host: str
     prometheus_port: int
+    stats_host: str
+    stats_port: int | None
     log_level: str
     excluded_urls: tuple[str, ...]
     disabled_instrumentations: tuple[str, ...]
@@ -67,6 +69,7 @@ class Settings:
     genai_endpoints: tuple[tuple[str, str], ...]
     pricing_file: str | None
     max_models: int
+    resolve_inference_profiles: bool
     gc_freeze: bool
     loop_lag_interval_ms: int
     process_metrics: tuple[str, ...]

@@ -298,6 +298,24 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "stats_host",
+        "OTEL_CHATBOT_STATS_HOST",
+        p.parse_str,
+        "127.0.0.1",
+        "Bind address of the live stats endpoint (`GET /stats` JSON and the live page at `GET /`).",
+        "str",
+        str,
+    ),
+    Setting(
+        "stats_port",
+        "OTEL_CHATBOT_STATS_PORT",
+        p.optional_int_in(0, 65535),
+        "",
+        "Port of the live stats endpoint; empty turns it off, 0 picks a free port (logged, and `Telemetry.stats_url`).",
+        "int",
+        k.OptionalInt,
+    ),
+    Setting(
         "log_level",
         "OTEL_PYTHON_LOG_LEVEL",
         p.one_of(choices(k.LogLevel)),
@@ -420,6 +438,19 @@ SETTINGS: tuple[Setting, ...] = (
         "cannot open unbounded series; spans keep the real id (see docs/reliability.md).",
         "int",
         int,
+    ),
+    Setting(
+        "resolve_inference_profiles",
+        "OTEL_CHATBOT_RESOLVE_INFERENCE_PROFILES",
+        p.parse_bool,
+        "false",
+        "Resolve Bedrock application inference profile ARNs to their base model (`GetInferenceProfile`, needs "
+        "`bedrock:GetInferenceProfile`), once per ARN in a background thread: later calls are priced and counted "
+        "(metric `gen_ai.request.model`) as the base model, the span keeps the ARN and shows the model as "
+        "`gen_ai.response.model`. A failed lookup is logged once and asked again after 5 min (throttled, "
+        "unreachable) or 1 h.",
+        "bool",
+        bool,
     ),
     Setting(
         "gc_freeze",

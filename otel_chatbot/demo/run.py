@@ -4,8 +4,9 @@ In one process: the local Bedrock-compatible server (a thread), the example Fast
 under uvicorn (a thread with its own loop) instrumented by ``configure()``, and the scripted
 load (the main thread's loop). Telemetry stays local: spans print as readable lines and go
 to an OTLP/JSON file, metrics are served on a local Prometheus ``/metrics``, and a summary
-computed from the spans closes the run. Everything is torn down in reverse order of start,
-on success, failure or signal.
+computed from the spans (and, for chat turns and loop lag, the scraped histograms) closes the
+run, each count held against what the other end saw: the Bedrock server's ledger, the load's
+clients. Everything is torn down in reverse order of start, on success, failure or signal.
 """
 
 from __future__ import annotations
@@ -18,13 +19,21 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from otel_chatbot.demo.chatbot.load import LoadReport
 
 DEFAULT_OUTPUT = Path(tempfile.gettempdir()) / "otel-chatbot-demo"
 TRACES_FILE = "traces.otlp.jsonl"
 METRICS_FILE = "metrics.prom"
 SETTLE_S = 0.3
 """Time for server spans of the last responses to end (they end after the last byte is sent)."""
+STREAM_PACE_S = 0.03
+"""The local Bedrock's pause between stream events (two words each): about 65 words a second, a
+small model's pace. Streams then last long enough for a client to leave one midway."""
+LOOP_LAG_INTERVAL_MS = 100
+"""The run lasts seconds, not minutes: sample the loop lag more often than the default."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +58,11 @@ def telemetry_settings(options: DemoOptions) -> dict[str, Any]:
         "metrics_exporter": ("prometheus", "otlp") if otlp else ("prometheus",),
         "logs_exporter": ("otlp",) if otlp else ("none",),
         "prometheus_port": 0,
+        # The live view (GET /stats and its page) on a free loopback port, printed with the other URLs.
+        "stats_port": 0,
         "metric_export_interval_ms": 1000,
         "bsp_schedule_delay_ms": 200,
+        "loop_lag_interval_ms": LOOP_LAG_INTERVAL_MS,
         # The load generator runs in this process too; its own HTTP client calls are not the
         # service's telemetry. The app itself calls Bedrock through botocore only.
         "disabled_instrumentations": ("httpx", "aiohttp-client"),
@@ -99,7 +111,7 @@ def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stac
     options.output.mkdir(parents=True, exist_ok=True)
     traces_path = options.output / TRACES_FILE
 
-    bedrock = BedrockServer().start()
+    bedrock = BedrockServer(stream_pace_s=STREAM_PACE_S).start()
     stack.callback(bedrock.stop)
     app = create_app(ChatbotConfig(endpoint_url=bedrock.endpoint_url, fake_credentials=True))
 
@@ -118,9 +130,11 @@ def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stac
     server = AppServer(app).start()
     stack.callback(server.stop)
     metrics_url = f"http://127.0.0.1:{telemetry.prometheus_port}/metrics"
-    say(f"bedrock   local Bedrock-compatible server at {bedrock.endpoint_url}")
+    say(f"bedrock   local Bedrock-compatible server at {bedrock.endpoint_url} (streams paced {STREAM_PACE_S:g}s/event)")
     say(f"app       example chatbot at {server.url} (instrumented with otel_chatbot.configure)")
     say(f"metrics   Prometheus text at {metrics_url}")
+    if telemetry.stats_url is not None:
+        say(f"live      live page at {telemetry.stats_url} (JSON at {telemetry.stats_url}stats; or: otel-chatbot top)")
     say(f"traces    OTLP/JSON lines in {traces_path}")
     say(f"load      {options.requests} requests over {options.sessions} sessions (at most {options.duration_s:g}s)")
     say()
@@ -144,16 +158,23 @@ def _run(options: DemoOptions, say: _Printer, stream: TextIO, signals: Any, stac
     if telemetry.tracer_provider is not None:  # None only with OTEL_SDK_DISABLED
         telemetry.tracer_provider.force_flush(10_000)
 
-    totals = bedrock.ledger.snapshot()["totals"]
-    ledger = (
-        f"the Bedrock server itself counted {totals['calls']} calls, "
-        f"{totals['input_tokens']} input and {totals['output_tokens']} output tokens"
-    )
-    _report(say, report.render(), metrics_url, metrics_text, options.output, traces_path, collector, ledger)
+    ledger = ledger_line(bedrock.ledger.snapshot()["totals"])
+    _report(say, report, metrics_url, metrics_text, options.output, traces_path, collector, ledger)
     if options.keep_running and not signals.requested.is_set():
         say()
-        say(f"still serving {server.url} and {metrics_url}; Ctrl-C to stop")
+        live = f", the live page at {telemetry.stats_url}" if telemetry.stats_url else ""
+        say(f"still serving {server.url} and {metrics_url}{live}; Ctrl-C to stop")
         signals.wait()
+
+
+def ledger_line(totals: dict[str, Any]) -> str:
+    """The Bedrock server's own count, input tokens as the GenAI convention counts them (cached included)."""
+    cache_read, cache_write = totals["cache_read_input_tokens"], totals["cache_write_input_tokens"]
+    return (
+        f"the Bedrock server itself counted {totals['calls']} calls, "
+        f"{totals['input_tokens'] + cache_read + cache_write} input "
+        f"({cache_read} cache read, {cache_write} cache write) and {totals['output_tokens']} output tokens"
+    )
 
 
 def _scrape(say: _Printer, metrics_url: str) -> str | None:
@@ -168,7 +189,7 @@ def _scrape(say: _Printer, metrics_url: str) -> str | None:
 
 def _report(
     say: _Printer,
-    load_report: str,
+    load_report: LoadReport,
     metrics_url: str,
     metrics_text: str | None,
     output: Path,
@@ -176,12 +197,13 @@ def _report(
     collector: Any,
     ledger: str,
 ) -> None:
-    from otel_chatbot.demo.metrics import key_lines
+    from otel_chatbot.demo import experience
+    from otel_chatbot.demo.metrics import histograms, key_lines
     from otel_chatbot.demo.summary import render, summarize
 
     say()
     say("== load ==")
-    say(load_report)
+    say(load_report.render())
     say()
     say(f"== metrics ({metrics_url}) ==")
     if metrics_text is not None:
@@ -195,5 +217,9 @@ def _report(
     say(f"{traces} ({lines} export requests, OTLP/JSON, one per line)")
     say()
     say("== summary ==")
-    say(render(summarize(collector.facts())))
-    say(f"(cross-check: {ledger})")
+    facts = collector.facts()
+    text = metrics_text or ""
+    turns = histograms(text, experience.TURN_HISTOGRAM, by=experience.ROUTE_LABEL)
+    loop_lag = histograms(text, experience.LOOP_LAG_HISTOGRAM).get("")
+    chat = experience.chat_experience(facts, turns, loop_lag)
+    say(render(summarize(facts), ledger, [experience.section(chat, load_report.clients, load_report.cut_off)]))

@@ -13,10 +13,14 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.semconv.attributes import http_attributes as http
 from opentelemetry.trace import StatusCode
 
+from otel_chatbot.instrumentation.asgi import names as chat
+
 BEDROCK_PROVIDER = "aws.bedrock"
-TTFC_ATTRIBUTE = "gen_ai.response.time_to_first_chunk"
+TTFC_ATTRIBUTE = gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK
 MAX_KEPT = 200_000
 """Spans kept for the summary; a demo left running keeps memory bounded."""
 
@@ -35,6 +39,21 @@ class SpanFacts:
     output_tokens: int = 0
     cost_usd: float | None = None
     ttfc_s: float | None = None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    route: str | None = None
+    """``http.route`` of a SERVER span."""
+    stream_outcome: str | None = None
+    """A streamed response's ``chatbot.stream.outcome``; ``None``: not a stream."""
+    stream_ttfb_s: float | None = None
+    ws_received: int | None = None
+    """Messages a WebSocket connection received; ``None``: not a WebSocket."""
+    ws_sent: int | None = None
+
+
+def _int(attributes: Mapping[str, Any], key: str) -> int | None:
+    value = _number(attributes, key)
+    return None if value is None else int(value)
 
 
 def _number(attributes: Mapping[str, Any], key: str) -> float | None:
@@ -45,11 +64,13 @@ def _number(attributes: Mapping[str, Any], key: str) -> float | None:
 def facts_from_span(span: ReadableSpan) -> SpanFacts:
     attributes: Mapping[str, Any] = span.attributes or {}
     start = span.start_time or 0
-    status = _number(attributes, "http.response.status_code")
+    status = _number(attributes, http.HTTP_RESPONSE_STATUS_CODE)
     bedrock = span.kind.name == "CLIENT" and (
-        attributes.get("gen_ai.provider.name") == BEDROCK_PROVIDER
+        attributes.get(gen_ai.GEN_AI_PROVIDER_NAME) == BEDROCK_PROVIDER
         or str(attributes.get("rpc.service", "")).startswith("Bedrock")
     )
+    route = attributes.get(http.HTTP_ROUTE)
+    outcome = attributes.get(chat.STREAM_OUTCOME)
     return SpanFacts(
         name=span.name,
         kind=span.kind.name,
@@ -57,10 +78,17 @@ def facts_from_span(span: ReadableSpan) -> SpanFacts:
         error=span.status.status_code is StatusCode.ERROR or (status is not None and status >= 500),
         status_code=int(status) if status is not None else None,
         bedrock=bedrock,
-        input_tokens=int(_number(attributes, "gen_ai.usage.input_tokens") or 0),
-        output_tokens=int(_number(attributes, "gen_ai.usage.output_tokens") or 0),
+        input_tokens=_int(attributes, gen_ai.GEN_AI_USAGE_INPUT_TOKENS) or 0,
+        output_tokens=_int(attributes, gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS) or 0,
         cost_usd=_number(attributes, "gen_ai.usage.cost"),
         ttfc_s=_number(attributes, TTFC_ATTRIBUTE),
+        cache_read_tokens=_int(attributes, gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS) or 0,
+        cache_write_tokens=_int(attributes, gen_ai.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS) or 0,
+        route=route if isinstance(route, str) else None,
+        stream_outcome=outcome if isinstance(outcome, str) else None,
+        stream_ttfb_s=_number(attributes, chat.STREAM_TIME_TO_FIRST_BYTE),
+        ws_received=_int(attributes, chat.WEBSOCKET_MESSAGES_RECEIVED),
+        ws_sent=_int(attributes, chat.WEBSOCKET_MESSAGES_SENT),
     )
 
 

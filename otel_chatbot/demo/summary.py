@@ -1,8 +1,12 @@
-"""The end-of-demo summary: a pure function from span facts to tables.
+"""The end-of-demo summary: pure functions from span facts to sections of tables.
 
 Per route (SERVER spans): count, errors and p50/p95/p99 latency. Per Bedrock call name
 (CLIENT spans only, so an agent's step spans never count its tokens twice): calls, errors,
-tokens, cost and the median time to first chunk of streamed calls.
+tokens (input as the GenAI convention counts it, cached tokens included, and the cache
+reads and writes among them), cost and the median time to first chunk of streamed calls.
+
+The summary is a list of :class:`Section`; other modules add theirs
+(:mod:`otel_chatbot.demo.experience`), and :func:`table` lays out any of their tables.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class BedrockStats:
     output_tokens: int
     cost_usd: float
     ttfc_p50_s: float | None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,12 @@ def _bedrock_stats(name: str, spans: Sequence[SpanFacts]) -> BedrockStats:
         sum(span.output_tokens for span in spans),
         sum(span.cost_usd or 0.0 for span in spans),
         percentile(ttfc, 50),
+        sum(span.cache_read_tokens for span in spans),
+        sum(span.cache_write_tokens for span in spans),
     )
 
 
-def _grouped(spans: Iterable[SpanFacts]) -> dict[str, list[SpanFacts]]:
+def grouped(spans: Iterable[SpanFacts]) -> dict[str, list[SpanFacts]]:
     groups: dict[str, list[SpanFacts]] = {}
     for span in spans:
         groups.setdefault(span.name, []).append(span)
@@ -89,17 +97,25 @@ def summarize(facts: Sequence[SpanFacts]) -> Summary:
     calls = [span for span in facts if span.bedrock]
     return Summary(
         spans=len(facts),
-        routes=tuple(_route_stats(name, group) for name, group in _grouped(servers).items()),
-        bedrock=tuple(_bedrock_stats(name, group) for name, group in _grouped(calls).items()),
+        routes=tuple(_route_stats(name, group) for name, group in grouped(servers).items()),
+        bedrock=tuple(_bedrock_stats(name, group) for name, group in grouped(calls).items()),
         bedrock_total=_bedrock_stats("all Bedrock calls", calls),
     )
 
 
-def _ms(seconds: float | None) -> str:
+@dataclass(frozen=True)
+class Section:
+    """One part of the summary: a title line and what follows it."""
+
+    title: str
+    lines: tuple[str, ...]
+
+
+def format_ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.1f}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """Left-aligned first column, right-aligned numbers."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return [
@@ -108,27 +124,56 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+BEDROCK_HEADER = (
+    "call",
+    "calls",
+    "errors",
+    "input tokens",
+    "cache read",
+    "cache write",
+    "output tokens",
+    "cost USD",
+    "ttfc p50 ms",
+)
+
+
 def _bedrock_row(stats: BedrockStats) -> list[str]:
     return [
         stats.name,
         str(stats.calls),
         str(stats.errors),
         str(stats.input_tokens),
+        str(stats.cache_read_tokens),
+        str(stats.cache_write_tokens),
         str(stats.output_tokens),
         f"{stats.cost_usd:.6f}",
-        _ms(stats.ttfc_p50_s),
+        format_ms(stats.ttfc_p50_s),
     ]
 
 
-def render(summary: Summary) -> str:
+def sections(summary: Summary, bedrock_check: str | None = None) -> list[Section]:
+    """The routes and Bedrock sections; ``bedrock_check`` closes the Bedrock one (the server's own count)."""
     route_rows = [
-        [r.name, str(r.count), str(r.errors), _ms(r.p50_s), _ms(r.p95_s), _ms(r.p99_s)] for r in summary.routes
+        [r.name, str(r.count), str(r.errors), format_ms(r.p50_s), format_ms(r.p95_s), format_ms(r.p99_s)]
+        for r in summary.routes
     ]
-    lines = [f"Summary of {summary.spans} spans", "", "Server spans per route (latency in ms):"]
-    lines += _table(["route", "spans", "errors", "p50", "p95", "p99"], route_rows or [["(none)", *"-----"]])
-    lines += ["", "Bedrock calls:"]
-    bedrock_rows = [_bedrock_row(stats) for stats in (*summary.bedrock, summary.bedrock_total)]
-    lines += _table(
-        ["call", "calls", "errors", "input tokens", "output tokens", "cost USD", "ttfc p50 ms"], bedrock_rows
-    )
+    routes = table(["route", "spans", "errors", "p50", "p95", "p99"], route_rows or [["(none)", *"-----"]])
+    bedrock = table(BEDROCK_HEADER, [_bedrock_row(stats) for stats in (*summary.bedrock, summary.bedrock_total)])
+    if bedrock_check is not None:
+        bedrock.append(f"(cross-check: {bedrock_check})")
+    return [
+        Section("Server spans per route (latency in ms):", tuple(routes)),
+        Section("Bedrock calls (input tokens include the cache reads and writes):", tuple(bedrock)),
+    ]
+
+
+def render_sections(heading: str, parts: Sequence[Section]) -> str:
+    lines = [heading]
+    for section in parts:
+        lines += ["", section.title, *section.lines]
     return "\n".join(lines)
+
+
+def render(summary: Summary, bedrock_check: str | None = None, extra: Sequence[Section] = ()) -> str:
+    """The whole summary: a heading, the routes and Bedrock sections, then ``extra`` sections."""
+    return render_sections(f"Summary of {summary.spans} spans", [*sections(summary, bedrock_check), *extra])

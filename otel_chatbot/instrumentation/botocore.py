@@ -69,7 +69,19 @@ class ServiceExtension(Protocol):
 class AwsCall:
     """One SDK call in flight: what extensions read, its span, and what ends it."""
 
-    __slots__ = ("endpoint", "hooks", "is_async", "operation", "params", "region", "service", "span", "start", "token")
+    __slots__ = (
+        "client",
+        "endpoint",
+        "hooks",
+        "is_async",
+        "operation",
+        "params",
+        "region",
+        "service",
+        "span",
+        "start",
+        "token",
+    )
 
     def __init__(
         self,
@@ -79,7 +91,9 @@ class AwsCall:
         region: str | None,
         endpoint: str | None,
         is_async: bool,
+        client: Any = None,
     ) -> None:
+        self.client = client  # the botocore client making the call (an extension may need its settings)
         self.service = service
         self.operation = operation
         self.params = params
@@ -124,6 +138,7 @@ class BotocoreTelemetry:
             meta.region_name,
             meta.endpoint_url,
             is_async,
+            client,
         )
         name = None
         attributes: dict[str, Any] | None = None

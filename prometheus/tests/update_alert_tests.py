@@ -28,7 +28,12 @@ HTTP_BUCKET = "http_server_request_duration_seconds_bucket"
 HTTP_COUNT = "http_server_request_duration_seconds_count"
 GENAI_COUNT = "gen_ai_client_operation_duration_seconds_count"
 C = 'otel_component_type="batching_span_processor",otel_component_name="batching_span_processor/0"'
-GL = 'gen_ai_request_model="anthropic.claude-3-haiku-20240307-v1:0",gen_ai_operation_name="chat"'
+GL = (
+    'gen_ai_provider_name="aws.bedrock",gen_ai_request_model="anthropic.claude-3-haiku-20240307-v1:0",'
+    'gen_ai_operation_name="chat"'
+)
+# The same model name from another provider: its calls must not dilute (or trip) the first one's ratios.
+GL_OTHER = GL.replace('"aws.bedrock"', '"openai"')
 HEADER = (
     "# promtool unit tests: every alert fires when it should and stays silent when it should not.\n"
     "#   promtool test rules prometheus/tests/chatbot-alerts.test.yml\n"
@@ -345,6 +350,7 @@ TESTS = [
                 "ChatbotBedrockTimeouts",
                 "10m",
                 severity="warning",
+                gen_ai_provider_name="aws.bedrock",
                 gen_ai_request_model="anthropic.claude-3-haiku-20240307-v1:0",
                 gen_ai_operation_name="chat",
                 **J,
@@ -367,7 +373,7 @@ TESTS = [
         [silent("ChatbotBedrockTimeouts", "20m")],
     ),
     t(
-        "10 % of Bedrock calls throttled fires the throttling alert",
+        "10 % of Bedrock calls throttled fires the throttling alert, per provider",
         [
             {"series": f"{GENAI_COUNT}{{{L},{GL}}}", "values": "0+90x30"},
             {
@@ -375,12 +381,15 @@ TESTS = [
                 "values": "0+10x30",
             },
             {"series": f"gen_ai_client_throttles_total{{{L},{GL}}}", "values": "0+10x30"},
+            # the same model name at another provider, never throttled and ten times busier
+            {"series": f"{GENAI_COUNT}{{{L},{GL_OTHER}}}", "values": "0+1000x30"},
         ],
         [
             fires(
                 "ChatbotBedrockThrottling",
                 "15m",
                 severity="warning",
+                gen_ai_provider_name="aws.bedrock",
                 gen_ai_request_model="anthropic.claude-3-haiku-20240307-v1:0",
                 **J,
             )

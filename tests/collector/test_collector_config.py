@@ -24,11 +24,16 @@ APP_METRICS = {
     "http.server.request.duration": {"http.request.method", "http.route", "http.response.status_code"},
     "http.server.active_requests": {"http.request.method", "url.scheme"},
     "http.client.request.duration": {"http.request.method", "server.address", "http.response.status_code"},
-    "gen_ai.client.token.usage": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.token.type"},
-    "gen_ai.client.operation.duration": {"gen_ai.operation.name", "gen_ai.request.model", "error.type"},
-    "gen_ai.client.operation.time_to_first_chunk": {"gen_ai.operation.name", "gen_ai.request.model"},
-    "gen_ai.client.cost": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.token.type"},
-    "gen_ai.client.throttles": {"gen_ai.operation.name", "gen_ai.request.model"},
+    # GenAI points (otel_chatbot/instrumentation/genai/metrics.py): provider on every one
+    "gen_ai.client.token.usage": {"gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model",
+                                  "gen_ai.token.type"},
+    "gen_ai.client.operation.duration": {"gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model",
+                                         "error.type"},
+    "gen_ai.client.operation.time_to_first_chunk": {"gen_ai.operation.name", "gen_ai.provider.name",
+                                                    "gen_ai.request.model"},
+    "gen_ai.client.cost": {"gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model",
+                           "gen_ai.token.type"},
+    "gen_ai.client.throttles": {"gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model"},
     # otel_chatbot/export/queue_metrics.py (error.type on what was dropped)
     **{
         f"otel.sdk.processor.{signal}.{name}": {"otel.component.type", "otel.component.name"}
@@ -156,6 +161,25 @@ def test_awsemf_declarations_give_every_app_metric_usable_dimensions() -> None:
     assert all(any({"gen_ai.request.model"} <= set(s) for s in d["dimensions"]) for d in genai)
 
 
+def test_genai_metrics_are_published_per_provider_and_no_model_without_its_provider() -> None:
+    """Issue 12: the provider dimension on every GenAI metric, a set to compare providers, and a model
+    never without its provider (the same model name can come from two)."""
+    genai = [d for d in EMF["metric_declarations"] if "gen_ai" in d["metric_name_selectors"][0]]
+    assert {s for d in genai for s in d["metric_name_selectors"]} == {
+        f"^{re.escape(name)}$" for name in APP_METRICS if name.startswith("gen_ai.")
+    }
+    for declaration in genai:
+        sets = [set(s) for s in declaration["dimensions"]]
+        assert {"service.name", "gen_ai.provider.name"} in sets or {
+            "service.name",
+            "gen_ai.provider.name",
+            "gen_ai.token.type",
+        } in sets, declaration["metric_name_selectors"]
+        for dimension_set in sets:
+            if "gen_ai.request.model" in dimension_set:
+                assert "gen_ai.provider.name" in dimension_set, dimension_set
+
+
 def test_cloudwatch_gets_deltas_and_restarts_do_not_recount() -> None:
     """awsemf copies histogram Count/Sum as they come and keeps its delta state in memory:
     cumulative_to_delta turns sums and histograms into deltas before it, and sends a series'
@@ -268,12 +292,18 @@ def log_scrub_patterns() -> dict[str, str]:
 
 def test_tail_sampling_keeps_errors_throttles_and_slow_traces() -> None:
     policies = {p["type"]: p for p in CONFIG["processors"]["tail_sampling"]["policies"]}
+    named = {p["name"]: p for p in CONFIG["processors"]["tail_sampling"]["policies"]}
     assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"]
-    throttled = policies["string_attribute"]["string_attribute"]
+    throttled = named["throttled"]["string_attribute"]
     assert throttled["key"] == "error.type" and throttled["enabled_regex_matching"] is True
     assert any(re.fullmatch(v, "ThrottlingException") for v in throttled["values"])
     assert default(policies["latency"]["latency"]["threshold_ms"]) > 0
     assert 0 <= default(policies["probabilistic"]["probabilistic"]["sampling_percentage"]) <= 100
+    probe = named["health_check_probe"]["string_attribute"]
+    assert probe["key"] == "user_agent.original" and probe["enabled_regex_matching"] is True
+    from otel_chatbot.health.checks import USER_AGENT
+
+    assert any(re.search(v, USER_AGENT) for v in probe["values"])
 
 
 def test_tail_sampling_keeps_guardrail_truncated_cancelled_and_costly_traces() -> None:

@@ -66,7 +66,7 @@ def test_every_tracked_file_of_the_package_is_in_the_wheel_and_nothing_else(whee
     packaged = {entry for entry in wheel.namelist() if entry.startswith(f"{PACKAGE}/")}
     assert packaged == set(tracked_files(PACKAGE))
     readmes = [f"testing/{provider}/README.md" for provider in ("bedrock", "openai", "anthropic", "ollama")]
-    for data in ("py.typed", "genai/pricing.json", *readmes):
+    for data in ("py.typed", "genai/pricing.json", "stats/page.html", *readmes):
         assert f"{PACKAGE}/{data}" in packaged
     assert f"{PACKAGE}/testing/pytest_plugin.py" in packaged and f"{PACKAGE}/demo/chatbot/app.py" in packaged
 

@@ -69,8 +69,12 @@ def test_the_collector_publishes_without_rollup_in_the_dashboards_namespace() ->
 
 def test_the_dashboard_has_the_widgets_the_design_lists() -> None:
     titles = " | ".join(w["properties"]["title"] for w in DASHBOARD["widgets"] if w["type"] == "metric").lower()
-    for needed in ("qps", "latency", "success vs error", "bedrock latency", "tokens", "concurrency", "cpu and memory"):
+    # the design's "Bedrock" widgets cover every GenAI provider, with a row comparing them
+    for needed in ("qps", "latency", "success vs error", "genai latency", "tokens", "concurrency", "cpu and memory"):
         assert needed in titles, needed
+    for compared in ("calls", "latency", "time to first token", "tokens", "cost"):
+        assert any(compared in t and t.endswith(("by provider", "by provider (average)", "by provider (usd)"))
+                   for t in titles.split(" | ")), compared
 
 
 def test_every_dashboard_metric_is_a_published_emf_metric() -> None:

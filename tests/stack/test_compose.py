@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from stack_lib import COMPOSE_FILE, REPO, tool
 
+from otel_chatbot.demo.run import STREAM_PACE_S
+
 PROFILES = ("loadgen", "cloudwatch")
 PUBLISHED = {"grafana", "prometheus"}
 ONE_SHOT = {"cloudwatch-deploy"}
@@ -78,6 +80,7 @@ def test_app_and_bedrock_run_the_documented_commands(model: dict[str, Any]) -> N
     ]  # fmt: skip
     assert services["bedrock"]["command"] == [
         "python", "-m", "otel_chatbot.testing.bedrock", "--host", "0.0.0.0", "--port", "8081",
+        "--stream-pace", str(STREAM_PACE_S),  # the demo's pace: clients leave streams before their end
     ]  # fmt: skip
     env = services["app"]["environment"]
     assert env["BEDROCK_ENDPOINT_URL"] == "http://bedrock:8081"

@@ -119,7 +119,34 @@ def test_variables_for_service_environment_route_and_model() -> None:
             promql_parser.parse(substitute(inner, all_variables(dashboard)))
     assert seen >= REQUIRED_VARIABLES
     assert "route" in {v["name"] for v in DASHBOARDS["chatbot-api.json"]["templating"]["list"]}
-    assert "model" in {v["name"] for v in DASHBOARDS["chatbot-genai.json"]["templating"]["list"]}
+    assert {"provider", "model"} <= {v["name"] for v in DASHBOARDS["chatbot-genai.json"]["templating"]["list"]}
+
+
+PER_PROVIDER = {
+    "Calls/s by provider",
+    "p95 latency by provider",
+    "Time to first token by provider (p95)",
+    "Tokens/min by provider",
+    "Cost per hour by provider",
+}
+
+
+def test_the_genai_dashboard_compares_providers_and_every_genai_query_honours_the_provider_variable() -> None:
+    """Calls, latency, time to first token, tokens and cost each have a panel grouped by provider (issue 12)."""
+    dashboard = DASHBOARDS["chatbot-genai.json"]
+    panels = {p["title"]: p for p in dashboard["panels"]}
+    assert set(panels) >= PER_PROVIDER
+    for title in PER_PROVIDER:
+        (target,) = panels[title]["targets"]
+        assert "gen_ai_provider_name" in target["expr"].split("by (", 1)[1].split(")", 1)[0], title
+        assert "{{gen_ai_provider_name}}" in target["legendFormat"], title
+    variables = {**all_variables(dashboard), "provider": "PROVIDER_CHOSEN"}
+    for query in panel_queries({"chatbot-genai.json": dashboard}):
+        if query.datasource_uid != "prometheus":
+            continue
+        for metric, matchers in selectors(substitute(query.expr, variables)):
+            chosen = {label for label, _, value in matchers if value == "PROVIDER_CHOSEN"}
+            assert chosen == {"gen_ai_provider_name"}, f"{query.key}: {metric} ignores $provider"
 
 
 PROMETHEUS_QUERIES = [q for q in panel_queries(DASHBOARDS) if q.datasource_uid == "prometheus"]
@@ -162,7 +189,7 @@ def test_latency_panels_carry_exemplars_and_the_design_thresholds() -> None:
     assert 0.2 in steps and 0.5 in steps, "p95 200 ms and p99 500 ms"
     assert {t["legendFormat"] for t in latency["targets"]} == {"p50", "p90", "p95", "p99"}
     genai = {p["title"]: p for p in DASHBOARDS["chatbot-genai.json"]["panels"]}
-    assert any(target["exemplar"] for target in genai["Bedrock latency percentiles"]["targets"])
+    assert any(target["exemplar"] for target in genai["GenAI latency percentiles"]["targets"])
 
 
 def test_datasources_are_provisioned_with_the_uids_the_dashboards_use() -> None:

@@ -153,3 +153,23 @@ def test_starlette_apps_have_nothing_to_turn_off(caplog: pytest.LogCaptureFixtur
     with watching_fallbacks(caplog):
         assert not compat.fastapi_native_telemetry_off(Starlette())
     assert fallback_notes(caplog) == []
+
+
+def test_an_aws_clients_credentials_are_read_and_a_client_without_them_falls_back_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import boto3
+
+    keys = {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "secret"}
+    client = boto3.client("bedrock-runtime", region_name="us-east-1", **keys)
+    with watching_fallbacks(caplog):
+        credentials = compat.aws_client_credentials(client)
+        assert credentials is not None
+        assert credentials.get_frozen_credentials().access_key == "AKIDEXAMPLE"
+        assert fallback_notes(caplog) == []
+        for _ in range(2):
+            assert compat.aws_client_credentials(object()) is None  # as if botocore dropped its accessor
+    (note,) = fallback_notes(caplog)
+    assert note.startswith(f"otel_chatbot: {compat.AWS_CLIENT_CREDENTIALS} is off (object: no _get_credentials())")
+    assert "the default credential chain signs the lookups" in note
+    client.close()

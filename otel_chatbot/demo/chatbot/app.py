@@ -89,7 +89,7 @@ async def _sse_events(turn: StreamedTurn, first: Delta | None, rest: AsyncIterat
 
 async def _open_stream(service: ChatService, session_id: str, body: ChatRequest) -> StreamingResponse:
     """Wait for the first delta before answering, so a refused call still gets a proper status."""
-    turn, deltas = service.stream(session_id, body.message, body.model)
+    turn, deltas = service.stream(session_id, body.message, body.model, body.handbook)
     first = await anext(deltas, None)
     return StreamingResponse(
         _sse_events(turn, first, deltas),
@@ -104,7 +104,7 @@ def chat_router() -> APIRouter:
 
     @router.post("/chat/{session_id}")
     async def chat(session_id: SessionId, body: ChatRequest, service: Service) -> ChatReply:
-        return await service.chat(session_id, body.message, body.model)
+        return await service.chat(session_id, body.message, body.model, body.handbook)
 
     return router
 
@@ -197,7 +197,7 @@ async def _ws_turn(websocket: WebSocket, service: ChatService, session_id: str) 
     except ValidationError as exc:
         await websocket.send_json({"type": "error", "error": "ValidationError", "message": str(exc)})
         return
-    turn, deltas = service.stream(session_id, body.message, body.model)
+    turn, deltas = service.stream(session_id, body.message, body.model, body.handbook)
     try:
         async for delta in deltas:
             if delta.text:

@@ -18,7 +18,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from otel_chatbot.demo.chatbot.config import ChatbotConfig
 
-SYSTEM_PROMPT = "You are a concise, friendly assistant for an online shop."
 INFERENCE = {"maxTokens": 512, "temperature": 0.5}
 
 # Bedrock error codes -> the status this API answers with; anything else is a bad gateway.
@@ -108,10 +107,10 @@ class BedrockGateway:
         for client in clients:
             client.close()
 
-    def converse(self, model_id: str, messages: list[dict[str, Any]]) -> Completion:
+    def converse(self, model_id: str, messages: list[dict[str, Any]], system: list[dict[str, Any]]) -> Completion:
         try:
             response = self._client("bedrock-runtime").converse(
-                modelId=model_id, messages=messages, system=[{"text": SYSTEM_PROMPT}], inferenceConfig=INFERENCE
+                modelId=model_id, messages=messages, system=system, inferenceConfig=INFERENCE
             )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc) from exc
@@ -124,11 +123,13 @@ class BedrockGateway:
             output_tokens=int(usage.get("outputTokens", 0)),
         )
 
-    def converse_stream(self, model_id: str, messages: list[dict[str, Any]]) -> Iterator[Delta]:
+    def converse_stream(
+        self, model_id: str, messages: list[dict[str, Any]], system: list[dict[str, Any]]
+    ) -> Iterator[Delta]:
         """Blocking generator of deltas; closing it early closes the HTTP stream."""
         try:
             response = self._client("bedrock-runtime").converse_stream(
-                modelId=model_id, messages=messages, system=[{"text": SYSTEM_PROMPT}], inferenceConfig=INFERENCE
+                modelId=model_id, messages=messages, system=system, inferenceConfig=INFERENCE
             )
             stream = response["stream"]
             try:

@@ -2,11 +2,13 @@
 
 ``python -m otel_chatbot.demo.chatbot.load --url http://127.0.0.1:8000 --requests 60``
 
-Real clients over loopback: ``httpx.AsyncClient`` for HTTP (the SSE stream is read to its
-``done`` event) and ``websockets`` for the WebSocket chat. The load is bounded twice: by
-the number of requests and by a deadline, after which the remaining steps are skipped and
-a step still in flight is cut off and counted as ``timeout``. The result counts outcomes
-per route and lists every outcome that differed from what the step expected.
+Real clients over loopback: ``httpx.AsyncClient`` for HTTP (an SSE stream is read to its
+``done`` event, or closed after a few events by a user who leaves midway) and ``websockets``
+for WebSocket conversations of a few turns. The load is bounded twice: by the number of
+requests and by a deadline, after which the remaining steps are skipped and a step still in
+flight is cut off and counted as ``timeout``. The result counts outcomes per route, lists
+every outcome that differed from what the step expected, and tallies what the clients did
+on streams and WebSockets (:class:`~otel_chatbot.demo.chatbot.tally.ClientTally`).
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from typing import Protocol
 import httpx
 from websockets.asyncio.client import connect as websocket_connect
 
-from otel_chatbot.demo.chatbot.load_plan import Step, plan
+from otel_chatbot.demo.chatbot.load_plan import LEFT, WS_DONE, Step, plan
+from otel_chatbot.demo.chatbot.tally import ClientTally
 
 REQUEST_TIMEOUT_S = 10.0
+TIMEOUT = "timeout"
+"""The outcome of a step the deadline cut off."""
 
 
 class WebSocketLike(Protocol):
@@ -52,6 +57,7 @@ class LoadReport:
     unexpected: list[str] = field(default_factory=list)
     skipped: int = 0
     elapsed_s: float = 0.0
+    clients: ClientTally = field(default_factory=ClientTally)
 
     def record(self, step: Step, outcome: str) -> None:
         self.counts.setdefault(step.kind.route, Counter())[outcome] += 1
@@ -66,6 +72,11 @@ class LoadReport:
     def ok(self) -> bool:
         return not self.unexpected
 
+    @property
+    def cut_off(self) -> int:
+        """Steps the deadline cut off midway (their clients' tallies are partial)."""
+        return sum(outcomes[TIMEOUT] for outcomes in self.counts.values())
+
     def render(self) -> str:
         width = max((len(route) for route in self.counts), default=5)
         lines = [f"{'route':<{width}}  count  outcomes"]
@@ -77,34 +88,62 @@ class LoadReport:
             f"sent {self.sent} requests in {self.elapsed_s:.1f}s, skipped {self.skipped}, "
             f"unexpected {len(self.unexpected)}"
         )
+        lines.append(self.clients.render())
         lines += [f"  unexpected: {line}" for line in self.unexpected[:10]]
         return "\n".join(lines)
 
 
 async def _http_step(client: httpx.AsyncClient, step: Step) -> str:
     body = step.body() if step.kind.method == "POST" else None
-    if step.kind.name != "stream":
-        # uvicorn drops the connection after an unhandled exception even though the 500 went out
-        # as keep-alive; asking for close keeps the next request off that dying connection.
-        headers = {"Connection": "close"} if step.expected == "500" else None
-        response = await client.request(step.kind.method, step.path, json=body, headers=headers)
-        return str(response.status_code)
-    async with client.stream("POST", step.path, json=body) as response:
+    # uvicorn drops the connection after an unhandled exception even though the 500 went out
+    # as keep-alive; asking for close keeps the next request off that dying connection.
+    headers = {"Connection": "close"} if step.expected == "500" else None
+    response = await client.request(step.kind.method, step.path, json=body, headers=headers)
+    return str(response.status_code)
+
+
+async def _sse_step(client: httpx.AsyncClient, step: Step, tally: ClientTally) -> str:
+    """Read the stream to its end, or (``leave_after_events``) close it after that many events."""
+    leave_after = step.kind.leave_after_events
+    async with client.stream("POST", step.path, json=step.body()) as response:
         if response.status_code != 200:
             return str(response.status_code)
-        events = [line async for line in response.aiter_lines() if line.startswith("event:")]
+        last_event = ""
+        events = 0
+        try:
+            async for line in response.aiter_lines():
+                if line.startswith("event:"):
+                    last_event = line
+                elif not line:  # a blank line ends an event
+                    events += 1
+                    if leave_after is not None and events >= leave_after:
+                        tally.streams_left += 1
+                        return LEFT  # leaving the block closes the connection mid-answer
+        except httpx.TransportError:
+            tally.streams_broken += 1
+            raise
+    tally.streams_read += 1
     # A 200 stream that did not end with ``done`` broke in-band: count it apart.
-    return "200" if events and events[-1] == "event: done" else "200-incomplete"
+    return "200" if last_event == "event: done" else "200-incomplete"
 
 
-async def _ws_step(connect: WebSocketConnector, base_url: str, step: Step) -> str:
+async def _ws_step(connect: WebSocketConnector, base_url: str, step: Step, tally: ClientTally) -> str:
+    """A conversation: each turn one message, then frames up to the answer's last (``done``)."""
     url = "ws" + base_url.removeprefix("http") + step.path
     async with connect(url) as websocket:
-        await websocket.send(json.dumps(step.body()))
-        while True:
+        tally.websockets += 1
+        for turn in range(step.kind.turns):
+            await websocket.send(json.dumps(step.body(turn)))
+            tally.ws_sent += 1
             frame = json.loads(await websocket.recv())
-            if frame.get("type") != "chunk":
+            tally.ws_received += 1
+            tally.ws_turns += 1
+            while frame.get("type") == "chunk":
+                frame = json.loads(await websocket.recv())
+                tally.ws_received += 1
+            if frame.get("type") != WS_DONE:
                 return str(frame.get("type"))
+    return WS_DONE
 
 
 async def _run_session(
@@ -121,11 +160,16 @@ async def _run_session(
         if remaining <= 0 or stop.is_set():
             report.skipped += len(steps) - index
             return
-        work = _ws_step(connect, base_url, step) if step.kind.method == "WS" else _http_step(client, step)
+        if step.kind.client == "ws":
+            work = _ws_step(connect, base_url, step, report.clients)
+        elif step.kind.client == "sse":
+            work = _sse_step(client, step, report.clients)
+        else:
+            work = _http_step(client, step)
         try:
             outcome = await asyncio.wait_for(work, timeout=remaining)
         except asyncio.TimeoutError:
-            outcome = "timeout"
+            outcome = TIMEOUT
         except Exception as exc:  # transport, protocol or decoding trouble: count it, keep going
             outcome = f"error:{type(exc).__name__}"
         report.record(step, outcome)

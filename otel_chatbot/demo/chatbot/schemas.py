@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 class ChatRequest(BaseModel):
     message: str = Field(min_length=1, max_length=8000)
     model: str | None = Field(default=None, description="Bedrock model id; the service default if unset.")
+    handbook: bool = Field(
+        default=False, description="Answer from the shop handbook (a long system prompt Bedrock caches)."
+    )
 
 
 class Usage(BaseModel):

@@ -15,25 +15,55 @@ from typing import Any
 from opentelemetry.trace import Span
 
 from otel_chatbot.genai import GenAIResponse
+from otel_chatbot.genai.inference_profiles import is_application_profile
 from otel_chatbot.genai.operations import OperationTable
+from otel_chatbot.guard import report
 from otel_chatbot.instrumentation.bedrock.body import InvokeModelAnswer, observe
+from otel_chatbot.instrumentation.bedrock.profiles import InferenceProfiles
 from otel_chatbot.instrumentation.bedrock.streams import TracedAsyncEventStream, TracedEventStream
 from otel_chatbot.instrumentation.botocore import AwsCall
 from otel_chatbot.instrumentation.genai.call import GenAICall, GenAITelemetry
 
 
 class BedrockExtension:
-    """The botocore extension for both Bedrock services: a call whose operation has a row gets its hooks."""
+    """The botocore extension for both Bedrock services: a call whose operation has a row gets its hooks.
 
-    def __init__(self, telemetry: GenAITelemetry, operations: OperationTable) -> None:
+    With ``profiles`` (opt-in), a call naming an application inference profile whose base
+    model is known is read as a call of that model; the span keeps the ARN (see
+    :meth:`~otel_chatbot.instrumentation.genai.call.GenAICall.asked_for`).
+    """
+
+    def __init__(
+        self, telemetry: GenAITelemetry, operations: OperationTable, profiles: InferenceProfiles | None = None
+    ) -> None:
         self.telemetry = telemetry
         self.operations = operations
+        self.profiles = profiles
 
     def begin(self, call: AwsCall) -> BedrockCall | None:
         operation = self.operations.get(call.operation)
         if operation is None:
             return None
-        return BedrockCall(self.telemetry, operation, call.params, is_async=call.is_async, start=call.start)
+        params = call.params
+        model_id = params.get("modelId")
+        model_behind = None
+        if self.profiles is not None and is_application_profile(model_id):
+            model_behind = self._model_behind(self.profiles, str(model_id), call.client)
+        if model_behind is None:
+            return BedrockCall(self.telemetry, operation, params, is_async=call.is_async, start=call.start)
+        as_model = {**params, "modelId": model_behind}
+        bedrock_call = BedrockCall(self.telemetry, operation, as_model, is_async=call.is_async, start=call.start)
+        bedrock_call.asked_for(str(model_id))
+        return bedrock_call
+
+    @staticmethod
+    def _model_behind(profiles: InferenceProfiles, arn: str, client: Any) -> str | None:
+        """The profile's base model when known (a lookup is queued if not); None if asking failed."""
+        try:
+            return profiles.model_behind(arn, client)
+        except Exception as exc:  # the call keeps its span, with the ARN as its model
+            report("inference profile lookup", exc)
+            return None
 
 
 class BedrockCall(GenAICall):

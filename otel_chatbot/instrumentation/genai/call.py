@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from opentelemetry import trace
@@ -64,9 +65,11 @@ class GenAICall:
 
     Created per call (the only per-call object of the GenAI layer); holds no shared state.
     ``is_async`` tells wiring that must not block (reading a body) which client made it.
+    ``metric_request`` is what metrics and cost are keyed by: ``request`` itself, unless
+    the model asked for is an alias whose model is known (:meth:`asked_for`).
     """
 
-    __slots__ = ("is_async", "operation", "params", "request", "start", "telemetry")
+    __slots__ = ("is_async", "metric_request", "operation", "params", "request", "start", "telemetry")
 
     def __init__(
         self, telemetry: GenAITelemetry, operation: Operation, params: Params, *, is_async: bool, start: float
@@ -76,7 +79,19 @@ class GenAICall:
         self.params = params
         self.is_async = is_async
         self.start = start
-        self.request = operation.request(params)
+        self.request = self.metric_request = operation.request(params)
+
+    def asked_for(self, alias: str) -> None:
+        """The app named ``alias`` (an application inference profile), parsed here as the model behind it.
+
+        ``params`` named the model behind it, so every parser read the call as that model's.
+        The span keeps what the app asked for (``gen_ai.request.model`` = ``alias``) and shows
+        the model behind as ``gen_ai.response.model`` when the provider names none; metrics
+        and cost use the model behind, so dashboards aggregate by model and aliases (often
+        one per tenant) add no series. Call it before the span starts.
+        """
+        self.metric_request = self.request
+        self.request = replace(self.request, model=alias)
 
     @property
     def span_name(self) -> str:
@@ -113,7 +128,9 @@ class GenAICall:
     ) -> None:
         """Record the outcome on ``span`` and in the metrics; ending the span is the caller's."""
         telemetry = self.telemetry
-        request = self.request
+        request = self.metric_request
+        if request is not self.request and response.response_model is None:
+            response = replace(response, response_model=request.model)
         span.set_attributes(response.attributes())
         cost = telemetry.metrics.compute_cost(request, response)
         if cost is not None:
@@ -135,8 +152,8 @@ class GenAICall:
         """The call raised (the wiring marked the span): count it, and the throttle if it was one."""
         metrics = self.telemetry.metrics
         if is_throttling(error_type):
-            metrics.record_throttle(self.request)
-        metrics.record(self.request, _NO_RESPONSE, time.perf_counter() - self.start, error_type, None)
+            metrics.record_throttle(self.metric_request)
+        metrics.record(self.metric_request, _NO_RESPONSE, time.perf_counter() - self.start, error_type, None)
 
     def stream(self, span: Span) -> StreamState:
         """The state the stream's wrapper feeds; the span now ends when the stream does."""
@@ -158,7 +175,9 @@ class GenAICall:
         if state.first_chunk_at is not None:
             time_to_first_chunk = state.first_chunk_at - self.start
             span.set_attribute(TIME_TO_FIRST_CHUNK, time_to_first_chunk)
-            self.telemetry.metrics.record_chunk_times(self.request, response, time_to_first_chunk, state.chunk_times)
+            self.telemetry.metrics.record_chunk_times(
+                self.metric_request, response, time_to_first_chunk, state.chunk_times
+            )
         steps = accumulator.steps
         end_ns = time.time_ns() if steps else None
         if end_ns is not None:

@@ -17,6 +17,7 @@ ERROR_FAULTS: dict[str, tuple[str, str]] = {
     "timeout": ("ModelTimeoutException", "Model has timed out in processing the request."),
     "not_found": ("ResourceNotFoundException", "The requested resource could not be found."),
     "validation": ("ValidationException", "Injected validation failure."),
+    "access_denied": ("AccessDeniedException", "User is not authorized to perform this action."),
 }
 
 STREAM_EXCEPTIONS = frozenset(

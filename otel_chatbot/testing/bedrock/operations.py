@@ -14,6 +14,7 @@ from typing import Any
 from otel_chatbot.testing.bedrock import agents, converse, families, guardrails
 from otel_chatbot.testing.bedrock.errors import ApiError, validation
 from otel_chatbot.testing.bedrock.eventstream import JSON_CONTENT_TYPE, bytes_payload, event_frame
+from otel_chatbot.testing.bedrock.profiles import InferenceProfiles
 from otel_chatbot.testing.bedrock.prompts import converse_prompt
 from otel_chatbot.testing.bedrock.routes import (
     APPLY_GUARDRAIL,
@@ -52,6 +53,7 @@ class Call:
     request_id: str
     clock: Clock
     cache: PromptCache
+    profiles: InferenceProfiles
 
 
 def ledger_key(route: Route, body: JsonObject) -> str:
@@ -78,6 +80,11 @@ def _check_found(*identifiers: str) -> None:
 def _model(call: Call) -> families.ModelRef:
     model_id = call.route.params["modelId"]
     _check_found(model_id)
+    if ":application-inference-profile/" in model_id:
+        behind = call.profiles.model_behind(model_id)
+        if behind is None:
+            raise ApiError("ResourceNotFoundException", f"Inference profile {model_id} not found.")
+        model_id = behind
     model = families.parse_model_id(model_id)
     if model is None:
         raise validation(INVALID_MODEL)

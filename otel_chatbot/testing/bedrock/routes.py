@@ -1,6 +1,7 @@
 """Map REST paths to Bedrock operations, exactly as botocore's service models build them.
 
-One server answers both ``bedrock-runtime`` and ``bedrock-agent-runtime``: their paths do
+One server answers ``bedrock-runtime``, ``bedrock-agent-runtime`` and the one operation of the
+``bedrock`` control plane a chatbot's telemetry needs (``GetInferenceProfile``): their paths do
 not overlap. Path labels are percent-decoded one segment at a time, because botocore
 encodes ``:`` and ``/`` inside model ids and ARNs.
 """
@@ -19,6 +20,7 @@ APPLY_GUARDRAIL = "ApplyGuardrail"
 INVOKE_AGENT = "InvokeAgent"
 RETRIEVE = "Retrieve"
 RETRIEVE_AND_GENERATE = "RetrieveAndGenerate"
+GET_INFERENCE_PROFILE = "GetInferenceProfile"
 
 STREAMING_OPERATIONS = frozenset({CONVERSE_STREAM, INVOKE_MODEL_STREAM, INVOKE_AGENT})
 OPERATIONS = frozenset(
@@ -31,8 +33,10 @@ OPERATIONS = frozenset(
         INVOKE_AGENT,
         RETRIEVE,
         RETRIEVE_AND_GENERATE,
+        GET_INFERENCE_PROFILE,
     }
 )
+CONTROL_PLANE_OPERATIONS = frozenset({GET_INFERENCE_PROFILE})
 
 # (method, path template, operation); "{name}" segments are labels.
 _ROUTES = RouteTable(
@@ -45,6 +49,7 @@ _ROUTES = RouteTable(
         ("POST", "/agents/{agentId}/agentAliases/{agentAliasId}/sessions/{sessionId}/text", INVOKE_AGENT),
         ("POST", "/knowledgebases/{knowledgeBaseId}/retrieve", RETRIEVE),
         ("POST", "/retrieveAndGenerate", RETRIEVE_AND_GENERATE),
+        ("GET", "/inference-profiles/{inferenceProfileIdentifier}", GET_INFERENCE_PROFILE),
     ]
 )
 
@@ -60,8 +65,12 @@ class Route:
     def streaming(self) -> bool:
         return self.operation in STREAMING_OPERATIONS
 
+    @property
+    def control_plane(self) -> bool:
+        return self.operation in CONTROL_PLANE_OPERATIONS
 
-def match(target: str) -> Route | None:
-    """The POST operation a request target addresses, if any."""
-    found = _ROUTES.match("POST", target)
+
+def match(method: str, target: str) -> Route | None:
+    """The operation a request (method and target) addresses, if any."""
+    found = _ROUTES.match(method, target)
     return None if found is None else Route(*found)

@@ -8,6 +8,7 @@ the server itself (keep-alive, ``TCP_NODELAY``, one write per frame, the control
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any, TypedDict
@@ -20,6 +21,7 @@ from otel_chatbot.testing.bedrock.eventstream import (
     exception_frame,
 )
 from otel_chatbot.testing.bedrock.faults import CATALOGUE, error_code
+from otel_chatbot.testing.bedrock.profiles import DEFAULT_ACCOUNT, DEFAULT_REGION, InferenceProfiles
 from otel_chatbot.testing.bedrock.prompts import parse_json_object
 from otel_chatbot.testing.standin.cache import PromptCache
 from otel_chatbot.testing.standin.faults import Fault
@@ -52,13 +54,62 @@ class _Handler(StandInHandler):
         self._send_error(validation("Unreadable request body."), request_id)
 
     def handle_request(self, method: str, raw: bytes, request_id: str, clock: Clock) -> None:
-        route = routes.match(self.path) if method == "POST" else None
+        route = routes.match(method, self.path)
         if route is None:
             path = self.path.split("?", 1)[0]
             error = ApiError("UnknownOperationException", f"No operation at {method} {path}.")
             self._send_error(error, request_id)
             return
+        if route.control_plane:
+            self._control_plane(route, request_id)
+            return
         self._operation(route, raw, request_id, clock)
+
+    def control(self, method: str, name: str, raw: bytes, request_id: str) -> bool:
+        """``/__control/inference-profiles``: register an application profile (POST), list them (GET)."""
+        if name != "inference-profiles":
+            return False
+        profiles = self.app.profiles
+        if method == "GET":
+            self.send_json(200, profiles.snapshot(), request_id)
+            return True
+        if method != "POST":
+            return False
+        try:
+            document = json.loads(raw or b"null")
+            if not isinstance(document, dict):
+                raise ValueError('expected a JSON object with "name" and "model"')
+            regions = document.get("regions")
+            profile = profiles.create(
+                str(document.get("name")),
+                str(document.get("model")),
+                region=str(document.get("region") or DEFAULT_REGION),
+                account=str(document.get("account") or DEFAULT_ACCOUNT),
+                regions=tuple(regions) if isinstance(regions, list) else None,
+            )
+        except ValueError as exc:
+            self.send_json(400, {"message": str(exc)}, request_id)
+            return True
+        self.send_json(200, {"inferenceProfileArn": profile.arn, "inferenceProfileId": profile.profile_id}, request_id)
+        return True
+
+    def _control_plane(self, route: routes.Route, request_id: str) -> None:
+        """``GetInferenceProfile``: counted, then a queued fault (``model`` = the identifier) or the answer."""
+        app = self.app
+        identifier = route.params["inferenceProfileIdentifier"]
+        app.profiles.note_lookup(identifier)
+        fault = app.faults.take({"operation": route.operation, "model": identifier}, False)
+        try:
+            _meet(fault)
+            answer = app.profiles.get(identifier)
+        except ApiError as exc:
+            self._send_error(exc, request_id)
+            return
+        if fault is not None and fault.name == "malformed":
+            body = json.dumps(answer).encode()
+            self.send_bytes(200, {"Content-Type": "application/json"}, body[: len(body) // 2], request_id)
+            return
+        self.send_json(200, answer, request_id)
 
     def _operation(self, route: routes.Route, raw: bytes, request_id: str, clock: Clock) -> None:
         app = self.app
@@ -75,15 +126,11 @@ class _Handler(StandInHandler):
             key = operations.ledger_key(route, body)
         scope = app.ledger.call(key, operation)
         fault = app.faults.take({"operation": operation, "model": key}, route.streaming)
-        if fault is not None and fault.name == "slow":
-            time.sleep(fault.params["delay_s"])
         try:
-            code = error_code(fault) if fault is not None else None
-            if fault is not None and code is not None:
-                raise ApiError(code, fault.params["message"])
+            _meet(fault)
             if body_error is not None:
                 raise body_error
-            call = operations.Call(route, body, request_id, clock, app.cache)
+            call = operations.Call(route, body, request_id, clock, app.cache, app.profiles)
             response = operations.handle(call)
         except ApiError as exc:
             scope.error(exc.code)
@@ -122,6 +169,17 @@ class _Handler(StandInHandler):
         self.write_stream(events, scope, stop=stop, chunk_delay_s=chunk_delay, on_failure=_generation_failure)
 
 
+def _meet(fault: Fault | None) -> None:
+    """What a fault does before any answer: a slow one waits, an error one raises its modeled error."""
+    if fault is None:
+        return
+    if fault.name == "slow":
+        time.sleep(fault.params["delay_s"])
+    code = error_code(fault)
+    if code is not None:
+        raise ApiError(code, fault.params["message"])
+
+
 def _generation_failure() -> StreamStop:
     """A generator that raised reaches the client as Bedrock's internalServerException event."""
     message = CATALOGUE.specs["stream_exception"].defaults["message"]
@@ -147,9 +205,12 @@ class BedrockServer(StandInServer):
     handler = _Handler
     catalogue = CATALOGUE
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False, stream_pace_s: float = 0.0
+    ) -> None:
         self.cache = PromptCache()
-        super().__init__(host, port, verbose=verbose)
+        self.profiles = InferenceProfiles()
+        super().__init__(host, port, verbose=verbose, stream_pace_s=stream_pace_s)
 
     @property
     def endpoint_url(self) -> str:
@@ -181,7 +242,15 @@ class BedrockServer(StandInServer):
         """Queue a fault for the next ``count`` requests matching ``operation`` / ``model``."""
         self.faults.add(self.catalogue.make(fault, count=count, operation=operation, model=model, **params))
 
+    def create_inference_profile(self, name: str, model_id: str, **options: Any) -> str:
+        """Register an application inference profile of ``model_id``; its ARN (pass it as ``modelId``).
+
+        ``options``: ``region``, ``account``, ``regions`` (see :meth:`InferenceProfiles.create`).
+        """
+        return self.profiles.create(name, model_id, **options).arn
+
     def reset(self) -> None:
-        """Forget ledger totals, pending faults and cached prompt prefixes."""
+        """Forget ledger totals, pending faults, cached prompt prefixes and inference profiles."""
         super().reset()
         self.cache.clear()
+        self.profiles.clear()

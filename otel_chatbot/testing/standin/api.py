@@ -332,10 +332,12 @@ class ApiServer(StandInServer):
     catalogue = HTTP_FAULTS
     fallback_dialect: ClassVar[Dialect]
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False, stream_pace_s: float = 0.0
+    ) -> None:
         self.cache = PromptCache()
         self.routes = RouteTable(self.endpoints())
-        super().__init__(host, port, verbose=verbose)
+        super().__init__(host, port, verbose=verbose, stream_pace_s=stream_pace_s)
 
     def endpoints(self) -> list[tuple[str, str, Endpoint]]:
         """``(method, path template, endpoint)`` rows, first match wins."""

@@ -22,6 +22,13 @@ def serve(server_type: type[StandInServer], prog: str, description: str | None, 
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--stream-pace",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="pause between a stream's events, as a model emits tokens (default 0: no pause)",
+    )
     args = parser.parse_args(argv)
 
     stopping = threading.Event()
@@ -31,7 +38,11 @@ def serve(server_type: type[StandInServer], prog: str, description: str | None, 
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server = server_type(args.host, args.port, verbose=args.verbose).start()
+    try:
+        server = server_type(args.host, args.port, verbose=args.verbose, stream_pace_s=args.stream_pace)
+    except ValueError as exc:
+        parser.error(str(exc))
+    server.start()
     print(f"listening on {server.url}", flush=True)
     try:
         while not stopping.wait(0.5):

@@ -2,7 +2,8 @@
 
 Each stand-in is the backend of tests, demos and benchmarks, so this favours predictability and
 low overhead: keep-alive connections, ``TCP_NODELAY``, one write per JSON response and per
-stream frame (one HTTP chunk each), and no sleeping unless a fault asks. A stand-in supplies a
+stream frame (one HTTP chunk each), and no sleeping unless a fault or the server's stream pace
+asks. A stand-in supplies a
 :class:`StandInHandler` subclass (its routes, errors and request-id header) and a
 :class:`StandInServer` subclass (its fault catalogue); the rest is here.
 """
@@ -35,6 +36,8 @@ CONTROL_PREFIX = "/__control/"
 JSON_CONTENT_TYPE = "application/json"
 MAX_BODY_BYTES = 32 * 1024 * 1024
 IDLE_TIMEOUT_S = 120.0
+MAX_STREAM_PACE_S = 2.0
+"""The longest pause between a stream's events (a slow fault's ``chunk_delay_s`` has the same bound)."""
 _CHUNK_END = b"0\r\n\r\n"
 
 
@@ -86,6 +89,10 @@ class StandInHandler(BaseHTTPRequestHandler):
     def handle_request(self, method: str, raw: bytes, request_id: str, clock: Clock) -> None:
         """Answer a request that is not for the control API."""
         raise NotImplementedError
+
+    def control(self, method: str, name: str, raw: bytes, request_id: str) -> bool:
+        """A control endpoint of this stand-in's own (``/__control/<name>``); False when there is none."""
+        return False
 
     def unreadable_body(self, request_id: str) -> None:
         """Answer a request whose body could not be read (bad length, too large)."""
@@ -211,12 +218,14 @@ class StandInHandler(BaseHTTPRequestHandler):
     ) -> None:
         """Write a chunked stream body (the head is written already), one chunk per event.
 
+        Events are ``chunk_delay_s`` apart (a slow fault), or at least the server's stream pace.
         Usage is added to the ledger right before the event reporting it is written. A failure
         while producing events becomes the stream error that ``on_failure`` describes, as a
         provider's own failure would reach its clients.
         """
         if first_delay_s:
             time.sleep(first_delay_s)
+        chunk_delay_s = max(chunk_delay_s, self.server.app.stream_pace_s)
         try:
             for index, event in enumerate(events):
                 if stop is not None and index == stop.after_events:
@@ -291,7 +300,7 @@ class StandInHandler(BaseHTTPRequestHandler):
         elif method == "POST" and name == "reset":
             app.reset()
             self.send_json(200, {"status": "reset"}, request_id)
-        else:
+        elif not self.control(method, name, raw, request_id):
             self.send_json(404, {"message": f"no control endpoint {method} {name}"}, request_id)
 
 
@@ -306,8 +315,18 @@ class StandInServer:
     handler: ClassVar[type[StandInHandler]]
     catalogue: ClassVar[FaultCatalogue]
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False, stream_pace_s: float = 0.0
+    ) -> None:
+        """``stream_pace_s``: seconds between a stream's events, as a model emits its tokens at a
+        pace (0: as fast as the socket takes them). A client that leaves a paced stream midway
+        really leaves before its end, as with a real model."""
+        if not 0.0 <= stream_pace_s <= MAX_STREAM_PACE_S:
+            raise ValueError(
+                f"stream_pace_s must be between 0 and {MAX_STREAM_PACE_S:g} seconds, got {stream_pace_s!r}"
+            )
         self.verbose = verbose
+        self.stream_pace_s = stream_pace_s
         self.ledger = Ledger()
         self.faults = FaultQueue()
         self._connections: set[socket.socket] = set()

@@ -31,7 +31,12 @@ SERVICE = "outage-e2e"
 LOG_GROUP = "/otel-chatbot/outage"
 REGION = "us-east-1"
 KEY = ("gen_ai.request.model", "gen_ai.token.type")
-ATTRIBUTES = {"gen_ai.request.model": "m-1", "gen_ai.operation.name": "chat", "gen_ai.token.type": "output"}
+ATTRIBUTES = {
+    "gen_ai.provider.name": "aws.bedrock",  # on every GenAI point the distro records
+    "gen_ai.request.model": "m-1",
+    "gen_ai.operation.name": "chat",
+    "gen_ai.token.type": "output",
+}
 
 
 @pytest.fixture

@@ -94,6 +94,8 @@ LLM_KEPT: tuple[tuple[str, dict[str, object]], ...] = (
     ("refusal", {"gen_ai.response.finish_reasons": ("refusal",)}),
     ("stream-cancelled", {"gen_ai.request.stream": True, "error.type": "cancelled"}),
     ("costly", {"gen_ai.usage.cost": 0.05}),
+    # otel-chatbot health's round trip, found again in Tempo (its User-Agent on the server span)
+    ("health-probe", {"user_agent.original": "otel-chatbot-health/0.1.0"}),
 )
 # ... and of ordinary ones they must not (tail sampling keeps 0 % of the rest here).
 LLM_DROPPED: tuple[tuple[str, dict[str, object]], ...] = (
@@ -102,6 +104,7 @@ LLM_DROPPED: tuple[tuple[str, dict[str, object]], ...] = (
     ("tool-call", {"gen_ai.response.finish_reasons": ("tool_calls",)}),
     ("stream-completed", {"gen_ai.request.stream": True, "gen_ai.response.finish_reasons": ("stop",)}),
     ("no-usage", {}),
+    ("browser", {"user_agent.original": "Mozilla/5.0 otel-chatbot-health/ lookalike"}),
 )
 # Server spans of streamed answers ([F]'s chatbot.stream.outcome).
 STREAM_OUTCOMES = {"server-cancelled": "cancelled", "server-error": "error", "server-completed": "completed"}

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from otel_chatbot.demo.chatbot.load import run_load
+from otel_chatbot.demo.chatbot.load_plan import WS_TURNS, counts
 from otel_chatbot.demo.servers import free_port
 from otel_chatbot.testing.bedrock import BedrockServer
 
@@ -61,11 +62,24 @@ def test_every_route_answers_as_planned(app_url: str, bedrock_server: BedrockSer
     report = asyncio.run(run_load(app_url, requests=80, sessions=5, duration_s=60))
     assert report.ok, report.render()
     assert report.sent == 80
-    assert report.counts["WS /ws/chat/{session_id}"] == {"done": 8}
-    assert report.counts["POST /chat/{session_id}/stream"] == {"200": 16}
-    # Per ten requests: two chats, two streams, a WebSocket turn, an agent and a /v1 chat reach
-    # Bedrock; so does each unknown-model turn (two in 80 requests), which Bedrock refuses.
-    assert bedrock_server.ledger.snapshot()["totals"]["calls"] - calls_before == 7 * 8 + 2
+    planned = counts(80)
+    assert report.counts["WS /ws/chat/{session_id}"] == {"done": planned["ws"]}
+    streams = {"200": planned["stream"], "left": planned["stream_leave"]}
+    assert report.counts["POST /chat/{session_id}/stream"] == streams
+    clients = report.clients
+    assert (clients.streams_read, clients.streams_left, clients.streams_broken) == (
+        planned["stream"],
+        planned["stream_leave"],
+        0,
+    )
+    assert clients.websockets == planned["ws"]
+    assert clients.ws_sent == clients.ws_turns == planned["ws"] * WS_TURNS
+    assert clients.ws_received > clients.ws_turns  # chunks, then done, per turn
+    # Every chat turn reaches Bedrock (a WebSocket conversation has WS_TURNS), and so does each
+    # unknown-model turn, which Bedrock refuses.
+    turns = ("chat", "handbook_chat", "stream", "stream_leave", "agent", "v1_chat", "bad_model")
+    calls = sum(planned[name] for name in turns) + planned["ws"] * WS_TURNS
+    assert bedrock_server.ledger.snapshot()["totals"]["calls"] - calls_before == calls
 
 
 def test_the_load_command(app_url: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from otel_chatbot.demo.chatbot.load_plan import WS_TURNS, counts
 from otel_chatbot.testing.otlp_sink.otlp_json import parse_otlp_json
 from tests.e2e.demo.demo_process import DemoProcess
 
@@ -44,8 +45,8 @@ def _attributes(span: object) -> dict[str, object]:
 
 
 def _row(output: str, first_cell: str) -> list[str]:
-    """The cells after ``first_cell`` of that row of the summary tables."""
-    summary = output.split("== summary ==", 1)[1]
+    """The cells after ``first_cell`` of that row of the summary tables (the first such row)."""
+    summary = output.split("== summary ==", 1)[-1]
     line = next(line for line in summary.splitlines() if line.startswith(first_cell + " "))
     return line[len(first_cell) :].split()
 
@@ -68,10 +69,16 @@ def test_a_default_run_shows_spans_metrics_file_and_summary(start, tmp_path: Pat
 
     # The summary: routes with latencies, Bedrock calls with tokens, matching the server's own count.
     assert "== summary ==" in output
-    calls, _errors, input_tokens, output_tokens, cost, _ttfc = _row(output, "all Bedrock calls")
+    calls, _errors, input_tokens, cache_read, cache_write, output_tokens, cost, _ttfc = _row(
+        output, "all Bedrock calls"
+    )
     assert int(calls) > 0 and int(input_tokens) > 0 and int(output_tokens) > 0 and float(cost) > 0
-    ledger = re.search(r"counted (\d+) calls, (\d+) input and (\d+) output tokens", output)
-    assert ledger is not None and ledger.groups() == (calls, input_tokens, output_tokens), output
+    assert int(cache_write) > 0, "the first handbook turn writes the prompt cache"
+    ledger = re.search(
+        r"counted (\d+) calls, (\d+) input \((\d+) cache read, (\d+) cache write\) and (\d+) output tokens", output
+    )
+    assert ledger is not None, output
+    assert ledger.groups() == (calls, input_tokens, cache_read, cache_write, output_tokens), output
     spans, errs, *_ = _row(output, "POST /chat/{session_id}/fail")
     assert int(spans) >= 1 and int(errs) == int(spans)
 
@@ -101,6 +108,50 @@ def test_a_default_run_shows_spans_metrics_file_and_summary(start, tmp_path: Pat
     json.loads(path.read_text().splitlines()[0])  # plain JSON too
 
 
+def _cross_checks(output: str) -> dict[str, tuple[int, int]]:
+    """``telemetry side -> (telemetry, clients)`` from the Chat experience cross-check."""
+    section = output.split("Cross-check, telemetry vs what the load's clients did", 1)[1]
+    found = re.findall(r"^  (\S.*?)\s+(\d+) (?:=|!=) (\d+)\s", section, re.M)
+    return {side: (int(telemetry), int(clients)) for side, telemetry, clients in found}
+
+
+def test_the_chat_experience_section_counts_what_the_load_plan_did(start) -> None:  # type: ignore[no-untyped-def]
+    requests = 40
+    demo = start("--requests", str(requests), "--quiet")
+    assert demo.wait(120) == 0, demo.output
+    output = demo.output
+    assert "unexpected 0" in output, output
+    planned = counts(requests)
+    streams = planned["stream"] + planned["stream_leave"]
+    connections, turns = planned["ws"], planned["ws"] * WS_TURNS
+
+    # The table rows, from the spans: every stream of the plan, with the outcome its client chose.
+    summary = output.split("Chat experience:", 1)[1]
+    total, completed, cancelled, errors, ratio, *_ttfb = _row(summary, "all streams")
+    assert (int(total), int(completed), int(cancelled), int(errors)) == (
+        streams,
+        planned["stream"],
+        planned["stream_leave"],
+        0,
+    )
+    assert float(ratio) == round(planned["stream_leave"] / streams * 100, 1)
+    connections_cell, received, _sent, turns_cell, *_ = _row(summary, "all WebSockets")
+    assert (int(connections_cell), int(received), int(turns_cell)) == (connections, turns, turns)
+    lag = re.search(r"Event loop lag p99: ([\d.]+) ms \((\d+) timer samples", summary)
+    assert lag is not None and int(lag.group(2)) > 0, summary
+
+    # Telemetry and clients agree, exactly, and both are what the plan said.
+    checks = _cross_checks(output)
+    assert all(telemetry == clients for telemetry, clients in checks.values()), checks
+    assert "(all equal)" in output
+    assert checks["streams completed"][0] == planned["stream"]
+    assert checks["streams cancelled"][0] == planned["stream_leave"]
+    assert checks["streams in error"][0] == 0
+    assert checks["WebSocket connections"][0] == connections
+    assert checks["WebSocket messages received"][0] == checks["WebSocket turns"][0] == turns
+    assert checks["WebSocket messages sent"][0] > turns  # chunks and a done frame per turn
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_mid_run_stops_cleanly_and_still_reports(start, signum: int, code: int) -> None:  # type: ignore[no-untyped-def]
     demo = start(*LONG_RUN)
@@ -119,11 +170,26 @@ def test_keep_running_serves_until_ctrl_c(start) -> None:  # type: ignore[no-unt
     demo = start("--requests", "10", "--keep-running", "--quiet")
     app_url = demo.wait_for_line(r"^app +example chatbot at (http://\S+)").group(1)
     metrics_url = demo.wait_for_line(r"^metrics +Prometheus text at (http://\S+)").group(1)
-    demo.wait_for_line(r"^still serving", timeout=60)
+    live_url = demo.wait_for_line(r"^live +live page at (http://127\.0\.0\.1:\d+/) ").group(1)
+    demo.wait_for_line(r"^still serving .*the live page at http://", timeout=60)
     with urllib.request.urlopen(f"{app_url}/health", timeout=5) as response:
         assert json.loads(response.read())["status"] == "ok"
     with urllib.request.urlopen(metrics_url, timeout=5) as response:
         assert b"http_server_request_duration_seconds" in response.read()
+    # The live view counts what the load report says was sent, less /health (excluded from telemetry)
+    # and the WebSocket turn (not an HTTP request): sampled once a second, so wait for the next sample.
+    load = demo.output.split("== load ==", 1)[1].split("\n\n", 1)[0]
+    sent = {(m[1], m[2]): int(m[3]) for m in re.finditer(r"^(GET|POST|WS) (\S+) +(\d+) ", load, re.M)}
+    expected = sum(count for (method, route), count in sent.items() if route != "/health" and method != "WS")
+    deadline = time.monotonic() + 5
+    while True:
+        with urllib.request.urlopen(f"{live_url}stats", timeout=5) as response:
+            live = json.loads(response.read())["since_start"]
+        if live["http"]["overall"]["requests"] == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert live["http"]["overall"]["requests"] == expected, (sent, live["http"])
+    assert live["websockets"]["closed"] == 1 and live["genai"]["overall"]["calls"] >= 1
     demo.signal(signal.SIGINT)
     assert demo.wait(60) == 130, demo.output
     with pytest.raises(OSError):

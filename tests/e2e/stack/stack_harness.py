@@ -11,7 +11,10 @@
 * the app: ``opentelemetry-instrument uvicorn otel_chatbot.demo.chatbot.app:app``, exactly the compose
   service's command, exporting OTLP/gRPC to the collector;
 * the workload: ``otel_chatbot.demo.chatbot.load`` (the compose ``loadgen`` service), plus injected
-  Bedrock throttles, timeouts and slow streams so the GenAI error panels get data too.
+  Bedrock throttles, timeouts and slow streams so the GenAI error panels get data too;
+* a second GenAI provider: ``provider_workload.py``, the openai SDK under the distro (a second
+  process of the same service) against ``otel_chatbot.testing.openai`` in-process, so the
+  per-provider panels compare ``aws.bedrock`` and ``openai``.
 """
 
 from __future__ import annotations
@@ -240,6 +243,29 @@ class App(_Process):
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"app did not start:\n{self.output()[-4000:]}")
+
+
+class ProviderWorkload(_Process):
+    """``opentelemetry-instrument python provider_workload.py``: the openai SDK's calls, a second provider."""
+
+    def __init__(self, env: Mapping[str, str], base_url: str, log_path: Path) -> None:
+        self.env = dict(env)
+        self.base_url = base_url
+        self.log_path = log_path
+
+    def start(self) -> ProviderWorkload:
+        script = Path(__file__).resolve().parent / "provider_workload.py"
+        argv = [str(BIN / "opentelemetry-instrument"), str(BIN / "python"), str(script), "--base-url", self.base_url]
+        self._spawn(argv, self.env)
+        return self
+
+    def finish(self) -> int:
+        """Stop it (SIGTERM: it ends its round, prints its count, the distro flushes); the calls it made."""
+        self.stop()
+        found = re.search(r"made (\d+) calls", self.output())
+        if found is None:
+            raise RuntimeError(f"the provider workload did not finish cleanly:\n{self.log_tail()}")
+        return int(found.group(1))
 
 
 def app_env(collector_grpc: str, bedrock_url: str, service: str, environment: str) -> dict[str, str]:

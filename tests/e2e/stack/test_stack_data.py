@@ -3,20 +3,22 @@
 The compose stack's data path, on loopback and without Docker (tests/e2e/stack/stack_harness.py):
 the example app under ``opentelemetry-instrument`` (process metrics come with the distro),
 otelcol-chatbot with collector/config.yaml, a real Prometheus with the stack's rule
-files and a scrape of the collector's own metrics, the local Bedrock server with injected
-throttling and timeouts, clients that leave streamed answers midway, and
-``otel_chatbot.demo.chatbot.load`` as the traffic (chat, SSE streams, WebSocket turns).  Then every Prometheus
+files and a scrape of the collector's own metrics, the local Bedrock server (streaming at the
+demo's pace) with injected throttling and timeouts, and ``otel_chatbot.demo.chatbot.load`` as the
+traffic (chat, handbook turns that write and read Bedrock's prompt cache, SSE streams read to the
+end and streams the user leaves midway, WebSocket conversations).  Then every Prometheus
 query of every panel (template variables at "All") must return at least one sample, except
 the panels in ``ALLOWED_EMPTY`` -- each with the reason it cannot have data here.  The EMF the
 collector writes to a CloudWatch Logs emulator (moto) must carry every metric and dimension set
-the CloudWatch dashboard and alarms use.
+the CloudWatch dashboard and alarms use.  A second process of the service calls an OpenAI-compatible
+stand-in through the openai SDK (provider_workload.py), so the per-provider panels and widgets
+compare two providers from real data, and its calls and tokens arrive exactly.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import time
 import urllib.request
@@ -32,13 +34,17 @@ from stack_harness import (
     App,
     Moto,
     Prometheus,
+    ProviderWorkload,
     app_env,
     post_json,
     prometheus_binary,
 )
 from stack_lib import all_variables, load_dashboards, panel_queries, substitute
 
+from otel_chatbot.demo.chatbot.load_plan import WS_TURNS, counts
+from otel_chatbot.demo.run import STREAM_PACE_S
 from otel_chatbot.testing.bedrock import BedrockServer
+from otel_chatbot.testing.openai import LedgerEntry, OpenAIServer
 
 SERVICE = "chatbot-stack-e2e"
 ENVIRONMENT = "e2e"
@@ -46,7 +52,6 @@ MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 FALLBACK = "us.amazon.nova-lite-v1:0"  # the app fails over to it (CHATBOT_FALLBACK_MODEL_ID)
 REQUESTS = 120
 ROUNDS = 2
-LEFT_STREAMS = 3  # per round: streamed answers the client leaves after the first event
 # Per round: users' scores of answers (POST /feedback with the answer's X-Trace-Id).
 FEEDBACK = ((1.0, "thumbs_up"), (1.0, "thumbs_up"), (0.0, "thumbs_down"), (0.75, "stars"))
 
@@ -54,10 +59,6 @@ FEEDBACK = ((1.0, "thumbs_up"), (1.0, "thumbs_up"), (0.0, "thumbs_down"), (0.75,
 ALLOWED_EMPTY: dict[tuple[str, str], str] = {
     ("chatbot-genai", "Finish reasons (sampled traces)"): (
         "a Tempo (TraceQL) panel: finish reasons are a span attribute, not a metric, and this test runs no Tempo"
-    ),
-    ("chatbot-genai", "Prompt-cache cost per hour"): (
-        "the example app sends no cachePoint, so Bedrock reports no cache read/write tokens and nothing is billed "
-        "for them"
     ),
 }
 # CloudWatch uses awsemf cannot publish in this run, with the reason; each must really be absent.
@@ -82,10 +83,12 @@ class Stack:
     app: App
     bedrock_url: str
     sent: int
-    left_streams: int
-    load_counts: dict[str, int]
+    planned: dict[str, int]
+    """Steps of each kind the scripted load ran (all rounds)."""
     started: float
     moto: Moto
+    openai_calls: int  # by the second provider's process (provider_workload.py)
+    openai_ledger: LedgerEntry  # what the OpenAI stand-in answered them
 
 
 def _get(url: str) -> bytes:
@@ -135,60 +138,47 @@ def stack(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         moto.start()
         env["OTELCOL_CLOUDWATCH_ENDPOINT"] = moto.url
         with (
-            BedrockServer() as bedrock,
+            BedrockServer(stream_pace_s=STREAM_PACE_S) as bedrock,
+            OpenAIServer() as openai_server,
             running([Collector(otelcol_binary, ["config.yaml"], env, work / "otelcol.log")]) as (collector,),
         ):
-            app = App(
-                app_env(collector.grpc_endpoint, bedrock.endpoint_url, SERVICE, ENVIRONMENT), work / "app.log"
-            ).start()
+            environment = app_env(collector.grpc_endpoint, bedrock.endpoint_url, SERVICE, ENVIRONMENT)
+            app = App(environment, work / "app.log").start()
+            second = ProviderWorkload(environment, openai_server.base_url, work / "provider_workload.log")
             try:
                 started = time.time()
-                sent, left, load_counts = _workload(app, bedrock)
-                _wait_for_data(prometheus, sent)
-                yield Stack(prometheus, app, bedrock.endpoint_url, sent, left, load_counts, started, moto)
+                second.start()
+                sent = _workload(app, bedrock)
+                openai_calls = second.finish()
+                planned = {kind: count * ROUNDS for kind, count in counts(REQUESTS).items()}
+                # GET /health is excluded from telemetry; a WebSocket is no HTTP request.
+                _wait_for_data(prometheus, sent - planned["health"] - planned["ws"])
+                yield Stack(
+                    prometheus,
+                    app,
+                    bedrock.endpoint_url,
+                    sent,
+                    planned,
+                    started,
+                    moto,
+                    openai_calls,
+                    openai_server.ledger.totals(),
+                )
             finally:
+                second.stop()
                 app.stop()
     finally:
         moto.stop()
         prometheus.stop()
 
 
-def _leave_midway(base_url: str, session: str) -> None:
-    """A user who closes the tab: read the first event of a streamed answer, then drop the connection."""
-    import httpx
-
-    with (
-        httpx.Client(base_url=base_url, timeout=10) as client,
-        client.stream("POST", f"/chat/{session}/stream", json={"message": "tell me everything"}) as response,
-    ):
-        assert response.status_code == 200
-        received = b""
-        for data in response.iter_raw():
-            received += data
-            if b"\n\n" in received:
-                return
-        raise AssertionError(f"the stream ended before its first event: {received!r}")
-
-
-def _route_counts(load_output: str) -> dict[str, int]:
-    """Requests per route from ``otel_chatbot.demo.chatbot.load``'s report (``<route>  <count>  <outcomes>``)."""
-    counts = {}
-    for line in load_output.splitlines():
-        found = re.match(r"^((?:WS|GET|POST) \S+)\s+(\d+)\s", line)
-        if found:
-            counts[found.group(1)] = int(found.group(2))
-    return counts
-
-
-def _workload(app: App, bedrock: BedrockServer) -> tuple[int, int, dict[str, int]]:
-    """Two rounds, a few export intervals apart: Prometheus's rate() counts only increases
-    between samples, so the second round is what makes the rates (and the alerts) non-zero on
-    the series the first one created.  Each round: Bedrock faults first, one call at a time (so
-    the SDK's retries see them), streamed answers the client leaves midway (Bedrock slowed down
-    so the client leaves long before the end), then the scripted load.  Returns (requests sent,
-    streams left, the load's requests per route)."""
-    sent = left = 0
-    load_counts: dict[str, int] = {}
+def _workload(app: App, bedrock: BedrockServer) -> int:
+    """Rounds a few export intervals apart: Prometheus's rate() counts only increases between
+    samples, so the second round is what makes the rates (and the alerts) non-zero on the series
+    the first one created.  Each round: Bedrock faults first, one call at a time (so the SDK's
+    retries see them), users' feedback, then the scripted load (its users who leave a stream do
+    so after two events, long before the paced answer ends).  Returns the requests sent."""
+    sent = 0
     for round_ in range(ROUNDS):
         # The default model throttled: the app fails over to the fallback, which answers.
         _throttle(bedrock.endpoint_url, MODEL)
@@ -201,13 +191,6 @@ def _workload(app: App, bedrock: BedrockServer) -> tuple[int, int, dict[str, int
         post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "timeout", "count": 1, "operation": "Converse"})
         assert _chat(app.base_url, f"e2e-timeout-{round_}", f"timeout {round_}") >= 400
         _feedback(app.base_url, round_)
-        for index in range(LEFT_STREAMS):
-            post_json(
-                f"{bedrock.endpoint_url}/__control/faults",
-                {"fault": "slow", "count": 1, "operation": "ConverseStream", "delay_s": 0, "chunk_delay_s": 0.3},
-            )
-            _leave_midway(app.base_url, f"e2e-leave-{round_}-{index}")
-        left += LEFT_STREAMS
         post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "slow", "count": 2, "delay_s": 0.3})
         proc = subprocess.run(
             [str(BIN / "python"), "-m", "otel_chatbot.demo.chatbot.load", "--url", app.base_url,
@@ -218,27 +201,26 @@ def _workload(app: App, bedrock: BedrockServer) -> tuple[int, int, dict[str, int
             timeout=120,
             check=False,
         )  # fmt: skip
-        assert f"sent {REQUESTS} requests" in proc.stdout, proc.stdout + proc.stderr
-        for route, count in _route_counts(proc.stdout).items():
-            load_counts[route] = load_counts.get(route, 0) + count
-        sent += 3 + LEFT_STREAMS + REQUESTS + 2 * len(FEEDBACK)
+        # Every step as planned: the counts below are the plan's.
+        assert f"sent {REQUESTS} requests" in proc.stdout and "unexpected 0" in proc.stdout, proc.stdout + proc.stderr
+        sent += 3 + REQUESTS + 2 * len(FEEDBACK)
         time.sleep(3)  # three metric exports
-    return sent, left, load_counts
+    return sent
 
 
-def _wait_for_data(prometheus: Prometheus, sent: int, timeout: float = 60.0) -> None:
-    """Until Prometheus counted the requests (GET /health is excluded from telemetry) and the rules ran."""
+def _wait_for_data(prometheus: Prometheus, requests: int, timeout: float = 60.0) -> None:
+    """Until Prometheus counted the HTTP requests, every one, and the rules ran."""
     deadline = time.monotonic() + timeout
     while True:
         counted = prometheus.query(f'sum(http_server_request_duration_seconds_count{{job="{SERVICE}"}})')
         recorded = prometheus.query(f'job_env:slo_latency_slow_ratio:rate3d{{job="{SERVICE}"}}')
         self_metrics = prometheus.query('up{job="otelcol"} == 1')
         total = float(counted[0]["value"][1]) if counted else 0.0
-        if total >= sent * 0.8 and recorded and self_metrics:
+        if total >= requests and recorded and self_metrics:
             time.sleep(3)  # a few more rule evaluations and scrapes
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"Prometheus counted {total} of {sent} requests; rules recorded: {bool(recorded)}")
+            raise AssertionError(f"Prometheus counted {total} of {requests} requests; rules recorded: {bool(recorded)}")
         time.sleep(0.5)
 
 
@@ -345,19 +327,22 @@ def _counts_when_settled(prometheus: Prometheus, wanted: dict[str, int]) -> dict
 
 
 def test_stream_and_websocket_counts_in_prometheus_are_what_the_clients_did(stack: Stack) -> None:
-    """Through app -> otelcol-chatbot -> Prometheus, exactly: the streams clients left, the streams and
-    WebSocket turns of the scripted load."""
-    streams = stack.load_counts["POST /chat/{session_id}/stream"]
-    turns = stack.load_counts["WS /ws/chat/{session_id}"]
+    """Through app -> otelcol-chatbot -> Prometheus, exactly what the scripted load's plan did: the
+    streams read to the end, the streams left midway, the WebSocket conversations and their turns."""
+    left, read = stack.planned["stream_leave"], stack.planned["stream"]
+    connections = stack.planned["ws"]
+    turns = connections * WS_TURNS
     job = f'job="{SERVICE}"'
     closes = "chatbot_websocket_connection_duration_seconds_count"
+    outcome = 'sum(chatbot_stream_duration_seconds_count{%s, chatbot_stream_outcome="%s"})'
     wanted = {
-        f'sum(chatbot_stream_duration_seconds_count{{{job}, chatbot_stream_outcome="cancelled"}})': stack.left_streams,
-        f"sum(chatbot_stream_duration_seconds_count{{{job}}})": streams + stack.left_streams,
-        f"sum(chatbot_stream_time_to_first_byte_seconds_count{{{job}}})": streams + stack.left_streams,
+        outcome % (job, "cancelled"): left,
+        outcome % (job, "completed"): read,
+        f"sum(chatbot_stream_duration_seconds_count{{{job}}})": read + left,
+        f"sum(chatbot_stream_time_to_first_byte_seconds_count{{{job}}})": read + left,
         f'sum(chatbot_websocket_messages_total{{{job}, chatbot_websocket_direction="received"}})': turns,
         f"sum(chatbot_websocket_turn_time_to_first_message_seconds_count{{{job}}})": turns,
-        f'sum({closes}{{{job}, chatbot_websocket_close_code="1000"}})': turns,  # the client closed normally
+        f'sum({closes}{{{job}, chatbot_websocket_close_code="1000"}})': connections,  # the client closed normally
     }
     assert _counts_when_settled(stack.prometheus, wanted) == wanted
     lag = stack.prometheus.query(f"sum(chatbot_asyncio_loop_lag_seconds_count{{{job}}})")
@@ -367,9 +352,8 @@ def test_stream_and_websocket_counts_in_prometheus_are_what_the_clients_did(stac
 def test_cache_failover_and_feedback_counts_in_prometheus_are_what_the_workload_did(stack: Stack) -> None:
     """Through app -> otelcol-chatbot -> Prometheus, exactly: every chat turn on the default model looked
     in the cache, every throttled step switched, every double throttle and timeout exhausted its chain."""
-    from otel_chatbot.demo.chatbot.load_plan import plan
-
-    chats = sum(step.kind.name in ("chat", "v1_chat") for session in plan(REQUESTS, 4) for step in session)
+    planned = counts(REQUESTS)
+    chats = planned["chat"] + planned["v1_chat"] + planned["handbook_chat"]
     job = f'job="{SERVICE}"'
     wanted = {
         f"sum(chatbot_cache_lookups_total{{{job}}})": ROUNDS * (chats + 3 + len(FEEDBACK)),
@@ -386,6 +370,47 @@ def test_cache_failover_and_feedback_counts_in_prometheus_are_what_the_workload_
     assert hits and float(hits[0]["value"][1]) > 0, "the load asks its questions again: the cache answers some"
     saved = stack.prometheus.query(f"sum(chatbot_cache_saved_cost_USD_total{{{job}}})")
     assert saved and float(saved[0]["value"][1]) > 0, "priced with the replaced model's price"
+
+
+PROVIDERS = {"aws.bedrock", "openai"}  # the app's Bedrock calls, provider_workload.py's openai SDK calls
+PROVIDER_SET = ("service.name", "gen_ai.provider.name")  # the EMF dimension set the provider widgets read
+
+
+def test_every_per_provider_panel_shows_each_provider_and_the_variable_selects_one(stack: Stack) -> None:
+    """Issue 12: calls, latency, time to first token, tokens and cost per provider, from real data of both."""
+    dashboard = next(d for d in DASHBOARDS.values() if d["uid"] == "chatbot-genai")
+    panels = [panel for panel in dashboard["panels"] if "by provider" in panel["title"]]
+    assert len(panels) == 5
+    everything = all_variables(dashboard)
+    for panel in panels:
+        (target,) = panel["targets"]
+        found = stack.prometheus.query(substitute(target["expr"], everything))
+        providers = {series["metric"].get("gen_ai_provider_name") for series in found}
+        assert providers >= PROVIDERS, f"{panel['title']}: series for {providers}"
+        one = stack.prometheus.query(substitute(target["expr"], {**everything, "provider": "openai"}))
+        assert {series["metric"].get("gen_ai_provider_name") for series in one} == {"openai"}, panel["title"]
+    offered = stack.prometheus.api(
+        "label/gen_ai_provider_name/values",
+        **{"match[]": f'gen_ai_client_operation_duration_seconds_count{{job="{SERVICE}"}}'},
+    )
+    assert set(offered) >= PROVIDERS
+
+
+def test_the_second_providers_calls_through_the_collector_equal_its_ledger(stack: Stack) -> None:
+    """The openai SDK's calls, app -> otelcol-chatbot -> Prometheus, exactly: calls, tokens, streams, and a cost."""
+    ledger = stack.openai_ledger
+    assert stack.openai_calls >= 6 and ledger.calls == stack.openai_calls  # two rounds at least
+    openai = f'job="{SERVICE}", gen_ai_provider_name="openai"'
+    wanted = {
+        f"sum(gen_ai_client_operation_duration_seconds_count{{{openai}}})": stack.openai_calls,
+        f'sum(gen_ai_client_token_usage_sum{{{openai}, gen_ai_token_type="input"}})': ledger.input_tokens,
+        f'sum(gen_ai_client_token_usage_sum{{{openai}, gen_ai_token_type="output"}})': ledger.output_tokens,
+        # one stream in each round of three calls
+        f"sum(gen_ai_client_operation_time_to_first_chunk_seconds_count{{{openai}}})": stack.openai_calls // 3,
+    }
+    assert _counts_when_settled(stack.prometheus, wanted) == wanted
+    cost = stack.prometheus.query(f"sum(gen_ai_client_cost_USD_total{{{openai}}})")
+    assert cost and float(cost[0]["value"][1]) > 0, "gpt-4o-mini and text-embedding-3-small are priced"
 
 
 def test_the_real_prometheus_evaluates_every_rule_and_the_workloads_alerts_go_pending(stack: Stack) -> None:
@@ -492,3 +517,30 @@ def test_cloudwatch_dashboard_and_alarms_read_what_awsemf_really_publishes(stack
             assert (metric, dims) not in published, f"{where}: published now -- drop it from NEEDS_COLLECTOR_CHANGE"
         else:
             assert (metric, dims) in published, f"{where}: awsemf published no {metric} with {sorted(dims)}"
+
+
+def test_cloudwatch_gets_the_genai_metrics_of_each_provider_under_the_provider_dimension(stack: Stack) -> None:
+    """The EMF events carry both providers' GenAI metrics with [service.name, gen_ai.provider.name]:
+    what the CloudWatch provider widgets group by."""
+    import yaml
+    from stack_lib import COLLECTOR_CONFIG
+
+    awsemf = yaml.safe_load(COLLECTOR_CONFIG.read_text())["exporters"]["awsemf"]
+    group = awsemf["log_group_name"].rsplit(":-", 1)[1].rstrip("}")
+    stream = awsemf["log_stream_name"].rsplit(":-", 1)[1].rstrip("}")
+    wanted = {
+        (metric, provider)
+        for metric in ("gen_ai.client.operation.duration", "gen_ai.client.operation.time_to_first_chunk")
+        for provider in PROVIDERS
+    }
+    seen: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + 30
+    while not wanted <= seen and time.monotonic() < deadline:
+        for event in stack.moto.emf_events(group, stream):
+            if event.get("service.name") != SERVICE:
+                continue
+            for directive in event.get("_aws", {}).get("CloudWatchMetrics", []):
+                if {frozenset(dims) for dims in directive["Dimensions"]} & {frozenset(PROVIDER_SET)}:
+                    seen |= {(metric["Name"], event["gen_ai.provider.name"]) for metric in directive["Metrics"]}
+        time.sleep(1)
+    assert wanted <= seen, wanted - seen

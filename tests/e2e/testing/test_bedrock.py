@@ -669,6 +669,28 @@ def test_slow_fault_delays_first_byte_and_chunks(server: BedrockServer, runtime:
     assert seen[-1]["metadata"]["metrics"]["latencyMs"] >= 200
 
 
+def test_stream_pace_spaces_every_streamed_answer(runtime: Any) -> None:
+    with BedrockServer(stream_pace_s=0.03) as paced:
+        client = boto3.client("bedrock-runtime", endpoint_url=paced.endpoint_url, config=NO_RETRIES, **CREDENTIALS)
+        seen: list[Any] = []
+        started = time.perf_counter()
+        _drain(client.converse_stream(modelId=CLAUDE, messages=user())["stream"], seen)
+        paced_s = time.perf_counter() - started
+        client.close()
+    started = time.perf_counter()
+    _drain(runtime.converse_stream(modelId=CLAUDE, messages=user())["stream"], [])
+    unpaced_s = time.perf_counter() - started
+    assert len(seen) > 5
+    assert paced_s >= 0.03 * (len(seen) - 1)
+    assert unpaced_s < paced_s
+
+
+@pytest.mark.parametrize("pace", [-0.1, 2.5])
+def test_stream_pace_out_of_bounds_is_refused(pace: float) -> None:
+    with pytest.raises(ValueError, match="stream_pace_s must be between 0 and 2"):
+        BedrockServer(stream_pace_s=pace)
+
+
 def test_inject_rejects_bad_faults(server: BedrockServer) -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         server.inject("explode")
@@ -679,6 +701,81 @@ def test_inject_rejects_bad_faults(server: BedrockServer) -> None:
     with pytest.raises(ValueError, match="unknown operation"):
         server.inject("throttle", operation="Nope")
     assert server.faults.pending() == []
+
+
+# -- inference profiles (the bedrock control plane) --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def control_plane(server: BedrockServer) -> Iterator[Any]:
+    yield from _client(server, "bedrock")
+
+
+def test_an_application_profile_is_answered_and_runs_its_model(
+    server: BedrockServer, runtime: Any, control_plane: Any
+) -> None:
+    arn = server.create_inference_profile("chatbot-prod", "us.anthropic.claude-3-5-haiku-20241022-v1:0")
+    answer = control_plane.get_inference_profile(inferenceProfileIdentifier=arn)
+    assert (answer["inferenceProfileArn"], answer["type"], answer["status"]) == (arn, "APPLICATION", "ACTIVE")
+    assert answer["inferenceProfileName"] == "chatbot-prod"
+    assert [m["modelArn"] for m in answer["models"]] == [
+        f"arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+        for region in ("us-east-1", "us-east-2", "us-west-2")
+    ]
+    by_id = control_plane.get_inference_profile(inferenceProfileIdentifier=answer["inferenceProfileId"])
+    assert by_id["inferenceProfileArn"] == arn
+    response = runtime.converse(modelId=arn, messages=user())
+    assert response["output"]["message"]["content"][0]["text"] == expected_reply()
+    assert server.ledger.entry(arn, "Converse").calls == 1  # the ledger keys the call by the ARN sent
+    assert (server.profiles.lookups(arn), server.profiles.lookups()) == (1, 2)
+
+
+def test_a_system_profile_and_an_unknown_one(server: BedrockServer, runtime: Any, control_plane: Any) -> None:
+    system = control_plane.get_inference_profile(inferenceProfileIdentifier="eu.amazon.nova-lite-v1:0")
+    assert system["type"] == "SYSTEM_DEFINED"
+    assert system["inferenceProfileId"] == "eu.amazon.nova-lite-v1:0"
+    assert len(system["models"]) == 3
+    unknown = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/nosuchprofile"
+    with pytest.raises(control_plane.exceptions.ResourceNotFoundException):
+        control_plane.get_inference_profile(inferenceProfileIdentifier=unknown)
+    with pytest.raises(runtime.exceptions.ResourceNotFoundException):
+        runtime.converse(modelId=unknown, messages=user())
+    assert server.profiles.lookups(unknown) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [("access_denied", "AccessDeniedException"), ("throttle", "ThrottlingException"), ("not_found", None)],
+)
+def test_lookup_faults_are_aimed_by_operation_and_identifier(
+    server: BedrockServer, runtime: Any, control_plane: Any, fault: str, code: str | None
+) -> None:
+    arn = server.create_inference_profile("tenant-a", CLAUDE)
+    server.inject(fault, operation="GetInferenceProfile", model=arn)
+    runtime.converse(modelId=arn, messages=user())  # runtime calls of the ARN are not aimed at
+    error = getattr(control_plane.exceptions, code or "ResourceNotFoundException")
+    with pytest.raises(error):
+        control_plane.get_inference_profile(inferenceProfileIdentifier=arn)
+    assert control_plane.get_inference_profile(inferenceProfileIdentifier=arn)["inferenceProfileArn"] == arn
+    assert server.profiles.lookups(arn) == 2  # the faulted lookup is counted too
+
+
+def test_inference_profile_control_endpoints(server: BedrockServer, runtime: Any) -> None:
+    status, made = _control(server, "POST", "inference-profiles", {"name": "team-b", "model": NOVA})
+    assert status == 200
+    arn = made["inferenceProfileArn"]
+    assert runtime.converse(modelId=arn, messages=user())["stopReason"] == "end_turn"
+    status, listed = _control(server, "GET", "inference-profiles")
+    assert status == 200
+    assert listed == {
+        "profiles": [{"inferenceProfileArn": arn, "name": "team-b", "model": NOVA, "regions": ["us-east-1"]}],
+        "lookups": {},
+    }
+    assert _control(server, "POST", "inference-profiles", {"name": "bad name!", "model": NOVA})[0] == 400
+    assert _control(server, "POST", "inference-profiles", {"name": "x", "model": "gpt-4o"})[0] == 400
+    assert _control(server, "POST", "inference-profiles", [1])[0] == 400
+    server.reset()
+    assert server.profiles.snapshot() == {"profiles": [], "lookups": {}}
 
 
 # -- control endpoints, HTTP details, concurrency ---------------------------------------------
@@ -812,6 +909,19 @@ def test_cli_serves_and_exits_cleanly_on_sigterm() -> None:
         for pipe in (process.stdout, process.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def test_cli_refuses_a_stream_pace_out_of_bounds() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "otel_chatbot.testing.bedrock", "--port", "0", "--stream-pace", "5"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "stream_pace_s must be between 0 and 2 seconds" in done.stderr
 
 
 def test_base64_chunk_payloads_are_plain_json(runtime: Any) -> None:

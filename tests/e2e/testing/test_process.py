@@ -55,7 +55,10 @@ def test_the_bedrock_stand_in_answers_boto3_from_a_child_process() -> None:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        reply = client.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "hello there"}]}])
+        try:
+            reply = client.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "hello there"}]}])
+        finally:
+            client.close()  # its pooled socket would otherwise wait for a later test's gc.collect()
         ledger = get_json(f"{server.url}/__control/ledger")
         assert ledger["totals"]["calls"] == 1
         assert ledger["totals"]["output_tokens"] == reply["usage"]["outputTokens"]

@@ -43,6 +43,8 @@ def test_precedence_keyword_over_environment_over_default() -> None:
         ({"OTEL_RESOURCE_ATTRIBUTES": "novalue"}, "OTEL_RESOURCE_ATTRIBUTES: expected key=value pairs"),
         ({"OTEL_PYTHON_EXCLUDED_URLS": "(unclosed"}, "OTEL_PYTHON_EXCLUDED_URLS: invalid regular expression"),
         ({"OTEL_SDK_DISABLED": "maybe"}, "OTEL_SDK_DISABLED: expected one of true, false"),
+        ({"OTEL_CHATBOT_STATS_PORT": "70000"}, "OTEL_CHATBOT_STATS_PORT: expected an integer from 0 to 65535"),
+        ({"OTEL_CHATBOT_STATS_PORT": "auto"}, "OTEL_CHATBOT_STATS_PORT: expected an integer from 0 to 65535"),
         (
             {"OTEL_CHATBOT_CONVERSATION_ID": "cookie:x"},
             "OTEL_CHATBOT_CONVERSATION_ID: expected comma-separated header:NAME",
@@ -123,3 +125,12 @@ def test_keywords_still_take_the_environment_string_form() -> None:
 def test_a_keyword_of_the_wrong_type_is_a_type_error_naming_it(keyword: str, value: object, expected: str) -> None:
     with pytest.raises(TypeError, match=expected):
         load_settings({keyword: value}, environ={})
+
+
+def test_the_stats_port_is_off_unless_set_and_zero_means_a_free_port() -> None:
+    assert load_settings(environ={}).stats_port is None
+    assert load_settings(environ={"OTEL_CHATBOT_STATS_PORT": ""}).stats_port is None
+    assert load_settings(environ={"OTEL_CHATBOT_STATS_PORT": "0"}).stats_port == 0
+    assert load_settings({"stats_port": 8765}, environ={"OTEL_CHATBOT_STATS_PORT": "0"}).stats_port == 8765
+    assert load_settings({"stats_port": None}, environ={"OTEL_CHATBOT_STATS_PORT": "0"}).stats_port is None
+    assert load_settings(environ={}).stats_host == "127.0.0.1"

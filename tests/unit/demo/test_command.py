@@ -66,6 +66,7 @@ def test_demo_telemetry_stays_local_unless_a_collector_is_given() -> None:
     local = telemetry_settings(DemoOptions())
     assert local["traces_exporter"] == ("none",) and local["metrics_exporter"] == ("prometheus",)
     assert local["logs_exporter"] == ("none",) and local["prometheus_port"] == 0
+    assert local["stats_port"] == 0  # the live page, on a free loopback port
     remote = telemetry_settings(DemoOptions(otlp_endpoint="http://127.0.0.1:4318"))
     assert remote["traces_exporter"] == ("otlp",) and "otlp" in remote["metrics_exporter"]
     assert remote["otlp_endpoint"] == "http://127.0.0.1:4318"

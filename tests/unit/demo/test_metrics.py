@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from otel_chatbot.demo.metrics import compact, key_lines
+import math
+
+import pytest
+
+from otel_chatbot.demo.metrics import Histogram, compact, histogram_quantile, histograms, key_lines
 
 SCRAPE = """\
 # HELP http_server_request_duration_seconds Duration of HTTP server requests.
@@ -48,3 +52,53 @@ def test_key_lines_limit() -> None:
     text = "\n".join(f'gen_ai_client_token_usage_sum{{n="{i}"}} {i}' for i in range(100))
     assert len(key_lines(text, limit=7)) == 7
     assert key_lines("", limit=7) == []
+
+
+HISTOGRAMS = """\
+# TYPE chatbot_websocket_turn_time_to_first_message_seconds histogram
+chatbot_websocket_turn_time_to_first_message_seconds_bucket{http_route="/ws/a",le="0.1"} 3.0
+chatbot_websocket_turn_time_to_first_message_seconds_bucket{http_route="/ws/a",le="0.5"} 4.0
+chatbot_websocket_turn_time_to_first_message_seconds_bucket{http_route="/ws/a",le="+Inf"} 4.0
+chatbot_websocket_turn_time_to_first_message_seconds_count{http_route="/ws/a"} 4.0
+chatbot_websocket_turn_time_to_first_message_seconds_sum{http_route="/ws/a"} 0.3
+chatbot_websocket_turn_time_to_first_message_seconds_bucket{http_route="/ws/b",le="0.1"} 1.0
+chatbot_websocket_turn_time_to_first_message_seconds_bucket{http_route="/ws/b",le="0.5"} 1.0
+chatbot_websocket_turn_time_to_first_message_seconds_bucket{http_route="/ws/b",le="+Inf"} 2.0
+chatbot_websocket_turn_time_to_first_message_seconds_count{http_route="/ws/b"} 2.0
+chatbot_websocket_turn_time_to_first_message_seconds_sum{http_route="/ws/b"} 3.05
+chatbot_websocket_turn_time_to_first_message_seconds_created{http_route="/ws/b"} 1.7e9
+chatbot_websocket_turn_time_to_first_message_seconds_other_bucket{le="0.1"} 99.0
+"""
+
+
+def test_histograms_per_label_and_summed() -> None:
+    name = "chatbot_websocket_turn_time_to_first_message_seconds"
+    by_route = histograms(HISTOGRAMS, name, by="http_route")
+    assert by_route == {
+        "/ws/a": Histogram(((0.1, 3.0), (0.5, 4.0), (math.inf, 4.0)), 4.0, 0.3),
+        "/ws/b": Histogram(((0.1, 1.0), (0.5, 1.0), (math.inf, 2.0)), 2.0, 3.05),
+    }
+    (total,) = histograms(HISTOGRAMS, name).values()
+    assert total.buckets == ((0.1, 4.0), (0.5, 5.0), (math.inf, 6.0))
+    assert (total.count, total.sum) == (6.0, pytest.approx(3.35))
+    assert histograms(HISTOGRAMS, "no_such_histogram") == {}
+
+
+@pytest.mark.parametrize(
+    ("buckets", "q", "expected"),
+    [
+        (((0.1, 5.0), (0.5, 10.0), (math.inf, 10.0)), 50, 0.1),
+        (((0.1, 5.0), (0.5, 10.0), (math.inf, 10.0)), 75, 0.3),  # halfway through the second bucket
+        (((0.1, 5.0), (0.5, 10.0), (math.inf, 10.0)), 100, 0.5),
+        (((0.1, 5.0), (0.5, 10.0), (math.inf, 10.0)), 10, 0.02),  # the first bucket starts at 0
+        (((0.1, 0.0), (0.2, 4.0), (math.inf, 4.0)), 50, 0.15),  # empty buckets below are skipped
+        (((0.1, 5.0), (math.inf, 10.0)), 90, 0.1),  # in +Inf: the highest finite bound
+        (((0.1, 0.0), (math.inf, 0.0)), 50, None),
+        ((), 50, None),
+    ],
+)
+def test_histogram_quantile_interpolates_as_prometheus(
+    buckets: tuple[tuple[float, float], ...], q: float, expected: float | None
+) -> None:
+    found = histogram_quantile(Histogram(buckets, buckets[-1][1] if buckets else 0.0, 0.0), q)
+    assert found == (None if expected is None else pytest.approx(expected))

@@ -108,7 +108,7 @@ def test_render_has_one_row_per_route_and_call() -> None:
     chat_row = next(line for line in lines if line.startswith("POST /chat/{session_id} "))
     assert chat_row.split()[-5:] == ["3", "0", "20.0", "30.0", "30.0"]
     total_row = next(line for line in lines if line.startswith("all Bedrock calls"))
-    assert total_row.split()[-6:] == ["4", "1", "100", "25", "0.003000", "4.0"]
+    assert total_row.split()[-8:] == ["4", "1", "100", "0", "0", "25", "0.003000", "4.0"]
     agent_row = next(line for line in lines if line.startswith("invoke_agent AGENT"))
     assert agent_row.split()[-1] == "4.0"
 

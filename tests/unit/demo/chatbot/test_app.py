@@ -16,6 +16,7 @@ import pytest
 from otel_chatbot.demo.chatbot.app import create_app
 from otel_chatbot.demo.chatbot.bedrock import BedrockError, Completion, Delta, translate
 from otel_chatbot.demo.chatbot.config import DEFAULT_MODEL_ID, ChatbotConfig
+from otel_chatbot.demo.chatbot.handbook import HANDBOOK, SYSTEM_PROMPT
 from otel_chatbot.demo.chatbot.history import ConversationStore
 
 
@@ -26,15 +27,20 @@ class StubGateway:
         self.fail_with = fail_with
         self.fail_mid_stream = fail_mid_stream
         self.seen: list[list[dict[str, Any]]] = []
+        self.systems: list[list[dict[str, Any]]] = []
 
-    def converse(self, model_id: str, messages: list[dict[str, Any]]) -> Completion:
+    def converse(self, model_id: str, messages: list[dict[str, Any]], system: list[dict[str, Any]]) -> Completion:
         self.seen.append(messages)
+        self.systems.append(system)
         if self.fail_with:
             raise self.fail_with
         return Completion(f"echo {messages[-1]['content'][0]['text']}", "end_turn", 10 * len(messages), 3)
 
-    def converse_stream(self, model_id: str, messages: list[dict[str, Any]]) -> Iterator[Delta]:
+    def converse_stream(
+        self, model_id: str, messages: list[dict[str, Any]], system: list[dict[str, Any]]
+    ) -> Iterator[Delta]:
         self.seen.append(messages)
+        self.systems.append(system)
         if self.fail_with and not self.fail_mid_stream:
             raise self.fail_with
         yield Delta(text="Hel")
@@ -93,6 +99,20 @@ def test_chat_body() -> None:
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 10, "output_tokens": 3},
     }
+
+
+def test_handbook_turns_send_the_handbook_and_a_cache_point_after_it() -> None:
+    gateway = StubGateway()
+    send(
+        gateway,
+        ("POST", "/chat/s1", {"message": "hi"}),
+        ("POST", "/chat/s1", {"message": "returns?", "handbook": True}),
+        ("POST", "/chat/s1/stream", {"message": "sizes?", "handbook": True}),
+        ("POST", "/v1/chat/s1", {"message": "thanks"}),
+    )
+    plain, *handbook, plain_again = gateway.systems
+    assert plain == plain_again == [{"text": SYSTEM_PROMPT}]
+    assert handbook == [[{"text": SYSTEM_PROMPT}, {"text": HANDBOOK}, {"cachePoint": {"type": "default"}}]] * 2
 
 
 def test_sse_stream_sends_text_events_then_done() -> None:

@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 import httpx
 
 from otel_chatbot.demo.chatbot.load import LoadReport, WebSocketLike, run_load
-from otel_chatbot.demo.chatbot.load_plan import KINDS, Step
+from otel_chatbot.demo.chatbot.load_plan import KINDS, LEAVE_AFTER_EVENTS, Step
+from otel_chatbot.demo.chatbot.tally import ClientTally
 
 SSE_DONE = b'data: {"text":"Hi"}\n\nevent: done\ndata: {}\n\n'
 
@@ -37,15 +38,19 @@ def behaving_app(request: httpx.Request) -> httpx.Response:
 
 
 class FakeWebSocket:
+    """Answers every message it is sent with ``frames``."""
+
     def __init__(self, frames: list[dict[str, str]]) -> None:
         self.frames = [json.dumps(frame) for frame in frames]
         self.sent: list[str] = []
+        self.pending: list[str] = []
 
     async def send(self, message: str) -> None:
         self.sent.append(message)
+        self.pending += self.frames
 
     async def recv(self) -> str:
-        return self.frames.pop(0)
+        return self.pending.pop(0)
 
 
 def fake_connector(frames: list[dict[str, str]], urls: list[str]):  # type: ignore[no-untyped-def]
@@ -78,13 +83,44 @@ def test_every_step_is_counted_under_its_route() -> None:
     report, urls = run(40)
     assert report.ok, report.unexpected
     assert report.sent == 40 and report.skipped == 0
-    assert report.counts["POST /chat/{session_id}"] == {"200": 8, "422": 1, "400": 1}
-    assert report.counts["WS /ws/chat/{session_id}"] == {"done": 4}
+    assert report.counts["POST /chat/{session_id}"] == {"200": 9, "422": 1, "400": 1}
+    assert report.counts["POST /chat/{session_id}/stream"] == {"200": 6, "left": 3}
+    assert report.counts["WS /ws/chat/{session_id}"] == {"done": 6}
     assert report.counts["POST /chat/{session_id}/fail"] == {"500": 1}
     assert report.counts["GET /no-such-route"] == {"404": 1}
-    assert sum(report.counts["GET /sessions/{session_id}/history"].values()) == 4
+    assert sum(report.counts["GET /sessions/{session_id}/history"].values()) == 3
     assert all(url.startswith("ws://app.test/ws/chat/t-") for url in urls)
     assert "sent 40 requests" in report.render()
+
+
+def test_the_clients_tally_streams_and_websocket_conversations() -> None:
+    report, _ = run(40)
+    assert report.clients == ClientTally(
+        streams_read=6, streams_left=3, websockets=6, ws_sent=12, ws_received=24, ws_turns=12
+    )
+    assert "left 3 midway" in report.render()
+
+
+def test_a_leaving_client_closes_the_stream_after_its_events() -> None:
+    """Over a real socket the close is what the server sees; here: the stream is not read further."""
+    reads: list[int] = []
+
+    class CountingStream(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            for index in range(10):
+                reads.append(index)
+                yield b'data: {"text":"w"}\n\n'
+            yield b"event: done\ndata: {}\n\n"
+
+    def streaming(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/stream"):
+            return httpx.Response(200, stream=CountingStream(), headers={"content-type": "text/event-stream"})
+        return behaving_app(request)
+
+    report, _ = run(10, handler=streaming)
+    assert report.counts["POST /chat/{session_id}/stream"] == {"200": 1, "left": 1}
+    # One stream read all 10 events; the one left after LEAVE_AFTER_EVENTS pulled no more than that.
+    assert len(reads) == 10 + LEAVE_AFTER_EVENTS
 
 
 def test_outcomes_that_differ_from_the_plan_are_listed() -> None:
@@ -97,10 +133,11 @@ def test_outcomes_that_differ_from_the_plan_are_listed() -> None:
 
     report, _ = run(10, handler=broken, frames=[{"type": "error"}])
     assert not report.ok
-    assert report.counts["POST /chat/{session_id}/stream"] == {"200-incomplete": 2}
+    assert report.counts["POST /chat/{session_id}/stream"] == {"200-incomplete": 1, "left": 1}
     assert report.counts["GET /health"] == {"error:ConnectError": 1}
     assert report.counts["WS /ws/chat/{session_id}"] == {"error": 1}
-    assert len(report.unexpected) == 4
+    assert report.clients.ws_turns == 1  # the conversation stopped at its first failed turn
+    assert len(report.unexpected) == 3
     assert any("expected done, got error" in line for line in report.unexpected)
     assert "unexpected: " in report.render()
 
@@ -134,6 +171,7 @@ def test_the_deadline_cuts_a_hanging_step_and_skips_the_rest() -> None:
         )
     )
     assert report.counts["POST /chat/{session_id}"] == {"timeout": 1}
+    assert report.cut_off == 2  # the other session's step too
     assert report.skipped == 8 - report.sent
     assert report.elapsed_s < 5
 

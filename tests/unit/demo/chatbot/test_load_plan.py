@@ -6,13 +6,47 @@ from collections import Counter
 
 import pytest
 
-from otel_chatbot.demo.chatbot.load_plan import CYCLE, FAILURES, KINDS, kind_at, plan
+from otel_chatbot.demo.chatbot.load_plan import CYCLE, FAILURES, KINDS, LEFT, counts, kind_at, plan
 
 
 def test_every_tenth_request_is_a_failure_of_a_rotating_kind() -> None:
     kinds = [kind_at(i).name for i in range(40)]
-    assert kinds[:9] == list(CYCLE)
     assert [kinds[i] for i in (9, 19, 29, 39)] == list(FAILURES)
+    # The other requests walk the whole cycle, whatever its length.
+    others = [name for i, name in enumerate(kinds) if i % 10 != 9]
+    assert others == [*CYCLE, *CYCLE, *CYCLE][: len(others)]
+
+
+@pytest.mark.parametrize("requests", [0, 1, 10, 20, 60, 120, 241])
+def test_counts_are_what_the_plan_deals(requests: int) -> None:
+    dealt = Counter(step.kind.name for steps in plan(requests, 4) for step in steps)
+    assert counts(requests) == dealt
+    assert sum(counts(requests).values()) == requests
+
+
+def test_counts_of_a_hundred_and_twenty_requests() -> None:
+    """Ten cycles of twelve (with a failure in every ten requests): the mix the stack test drives twice."""
+    assert counts(120) == {
+        "chat": 18,
+        "stream": 18,
+        "ws": 18,
+        "stream_leave": 9,
+        "handbook_chat": 9,
+        "agent": 9,
+        "v1_chat": 9,
+        "history": 9,
+        "health": 9,
+        **dict.fromkeys(FAILURES, 3),
+    }
+
+
+def test_chat_experience_kinds() -> None:
+    leave, stream, ws = KINDS["stream_leave"], KINDS["stream"], KINDS["ws"]
+    assert leave.route == stream.route and leave.client == stream.client == "sse"
+    assert leave.expected == LEFT and leave.leave_after_events and stream.leave_after_events is None
+    assert not leave.writes_history  # the app records a streamed turn only once it is complete
+    assert ws.client == "ws" and ws.turns > 1
+    assert KINDS["handbook_chat"].options == {"handbook": True}
 
 
 @pytest.mark.parametrize(("requests", "sessions"), [(0, 4), (1, 4), (3, 4), (20, 4), (61, 5), (200, 1)])
@@ -43,6 +77,10 @@ def test_history_before_any_chat_in_that_session_expects_404() -> None:
 
 def test_steps_fill_paths_and_bodies() -> None:
     steps = [step for steps in plan(40, 2, "s") for step in steps]
+    handbook = next(step for step in steps if step.kind.name == "handbook_chat")
+    assert handbook.body()["handbook"] is True and handbook.body()["message"]
+    ws = next(step for step in steps if step.kind.name == "ws")
+    assert ws.body(0)["message"] != ws.body(1)["message"]  # a conversation goes on
     fail = next(step for step in steps if step.kind.name == "fail")
     assert fail.path == f"/chat/{fail.session_id}/fail"
     assert fail.body()["message"]

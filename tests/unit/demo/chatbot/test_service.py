@@ -25,13 +25,15 @@ class Models:
     def __init__(self) -> None:
         self.failures: dict[str, list[ClientError]] = {}
         self.calls: list[str] = []
+        self.systems: list[list[dict[str, Any]]] = []
 
     def fail(self, model: str, *codes: str) -> None:
         errors = [ClientError({"Error": {"Code": code, "Message": code}}, "Converse") for code in codes]
         self.failures.setdefault(model, []).extend(errors)
 
-    def converse(self, model_id: str, messages: list[dict[str, Any]]) -> Completion:
+    def converse(self, model_id: str, messages: list[dict[str, Any]], system: list[dict[str, Any]]) -> Completion:
         self.calls.append(model_id)
+        self.systems.append(system)
         queue = self.failures.get(model_id)
         if queue:
             error = queue.pop(0)
@@ -45,8 +47,8 @@ def service(models: Models, **config: Any) -> ChatService:
     return chat
 
 
-def chat(chat_service: ChatService, message: str, model: str | None = None) -> ChatReply:
-    return asyncio.run(chat_service.chat("s1", message, model))
+def chat(chat_service: ChatService, message: str, model: str | None = None, handbook: bool = False) -> ChatReply:
+    return asyncio.run(chat_service.chat("s1", message, model, handbook))
 
 
 def test_a_question_asked_again_is_answered_from_the_cache(configure_helpers: Configure) -> None:
@@ -64,6 +66,27 @@ def test_a_question_asked_again_is_answered_from_the_cache(configure_helpers: Co
     }
     assert chat(cached, "hi", model=FALLBACK).model == FALLBACK, "a turn that names its model skips the cache"
     assert len(kit.points("chatbot.cache.lookups")) == 2
+
+
+def test_handbook_answers_have_a_cache_of_their_own(configure_helpers: Configure) -> None:
+    kit = configure_helpers()
+    models = Models()
+    cached = service(models, semantic_cache=True)
+    chat(cached, "Where is my order?")
+    chat(cached, "Where is my order?", handbook=True)  # other context: asked of the model
+    chat(cached, "where is my order", handbook=True)  # the same context: from its cache
+    assert models.calls == [DEFAULT_MODEL_ID] * 2
+    assert [len(system) for system in models.systems] == [1, 3]  # the handbook and its cache point
+    assert kit.values("chatbot.cache.lookups", "chatbot.cache.result") == {("miss",): 2, ("hit",): 1}
+
+
+def test_a_failover_keeps_the_handbook(configure_helpers: Configure) -> None:
+    configure_helpers()
+    models = Models()
+    models.fail(DEFAULT_MODEL_ID, "ThrottlingException")
+    reply = chat(service(models, fallback_model_id=FALLBACK), "returns?", handbook=True)
+    assert reply.model == FALLBACK and models.calls == [DEFAULT_MODEL_ID, FALLBACK]
+    assert models.systems[0] == models.systems[1] and models.systems[1][-1] == {"cachePoint": {"type": "default"}}
 
 
 def test_a_throttled_model_fails_over_to_the_fallback(configure_helpers: Configure) -> None:

@@ -1,0 +1,1 @@
+"""``otel-chatbot health``: is a deployment healthy, degraded or unhealthy, and why."""

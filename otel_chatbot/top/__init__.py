@@ -1,0 +1,1 @@
+"""``otel-chatbot top``: a terminal monitor of the live stats view."""
