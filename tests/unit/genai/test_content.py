@@ -251,7 +251,7 @@ def test_serialize_redacts() -> None:
 
 
 def test_serialize_gives_lone_surrogates_a_utf8_form() -> None:
-    """A provider's ``"\\ud800"`` escape decodes to a lone surrogate; the attribute must still encode (found by fuzzing)."""
+    """A provider's ``"\\ud800"`` escape is a lone surrogate; the attribute must still encode (found by fuzzing)."""
     text = serialize([{"role": "assistant", "parts": [{"type": "text", "content": "a\ud800b"}]}], max_bytes=100)
     assert "a\ufffdb" in text
     text.encode("utf-8")
