@@ -253,7 +253,17 @@ def test_every_operation_and_fault_of_the_stand_in_is_covered() -> None:
     from otel_chatbot.testing.bedrock.faults import CATALOGUE
     from otel_chatbot.testing.bedrock.routes import OPERATIONS as STAND_IN_OPERATIONS
 
-    assert {stand_in for _, stand_in, _ in OPERATIONS.values()} == set(STAND_IN_OPERATIONS)
+    # GetInferenceProfile is the control plane's, not a GenAI call: the distro asks it itself
+    # (tests/e2e/instrumentation/test_inference_profiles.py); an app's own call is a plain AWS span
+    control_plane = {"GetInferenceProfile"}
+    assert {stand_in for _, stand_in, _ in OPERATIONS.values()} == set(STAND_IN_OPERATIONS) - control_plane
     covered = set(BODY_FAULTS + STREAM_FAULTS) - {"ok"}
     # slowness changes no answer (test_bedrock times it); the other modeled errors are throttle's kind
-    assert set(CATALOGUE.names) - covered == {"slow", "unavailable", "timeout", "not_found", "validation"}
+    assert set(CATALOGUE.names) - covered == {
+        "slow",
+        "unavailable",
+        "timeout",
+        "not_found",
+        "validation",
+        "access_denied",
+    }
