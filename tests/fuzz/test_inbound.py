@@ -7,7 +7,7 @@ whatever the distro might change. Per example: the responses are identical apart
 the correlation headers the distro adds (``X-Request-ID``, ``X-Trace-Id``,
 ``X-Response-Time``), the app never saw an exception of ours, every span ended, and our
 code logged no traceback. Seeded and bounded by the "ci" profile (``tests/conftest.py``);
-``bash scripts/fuzz.sh`` runs more.
+``bash scripts/faults.sh fuzz`` runs more.
 """
 
 from __future__ import annotations
