@@ -44,6 +44,7 @@ class Instrumentations:
     def __init__(self, settings: Settings, pipelines: Pipelines, on_shutdown: Callable[[], object]) -> None:
         from otel_chatbot.instrumentation.asgi import ServerTelemetry
         from otel_chatbot.instrumentation.genai.answers import AnswerMemory
+        from otel_chatbot.instrumentation.genai.metrics import model_budget
 
         self.settings = settings
         self.pipelines = pipelines
@@ -62,6 +63,8 @@ class Instrumentations:
         self.inference_profiles: Any = None  # InferenceProfiles, built with the AWS patch when opted in
         self._prices: Any = load_price_table(settings) if settings.pricing_file else None
         self.answers = AnswerMemory()
+        self.models = model_budget(settings.max_models)
+        """The one budget of model ids for every GenAI metric of this configuration."""
 
     def apply_libraries(self, patch_all_apps: bool) -> None:
         """Instrument each library when the app imports it, not before.
@@ -205,7 +208,7 @@ class Instrumentations:
         s, p = self.settings, self.pipelines
         return GenAITelemetry(
             p.tracer_provider.get_tracer(scope, __version__),
-            GenAIMetrics(p.meter_provider.get_meter(scope, __version__), self.prices()),
+            GenAIMetrics(p.meter_provider.get_meter(scope, __version__), self.prices(), self.models),
             ContentCapture(s.capture_message_content, s.content_max_bytes, s.redact_patterns),
             self.answers,
         )

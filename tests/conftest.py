@@ -19,6 +19,7 @@ from otel_chatbot.pipelines import build_pipelines
 from otel_chatbot.resource import build_resource
 from otel_chatbot.telemetry import Telemetry, build
 from otel_chatbot.wiring import Instrumentations
+from tests.configured import metric_points
 from tests.unit.helpers.helper_kit import Configured
 
 
@@ -35,16 +36,7 @@ class Kit:
         return [s for s in self.spans.get_finished_spans() if name is None or s.name == name]
 
     def points(self, metric: str) -> list[Any]:
-        data = self.metrics.get_metrics_data()
-        found: list[Any] = []
-        if data is None:
-            return found
-        for resource in data.resource_metrics:
-            for scope in resource.scope_metrics:
-                for m in scope.metrics:
-                    if m.name == metric:
-                        found.extend(m.data.data_points)
-        return found
+        return metric_points(self.metrics, metric)
 
 
 def make_kit(**overrides: Any) -> tuple[Kit, Any]:

@@ -116,6 +116,7 @@ class SettingsKeywords(TypedDict, total=False):
     conversation_id_sources: IdSources
     genai_endpoints: KeyValues
     pricing_file: OptionalPath
+    max_models: int
     resolve_inference_profiles: bool
     gc_freeze: bool
     loop_lag_interval_ms: int

@@ -68,6 +68,7 @@ class Settings:
     conversation_id_sources: tuple[tuple[str, str], ...]
     genai_endpoints: tuple[tuple[str, str], ...]
     pricing_file: str | None
+    max_models: int
     resolve_inference_profiles: bool
     gc_freeze: bool
     loop_lag_interval_ms: int

@@ -429,6 +429,17 @@ SETTINGS: tuple[Setting, ...] = (
         k.OptionalPath,
     ),
     Setting(
+        "max_models",
+        "OTEL_CHATBOT_MAX_MODELS",
+        p.int_in(1, 100_000),
+        "100",
+        "Distinct model ids recorded as metric attributes (`gen_ai.request.model`, `gen_ai.response.model`, the "
+        "helpers' models): later new ones are recorded as `_OTHER`, so an app passing arbitrary model strings "
+        "cannot open unbounded series; spans keep the real id (see docs/reliability.md).",
+        "int",
+        int,
+    ),
+    Setting(
         "resolve_inference_profiles",
         "OTEL_CHATBOT_RESOLVE_INFERENCE_PROFILES",
         p.parse_bool,

@@ -53,7 +53,7 @@ class ToolCalls:
 
     def add(self, key: object, call_id: object = None, name: object = None, arguments: object = None) -> None:
         """Start (or complete) call ``key``; ``arguments`` replace any pieces (a whole object or string)."""
-        call = self._calls.setdefault(key, {"id": None, "name": None, "arguments": None})
+        call = self._calls.setdefault(_position(key), {"id": None, "name": None, "arguments": None})
         if as_str(call_id) is not None:
             call["id"] = call_id
         if as_str(name) is not None:
@@ -65,7 +65,7 @@ class ToolCalls:
         """Append a streamed piece of call ``key``'s JSON arguments."""
         if not self.keep_arguments or not isinstance(piece, str) or not piece or self._kept >= KEPT_TEXT_LIMIT:
             return
-        call = self._calls.setdefault(key, {"id": None, "name": None, "arguments": None})
+        call = self._calls.setdefault(_position(key), {"id": None, "name": None, "arguments": None})
         previous = call["arguments"]
         call["arguments"] = (previous if isinstance(previous, str) else "") + piece
         self._kept += len(piece)
@@ -80,6 +80,11 @@ class ToolCalls:
             {"type": "tool_call", "id": call["id"], "name": call["name"], "arguments": _decoded(call["arguments"])}
             for call in self._calls.values()
         ]
+
+
+def _position(key: object) -> object:
+    """A call's position as a dict key: an answer's index field may be anything, a list included."""
+    return key if key is None or isinstance(key, str | int | float) else repr(key)
 
 
 def _decoded(arguments: object) -> object:

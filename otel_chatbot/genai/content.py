@@ -11,6 +11,7 @@ nothing here runs unless called.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -146,8 +147,21 @@ def invoke_output_messages(
     return assistant_output(read_invoke_model_response(model_id, body, headers))
 
 
-def _size(value: object) -> int:
-    return len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8"))
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _json(value: object) -> tuple[str, int]:
+    """``value`` as JSON text with a UTF-8 form, and that form's size.
+
+    A lone surrogate (a valid JSON escape such as ``"\\ud800"`` in a provider's answer)
+    has no UTF-8 form: it becomes U+FFFD, so the attribute can still be exported.
+    """
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        return text, len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        text = _LONE_SURROGATES.sub("\ufffd", text)
+        return text, len(text.encode("utf-8"))
 
 
 # Only free-text fields are cut; roles, types, ids and names keep the structure readable.
@@ -186,19 +200,20 @@ def serialize(messages: Sequence[Any], *, max_bytes: int = 16 * 1024, redactor: 
     value: Any = list(messages)
     if redactor is not None:
         value = redactor.redact_value(value)
-    if _size(value) <= max_bytes:
-        return json.dumps(value, ensure_ascii=False, default=str)
+    text, size = _json(value)
+    if size <= max_bytes:
+        return text
     while value:
         low, high = 0, _longest_string(value)
         best = None
         while low <= high:  # longest per-string cap that still fits
             mid = (low + high) // 2
             candidate = _cap_strings(value, mid)
-            if _size(candidate) <= max_bytes:
+            if _json(candidate)[1] <= max_bytes:
                 best, low = candidate, mid + 1
             else:
                 high = mid - 1
         if best is not None:
-            return json.dumps(best, ensure_ascii=False, default=str)
+            return _json(best)[0]
         value = value[1:]
     return "[]"

@@ -188,6 +188,8 @@ class PriceTable:
             document = json.loads(text)
         except ValueError as exc:
             raise _fail(source, f"is not valid JSON ({exc})") from exc
+        except RecursionError:
+            raise _fail(source, "is nested too deeply to be a price table") from None
         prices, shared = _parse(document, source)
         if not include_default:
             return cls._of(prices, shared)

@@ -45,10 +45,10 @@ from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import Span, Status, StatusCode
 from typing_extensions import Self
 
-from otel_chatbot.guard import guarded
+from otel_chatbot.cardinality import FirstSeen
+from otel_chatbot.guard import BoundedOnce, guarded
 from otel_chatbot.helpers import names
 from otel_chatbot.helpers.checks import (
-    FirstSeen,
     check_count,
     check_name,
     check_optional_fraction,
@@ -74,7 +74,8 @@ TOKEN_TYPE = gen_ai.GEN_AI_TOKEN_TYPE
 ERROR_TYPE = error_attributes.ERROR_TYPE
 NAME_LIMIT = 20
 """Distinct cache names kept as metric labels (an app has a handful)."""
-MODEL_LIMIT = 100
+UNPRICED_LOGGED = 32
+"""Models without a price logged (once each) before the warning falls silent: model names come from the app."""
 
 
 def _lookup_attributes(name: str, result: str, error_type: str | None) -> dict[str, Any]:
@@ -110,7 +111,7 @@ class CacheInstruments:
         meter = scope.meter
         self.scope = scope
         self.names = FirstSeen(names.CACHE_NAME, NAME_LIMIT)
-        self.models = FirstSeen(f"{REQUEST_MODEL} (cache_lookup)", MODEL_LIMIT)
+        self.models = scope.models()
         self.lookups = Bindings(
             meter.create_counter(names.CACHE_LOOKUPS, unit="{lookup}", description="Response cache lookups."),
             _lookup_attributes,
@@ -147,7 +148,7 @@ class CacheInstruments:
             ),
             _saved_attributes,
         )
-        self._unpriced: set[str] = set()
+        self._unpriced = BoundedOnce(_log, "cache_lookup models without a price", limit=UNPRICED_LOGGED)
 
     def record(self, lookup: CacheLookup, span: Span, duration_s: float, error_type: str | None) -> None:
         name, result, model = lookup.name, lookup.result or names.RESULT_MISS, lookup.model
@@ -179,9 +180,9 @@ class CacheInstruments:
         prices = self.scope.prices()
         parts = saved_cost(prices, model, lookup.input_tokens, lookup.output_tokens)
         if not parts:
-            if model not in self._unpriced and prices.resolve(model) is None:
-                self._unpriced.add(model)
-                _log.warning(
+            if prices.resolve(model) is None:
+                self._unpriced.warning(
+                    model,
                     "otel_chatbot: cache_lookup(model=%r): no price known for the model; its hits save no cost. "
                     "Add it with OTEL_CHATBOT_PRICING_FILE.",
                     model,

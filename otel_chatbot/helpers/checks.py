@@ -1,17 +1,10 @@
-"""Argument checks of the helpers' public API, and the bound on values that become metric labels.
+"""Argument checks of the helpers' public API (the bound on values that become metric labels: ``cardinality``).
 
 A misused helper is the app's bug: it raises TypeError or ValueError at the call site,
 with the helper's name in the message, whether or not telemetry is configured.
 """
 
 from __future__ import annotations
-
-import logging
-import threading
-
-from otel_chatbot.helpers.names import OTHER
-
-_log = logging.getLogger("otel_chatbot")
 
 
 def check_name(where: str, what: str, value: object) -> str:
@@ -49,41 +42,3 @@ def check_count(where: str, what: str, value: object) -> int | None:
     if value < 0:
         raise ValueError(f"{where}: {what} must not be negative, got {value}")
     return value
-
-
-class FirstSeen:
-    """Keeps the first ``limit`` distinct values of a label as they are; later ones become ``_OTHER``.
-
-    Cache names, chain names, providers, models and feedback labels come from the app,
-    sometimes from its users: each one is a metric attribute, so each is a budget. The
-    first time a value is folded, one warning names the setting it came from.
-    """
-
-    __slots__ = ("_label", "_limit", "_lock", "_seen", "_warned")
-
-    def __init__(self, label: str, limit: int) -> None:
-        self._label = label
-        self._limit = limit
-        self._seen: set[str] = set()
-        self._warned = False
-        self._lock = threading.Lock()
-
-    def __call__(self, value: str) -> str:
-        if value in self._seen:
-            return value
-        with self._lock:
-            if value in self._seen:
-                return value
-            if len(self._seen) < self._limit:
-                self._seen.add(value)
-                return value
-            warn, self._warned = not self._warned, True
-        if warn:
-            _log.warning(
-                "otel_chatbot: more than %d distinct %s values; %r and later new ones are recorded as %s",
-                self._limit,
-                self._label,
-                value,
-                OTHER,
-            )
-        return OTHER

@@ -49,9 +49,10 @@ from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import Span, Status, StatusCode
 from typing_extensions import Self
 
+from otel_chatbot.cardinality import FirstSeen
 from otel_chatbot.guard import guarded
 from otel_chatbot.helpers import names
-from otel_chatbot.helpers.checks import FirstSeen, check_name, check_optional_name
+from otel_chatbot.helpers.checks import check_name, check_optional_name
 from otel_chatbot.helpers.errors import error_type_of
 from otel_chatbot.helpers.scope import (
     Block,
@@ -67,7 +68,6 @@ REQUEST_MODEL = gen_ai.GEN_AI_REQUEST_MODEL
 ERROR_TYPE = error_attributes.ERROR_TYPE
 NAME_LIMIT = 20
 PROVIDER_LIMIT = 20
-MODEL_LIMIT = 100
 
 
 def _attempt_attributes(
@@ -106,7 +106,7 @@ class FailoverInstruments:
         self.tracer = scope.tracer
         self.names = FirstSeen(names.FAILOVER_NAME, NAME_LIMIT)
         self.providers = FirstSeen(f"{PROVIDER} (failover)", PROVIDER_LIMIT)
-        self.models = FirstSeen(f"{REQUEST_MODEL} (failover)", MODEL_LIMIT)
+        self.models = scope.models()
         self.attempts = Bindings(
             meter.create_counter(
                 names.FAILOVER_ATTEMPTS, unit="{attempt}", description="Provider attempts of failover chains."

@@ -39,9 +39,10 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
+from otel_chatbot.cardinality import FirstSeen
 from otel_chatbot.guard import guarded
 from otel_chatbot.helpers import names
-from otel_chatbot.helpers.checks import FirstSeen, check_fraction
+from otel_chatbot.helpers.checks import check_fraction
 from otel_chatbot.helpers.scope import HelperScope, current_scope
 from otel_chatbot.instrumentation.prebound import Bindings
 

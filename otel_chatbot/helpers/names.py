@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from typing import Final
 
+from otel_chatbot import cardinality
+
 SCOPE: Final = "otel_chatbot.helpers"
 """Instrumentation scope of every helper's spans, metrics and events."""
 
-OTHER: Final = "_OTHER"
+OTHER: Final = cardinality.OTHER
 """Value a bounded attribute takes past its limit of distinct values (as ``error.type`` does in the conventions)."""
 
 # --- Semantic cache -----------------------------------------------------------------------

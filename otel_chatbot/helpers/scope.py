@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
     from opentelemetry.trace import Tracer
 
+    from otel_chatbot.cardinality import FirstSeen
     from otel_chatbot.config import Settings
     from otel_chatbot.genai import PriceTable
     from otel_chatbot.instrumentation.genai.answers import Answer
@@ -80,6 +81,15 @@ class HelperScope:
                 self._prices = load_price_table(self.settings)
         assert self._prices is not None
         return self._prices
+
+    def models(self) -> FirstSeen:
+        """The configuration's budget of model ids (``OTEL_CHATBOT_MAX_MODELS``), shared with its GenAI metrics."""
+        instrumentations = self.telemetry._instrumentations
+        if instrumentations is not None:
+            return instrumentations.models
+        from otel_chatbot.instrumentation.genai.metrics import model_budget
+
+        return model_budget(self.settings.max_models)
 
     def last_answer(self, trace_id: int) -> Answer | None:
         """Where the last GenAI answer of a recent trace is (its span, its response id), if remembered."""

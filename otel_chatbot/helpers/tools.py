@@ -33,9 +33,9 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ge
 from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
+from otel_chatbot.cardinality import FirstSeen
 from otel_chatbot.genai import names
 from otel_chatbot.guard import report
-from otel_chatbot.helpers.checks import FirstSeen
 from otel_chatbot.helpers.scope import HelperScope, current_scope
 from otel_chatbot.instrumentation.request_context import current_conversation_id
 

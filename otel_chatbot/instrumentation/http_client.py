@@ -24,6 +24,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
+from otel_chatbot.cardinality import FirstSeen
 from otel_chatbot.compat import plain_span_starter
 from otel_chatbot.instrumentation import http_semconv as sc
 from otel_chatbot.instrumentation.prebound import Bindings
@@ -32,6 +33,14 @@ from otel_chatbot.version import __version__
 if TYPE_CHECKING:
     from otel_chatbot.instrumentation.genai.body import BodyObserver
     from otel_chatbot.instrumentation.genai.http import HttpGenAI, HttpGenAICall, PendingGenAICall
+
+
+HOSTS_LIMIT = 100
+"""Distinct hosts kept as ``server.address`` of the duration metric, per client library; later ones are ``_OTHER``.
+
+The hosts an app calls are usually a handful; an app that fetches URLs its users give (a
+browsing tool) would otherwise open a series per host. Spans keep the host.
+"""
 
 
 def sanitize_url(url: str) -> str:
@@ -67,6 +76,7 @@ class ClientTelemetry:
         )
         self.propagator = propagator
         self.genai = genai
+        self.hosts = FirstSeen("server.address (http.client.request.duration)", HOSTS_LIMIT)
 
     def start(
         self,
@@ -114,14 +124,17 @@ class ClientTelemetry:
                     attributes.update(genai.start_attributes(host, port))
         span = self.start_span(name, None, SpanKind.CLIENT, attributes)
         self.propagator.inject(headers, context=trace.set_span_in_context(span))
-        return OutgoingCall(self, span, (verb, host, port, scheme), start, genai, pending)
+        label = self.hosts(host)  # a host past the budget: _OTHER, and no port (it would split the series again)
+        return OutgoingCall(self, span, (verb, label, port if label == host else 0, scheme), start, genai, pending)
 
 
 def client_duration_attributes(
     method: str, host: str, port: int, scheme: str, status: int | None, version: str | None, error: str | None
 ) -> dict[str, Any]:
     """The attributes ``http.client.request.duration`` records, as the convention lists them."""
-    attrs: dict[str, Any] = {sc.METHOD: method, sc.SERVER_ADDRESS: host, sc.SERVER_PORT: port, sc.URL_SCHEME: scheme}
+    attrs: dict[str, Any] = {sc.METHOD: method, sc.SERVER_ADDRESS: host, sc.URL_SCHEME: scheme}
+    if port:
+        attrs[sc.SERVER_PORT] = port
     if status:
         attrs[sc.STATUS] = status
     if version:

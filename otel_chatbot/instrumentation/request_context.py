@@ -43,7 +43,12 @@ class RequestInfo:
 def conversation_id_from(
     sources: tuple[tuple[str, str], ...], headers: dict[str, str], path_params: dict[str, Any], body: bytes
 ) -> str | None:
-    """The first configured source that has a value; a pure function for testing."""
+    """The first configured source that has a value; a pure function for testing.
+
+    A body field counts when it is a string or an integer: the body is the client's, and
+    any other JSON value (an object, a list nested a thousand deep) is no id. A body that
+    is not JSON, or too deep to decode, has no id.
+    """
     parsed: Any = None
     for kind, name in sources:
         value: Any = None
@@ -55,9 +60,11 @@ def conversation_id_from(
             if parsed is None:
                 try:
                     parsed = json.loads(body)
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON (or not UTF-8), a number too long, nesting too deep
                     parsed = {}
             value = parsed.get(name) if isinstance(parsed, dict) else None
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                value = None
         if value is not None and str(value).strip():
             return str(value)[:256]
     return None

@@ -102,5 +102,6 @@ def test_the_demo_runs_from_the_wheel(wheel: zipfile.ZipFile, tmp_path: Path) ->
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     loaded = run.stdout.splitlines()[0].split()[2:]
     assert len(loaded) == 3 and all(Path(path).is_relative_to(site) for path in loaded), loaded
-    assert "Summary of " in run.stdout and "Cross-check, telemetry vs each stand-in's own ledger (all equal)" in run.stdout
+    assert "Summary of " in run.stdout
+    assert "Cross-check, telemetry vs each stand-in's own ledger (all equal)" in run.stdout
     assert (tmp_path / "out" / "traces.otlp.jsonl").stat().st_size > 0

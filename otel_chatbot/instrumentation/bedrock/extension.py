@@ -3,14 +3,13 @@
 Thin wiring: which operation a call is and what to read from it come from a row of
 :data:`~otel_chatbot.genai.bedrock_operations.BEDROCK_OPERATIONS`; recording it is the
 provider-neutral :class:`~otel_chatbot.instrumentation.genai.call.GenAICall`. What is
-botocore's is here: a read ``InvokeModel`` body is replaced by an identical fresh one,
-and event streams are proxied so the span ends with the stream. What the app receives is
-what boto3 gave.
+botocore's is here: an ``InvokeModel`` body is observed as the app reads it (never read
+ahead of the app: :mod:`.body`), and event streams are proxied; either way the span ends
+with the answer. What the app receives behaves as what boto3 gave.
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from opentelemetry.trace import Span
@@ -19,6 +18,7 @@ from otel_chatbot.genai import GenAIResponse
 from otel_chatbot.genai.inference_profiles import is_application_profile
 from otel_chatbot.genai.operations import OperationTable
 from otel_chatbot.guard import report
+from otel_chatbot.instrumentation.bedrock.body import InvokeModelAnswer, observe
 from otel_chatbot.instrumentation.bedrock.profiles import InferenceProfiles
 from otel_chatbot.instrumentation.bedrock.streams import TracedAsyncEventStream, TracedEventStream
 from otel_chatbot.instrumentation.botocore import AwsCall
@@ -71,34 +71,42 @@ class BedrockCall(GenAICall):
 
     __slots__ = ()
 
+    @property
+    def ends_span_later(self) -> bool:
+        """Streams, and an ``InvokeModel`` body (the span ends when the app has read it)."""
+        operation = self.operation
+        return operation.ends_span_later or operation.buffered_body is not None
+
     def on_success(self, span: Span, result: dict[str, Any]) -> None:
         operation = self.operation
         if operation.stream is not None:
             self._stream(span, result, operation.stream.result_key)
             return
         key = operation.buffered_body
-        body = result.get(key) if key is not None else None
-        if key is None or body is None or self.is_async:  # nothing to read, or not without blocking
-            self._answer(span, result, readable=key is None)
+        if key is None:
+            self.record_answer(span, result, readable=True)
             return
-        data = body.read()
-        result[key] = data
-        try:
-            self._answer(span, result, readable=True)
-        finally:
-            result[key] = _fresh_body(data)
+        body = result.get(key)
+        observed = observe(body, InvokeModelAnswer(self, span, result, key)) if body is not None else None
+        if observed is None:  # recorded from the headers, the body left to the app
+            self.record_answer(span, {**result, key: None}, readable=False)
+            span.end()
+            return
+        result[key] = observed  # the hand-over, last: the span now ends with the body
 
     def on_error(self, span: Span, error: BaseException, error_type: str) -> None:
         self.fail(error_type)
 
-    def _answer(self, span: Span, result: dict[str, Any], *, readable: bool) -> None:
+    def record_answer(
+        self, span: Span, result: dict[str, Any], *, readable: bool, error_type: str | None = None
+    ) -> None:
         """The whole answer is in ``result``: record it (its output too, when captured and readable)."""
         operation = self.operation
         assert operation.response is not None  # a row has a stream or a response
         output = None
         if readable and operation.output_messages is not None and self.telemetry.capture.enabled:
             output = operation.output_messages(self.params, result)
-        self.finish(span, operation.response(self.params, result), None, output)
+        self.finish(span, operation.response(self.params, result), error_type, output)
 
     def _stream(self, span: Span, result: dict[str, Any], key: str) -> None:
         """Proxy the event stream at ``key``; the span ends with it. The hand-over is the last step."""
@@ -109,9 +117,3 @@ class BedrockCall(GenAICall):
             return
         state = self.stream(span)
         result[key] = TracedAsyncEventStream(inner, state) if self.is_async else TracedEventStream(inner, state)
-
-
-def _fresh_body(data: bytes) -> Any:
-    from botocore.response import StreamingBody
-
-    return StreamingBody(io.BytesIO(data), len(data))

@@ -53,6 +53,11 @@ class _StreamProxy:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:
+        """``isinstance()`` sees the stream botocore made, as the app would without us."""
+        return type(self._inner)
+
 
 class TracedEventStream(_StreamProxy):
     """Proxy for ``botocore.eventstream.EventStream`` (sync)."""

@@ -101,7 +101,7 @@ class _Deflate:
         return self._inner.decompress(data)  # type: ignore[no-any-return]
 
 
-class _Once:
+class Once:
     """Ends an observer exactly once, whichever thread (or finalizer) gets there first."""
 
     def __init__(self) -> None:
@@ -126,7 +126,7 @@ class BufferedAnswer:
         self._size = 0
         self._tail = b""
         self._cut = False
-        self._once = _Once()
+        self._once = Once()
 
     def feed(self, chunk: bytes) -> None:
         try:

@@ -4,6 +4,12 @@ Metric attributes are the convention's low-cardinality ones (operation, provider
 request and response model, token type, error type); never the conversation id. The
 provider comes from the call's :class:`~otel_chatbot.genai.GenAIRequest`, so every
 provider's calls share the instruments and the panels built on them.
+
+Models and error types come from the app and the provider, so each is a budget
+(:mod:`otel_chatbot.cardinality`): past ``OTEL_CHATBOT_MAX_MODELS`` distinct model ids (100)
+and :data:`ERROR_TYPES_LIMIT` error types, new ones are recorded as ``_OTHER``. 1,000
+distinct model ids made 1,000 series per instrument and token type before (up to the
+SDK's 2,000 + overflow); now 101.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 from opentelemetry.metrics import Meter
 
+from otel_chatbot.cardinality import FirstSeen
 from otel_chatbot.genai import Cost, GenAIRequest, GenAIResponse, PriceTable, names
 from otel_chatbot.guard import BoundedOnce
 from otel_chatbot.instrumentation.prebound import Bindings
@@ -30,12 +37,25 @@ ERROR_TYPE = "error.type"
 UNKNOWN_MODELS_LOGGED = 32
 """Unknown (provider, model) pairs logged before the log falls silent: model names come from outside."""
 
+MODELS_LIMIT = 100
+"""Distinct model ids kept as metric attributes by default (``OTEL_CHATBOT_MAX_MODELS``)."""
+
+ERROR_TYPES_LIMIT = 50
+"""Distinct ``error.type`` values kept: AWS codes, HTTP statuses, exception classes, a stream's error types."""
+
+
+def model_budget(limit: int = MODELS_LIMIT) -> FirstSeen:
+    """The fold of model ids; one per configuration, shared by all its GenAI scopes and helpers."""
+    return FirstSeen("model (OTEL_CHATBOT_MAX_MODELS)", limit)
+
 
 class GenAIMetrics:
     """The GenAI instruments of one meter; one instance per instrumentation scope."""
 
-    def __init__(self, meter: Meter, prices: PriceTable) -> None:
+    def __init__(self, meter: Meter, prices: PriceTable, models: FirstSeen | None = None) -> None:
         self.prices = prices
+        self._models = models if models is not None else model_budget()
+        self._error_types = FirstSeen("GenAI error.type", ERROR_TYPES_LIMIT)
         # Each instrument bound per attribute set, keyed by (operation, provider,
         # request model, response model, extra key, extra value): see genai_attributes.
         self._token_usage = Bindings(
@@ -129,9 +149,10 @@ class GenAIMetrics:
         error_type: str | None,
         cost: Cost | None,
     ) -> None:
-        operation, provider, model = request.operation_name, request.provider_name, request.model
-        response_model = response.response_model
+        operation, provider = request.operation_name, request.provider_name
+        model, response_model = self._model(request.model), self._model(response.response_model)
         if error_type:
+            error_type = self._error_types(error_type)
             self._duration.get(operation, provider, model, response_model, ERROR_TYPE, error_type).record(duration_s)
         else:
             self._duration.get(operation, provider, model, response_model, None, None).record(duration_s)
@@ -149,14 +170,19 @@ class GenAIMetrics:
         self, request: GenAIRequest, response: GenAIResponse, first_chunk_s: float, chunk_times: list[float]
     ) -> None:
         """A stream's time to first chunk, and one record per later chunk (as the convention asks)."""
-        key = (request.operation_name, request.provider_name, request.model, response.response_model, None, None)
+        model, response_model = self._model(request.model), self._model(response.response_model)
+        key = (request.operation_name, request.provider_name, model, response_model, None, None)
         self._time_to_first_chunk.get(*key).record(first_chunk_s)
         per_chunk = self._time_per_chunk.get(*key)
         for earlier, later in itertools.pairwise(chunk_times):
             per_chunk.record(later - earlier)
 
     def record_throttle(self, request: GenAIRequest) -> None:
-        self._throttles.get(request.operation_name, request.provider_name, request.model, None, None, None).add(1)
+        model = self._model(request.model)
+        self._throttles.get(request.operation_name, request.provider_name, model, None, None, None).add(1)
+
+    def _model(self, model: str | None) -> str | None:
+        return self._models(model) if model else model
 
 
 def genai_attributes(

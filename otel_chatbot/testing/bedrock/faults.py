@@ -37,6 +37,7 @@ CATALOGUE = FaultCatalogue(
     [
         *(FaultSpec(name, {"message": message}) for name, (_, message) in ERROR_FAULTS.items()),
         FaultSpec("malformed", applies="body"),
+        FaultSpec("body_cut", applies="body"),
         FaultSpec("slow", {"delay_s": 1.0, "chunk_delay_s": 0.0}),
         FaultSpec("stream_cut", {"after_events": 1}, applies="stream"),
         FaultSpec(

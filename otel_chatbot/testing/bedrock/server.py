@@ -142,8 +142,8 @@ class _Handler(StandInHandler):
             self._send_error(ApiError("InternalServerException", "Internal server error."), request_id)
             return
         if isinstance(response, JsonResponse):
-            malformed = fault is not None and fault.name == "malformed"
-            self.send_answer(response, scope, request_id, malformed=malformed)
+            name = fault.name if fault is not None else None
+            self.send_answer(response, scope, request_id, malformed=name == "malformed", cut=name == "body_cut")
         else:
             self._send_stream(response, fault, scope, request_id)
 

@@ -49,6 +49,7 @@ HTTP_FAULTS = FaultCatalogue(
         FaultSpec("server_error", {"message": ""}),
         FaultSpec("overloaded", {"message": ""}),
         FaultSpec("malformed", applies="body"),
+        FaultSpec("body_cut", applies="body"),
         FaultSpec("slow", {"delay_s": 1.0, "chunk_delay_s": 0.0}),
         FaultSpec("stream_cut", {"after_events": 1}, applies="stream"),
         FaultSpec("stream_error", {"after_events": 1, "message": ""}, applies="stream"),
@@ -244,8 +245,8 @@ class ApiHandler(StandInHandler):
             return
         if isinstance(response, JsonResponse):
             response.headers = {**headers, **response.headers}
-            malformed = fault is not None and fault.name == "malformed"
-            self.send_answer(response, scope, request_id, malformed=malformed)
+            name = fault.name if fault is not None else None
+            self.send_answer(response, scope, request_id, malformed=name == "malformed", cut=name == "body_cut")
         else:
             self._send_stream(response, dialect, fault, scope, request_id, headers)
 

@@ -177,12 +177,27 @@ class StandInHandler(BaseHTTPRequestHandler):
         body = json.dumps(document, separators=(",", ":")).encode("utf-8")
         self.send_bytes(status, {"Content-Type": JSON_CONTENT_TYPE, **(headers or {})}, body, request_id)
 
-    def send_answer(self, response: JsonResponse, scope: LedgerScope, request_id: str, *, malformed: bool) -> None:
-        """A 200 JSON answer; ``malformed`` cuts the body in half and counts no tokens (none were readable)."""
+    def send_answer(
+        self, response: JsonResponse, scope: LedgerScope, request_id: str, *, malformed: bool, cut: bool = False
+    ) -> None:
+        """A 200 JSON answer, or a broken one that counts no tokens (none were readable).
+
+        ``malformed`` sends the first half of the body as if it were all of it (a complete
+        response that is not JSON); ``cut`` announces the whole body's length, sends its
+        first half and closes the connection (a response cut short in transit).
+        """
         body = json.dumps(response.body, separators=(",", ":")).encode("utf-8")
         if malformed:
             scope.error("malformed")
             self.send_bytes(200, {"Content-Type": JSON_CONTENT_TYPE}, body[: len(body) // 2], request_id)
+            return
+        if cut:
+            scope.error("body_cut")
+            headers = {"Content-Type": JSON_CONTENT_TYPE, "Content-Length": str(len(body))}
+            self.wfile.write(self.head(200, headers, request_id) + body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
             return
         if response.usage is not None:
             scope.usage(response.usage)

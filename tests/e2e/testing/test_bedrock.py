@@ -598,6 +598,18 @@ def test_malformed_fault_breaks_the_body(server: BedrockServer, runtime: Any) ->
     assert (entry.calls, entry.input_tokens, dict(entry.errors)) == (1, 0, {"malformed": 1})
 
 
+def test_body_cut_fault_announces_the_whole_body_and_closes_halfway(server: BedrockServer, runtime: Any) -> None:
+    server.inject("body_cut", operation="InvokeModel")
+    response = runtime.invoke_model(modelId=CLAUDE, body=json.dumps(FAMILIES["anthropic"][1]))
+    announced = int(response["ResponseMetadata"]["HTTPHeaders"]["content-length"])
+    with pytest.raises(botocore.exceptions.ResponseStreamingError, match="IncompleteRead"):
+        response["body"].read()
+    assert announced > 0
+    assert runtime.invoke_model(modelId=CLAUDE, body=json.dumps(FAMILIES["anthropic"][1]))["body"].read()
+    entry = server.ledger.entry(CLAUDE, "InvokeModel")
+    assert (entry.calls, dict(entry.errors)) == (2, {"body_cut": 1})
+
+
 def _drain(stream: Any, seen: list[Any]) -> None:
     with contextlib.closing(stream):
         for event in stream:

@@ -248,3 +248,13 @@ def test_serialize_redacts() -> None:
     out = serialize(messages, redactor=Redactor())
     assert "a@b.io" not in out and "4111" not in out
     assert json.loads(out)[0]["parts"][0]["content"] == "I'm [REDACTED], card [REDACTED]"
+
+
+def test_serialize_gives_lone_surrogates_a_utf8_form() -> None:
+    """A provider's ``"\\ud800"`` escape is a lone surrogate; the attribute must still encode (found by fuzzing)."""
+    text = serialize([{"role": "assistant", "parts": [{"type": "text", "content": "a\ud800b"}]}], max_bytes=100)
+    assert "a\ufffdb" in text
+    text.encode("utf-8")
+    long = serialize([{"role": "assistant", "parts": [{"type": "text", "content": "\udfff" * 200}]}], max_bytes=120)
+    assert len(long.encode("utf-8")) <= 120
+    json.loads(long)

@@ -288,3 +288,14 @@ def test_embeddings() -> None:
         {"model": "text-embedding-3-small", "usage": {"prompt_tokens": 4, "total_tokens": 4}}
     )
     assert response.usage == TokenUsage(uncached_input_tokens=4)
+
+
+def test_a_stream_whose_positions_are_not_numbers_is_still_read() -> None:
+    """An ``output_index`` that is a list or an object (unhashable) keys its own tool call (found by fuzzing)."""
+    acc = openai.ResponsesStreamAccumulator(capture_content=True)
+    acc.feed(_event("response.output_item.added", output_index=[], item={"type": "function_call", "name": "f"}))
+    acc.feed(_event("response.function_call_arguments.delta", output_index=[], delta='{"q": 1}'))
+    acc.feed(_event("response.function_call_arguments.delta", output_index={"a": 1}, delta="x"))
+    parts = acc.output_messages()[0]["parts"]
+    assert parts[0] == {"type": "tool_call", "id": None, "name": "f", "arguments": {"q": 1}}
+    assert len(parts) == 2

@@ -155,3 +155,11 @@ def test_bad_file_raises_clear_value_error(tmp_path: Path, document: Any, proble
 def test_missing_file_raises_value_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot be read"):
         PriceTable.from_file(tmp_path / "nope.json")
+
+
+def test_a_file_nested_too_deeply_is_a_value_error(tmp_path: Path) -> None:
+    """json.loads raises RecursionError, not ValueError, on deep nesting (found by fuzzing the pricing file)."""
+    path = tmp_path / "prices.json"
+    path.write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        PriceTable.from_file(path)

@@ -23,6 +23,7 @@ SAMPLES: list[dict[str, Any]] = CORPUS["samples"]
 CLEAN: list[str] = CORPUS["clean"]
 MARK = "[REDACTED]"
 
+
 def _sample_id(sample: dict[str, Any]) -> str:
     index = SAMPLES.index(sample)
     return f"{index:02d}-{sample['kind']}"

@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_chatbot import CacheLookup, cache_lookup
 from otel_chatbot.genai.pricing import PriceTable
-from otel_chatbot.helpers.cache import saved_cost
+from otel_chatbot.helpers.cache import UNPRICED_LOGGED, saved_cost
 from tests.unit.helpers.helper_kit import Configured
 
 MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"  # $0.80 in, $4.00 out per 1M tokens (bundled table)
@@ -216,6 +216,19 @@ def test_an_unpriced_model_saves_tokens_but_no_cost_and_says_so_once(
     assert sum(p.value for p in kit.points("chatbot.cache.saved.tokens")) == 40
     assert kit.points("chatbot.cache.saved.cost") == []
     assert sum("no price known for the model" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_unpriced_models_are_logged_a_bounded_number_of_times(
+    configure_helpers: Configure, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure_helpers()
+    with caplog.at_level(logging.WARNING, "otel_chatbot"):
+        for n in range(UNPRICED_LOGGED + 20):  # model names from the app, each new
+            with cache_lookup("semantic", model=f"acme.model-{n}") as lookup:
+                lookup.hit(input_tokens=1)
+    said = [r.getMessage() for r in caplog.records]
+    assert sum("no price known for the model" in m for m in said) == UNPRICED_LOGGED
+    assert sum("further ones are not logged" in m for m in said) == 1
 
 
 def test_the_saving_is_priced_with_the_configurations_price_file(

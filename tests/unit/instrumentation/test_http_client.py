@@ -8,6 +8,7 @@ import pytest
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
 from otel_chatbot.instrumentation.http_client import (
+    HOSTS_LIMIT,
     ClientTelemetry,
     client_duration_attributes,
     http_version,
@@ -60,3 +61,20 @@ def test_a_call_ends_once_and_records_once(kit_factory: Any) -> None:
     assert point.count == 1
     with suppress_http_instrumentation():
         assert telemetry.start("GET", "http://127.0.0.1:1/x", {}) is None
+
+
+def test_hosts_past_the_budget_are_one_series_spans_keep_them(kit_factory: Any) -> None:
+    kit = kit_factory()
+    p = kit.instrumentations.pipelines
+    telemetry = ClientTelemetry("test", p.tracer_provider, p.meter_provider, p.propagator)
+    for n in range(HOSTS_LIMIT + 50):  # an app fetching the URLs its users give
+        call = telemetry.start("GET", f"https://site-{n}.example:{8000 + n}/page", {})
+        assert call is not None
+        call.respond(200, "1.1", {})
+    hosts = {
+        (pt.attributes["server.address"], pt.attributes.get("server.port"))
+        for pt in kit.points("http.client.request.duration")
+    }
+    assert len(hosts) == HOSTS_LIMIT + 1
+    assert ("_OTHER", None) in hosts
+    assert kit.finished()[-1].attributes["server.address"] == f"site-{HOSTS_LIMIT + 49}.example"

@@ -168,9 +168,9 @@ def test_an_invoke_model_body_is_read_as_the_base_models_family(
     body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 40, "messages": MESSAGES})
     for _ in range(2):
         runtime.raw(json.dumps(answer).encode(), headers={"X-Amzn-Bedrock-Input-Token-Count": "10"})
-    runtime.client.invoke_model(modelId=ARN, body=body)
+    runtime.client.invoke_model(modelId=ARN, body=body)["body"].read()  # the span ends when the app has read it
     assert profiles.wait_idle(5)
-    runtime.client.invoke_model(modelId=ARN, body=body)
+    runtime.client.invoke_model(modelId=ARN, body=body)["body"].read()
     first, later = kit.finished()
     # read as an unknown family: no stop reason, and the cache tokens are missed
     assert "gen_ai.response.finish_reasons" not in first.attributes

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_chatbot.genai.pricing import PriceTable
 from otel_chatbot.genai.types import GenAIRequest, GenAIResponse, TokenUsage
-from otel_chatbot.instrumentation.genai.metrics import UNKNOWN_MODELS_LOGGED, GenAIMetrics
+from otel_chatbot.instrumentation.genai.metrics import (
+    ERROR_TYPES_LIMIT,
+    UNKNOWN_MODELS_LOGGED,
+    GenAIMetrics,
+    model_budget,
+)
 
 USAGE = GenAIResponse(usage=TokenUsage(uncached_input_tokens=10, output_tokens=5))
 
@@ -82,3 +89,52 @@ def test_every_metric_carries_the_requests_provider() -> None:
             "gen_ai.client.throttles",
         )
     }
+
+
+def _series(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
+    """Each metric's points (one per series)."""
+    data = reader.get_metrics_data()
+    assert data is not None
+    found: dict[str, list[Any]] = {}
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                found.setdefault(metric.name, []).extend(metric.data.data_points)
+    return found
+
+
+def test_models_past_the_budget_are_one_series_and_spans_are_not_affected(caplog: pytest.LogCaptureFixture) -> None:
+    reader = InMemoryMetricReader()
+    metrics = GenAIMetrics(
+        MeterProvider(metric_readers=[reader]).get_meter("test"), PriceTable.default(), model_budget(10)
+    )
+    with caplog.at_level("WARNING", logger="otel_chatbot"):
+        for n in range(1000):  # an app passing arbitrary model strings
+            request = GenAIRequest(operation_name="chat", provider_name="openai", model=f"user-model-{n}")
+            answered = GenAIResponse(response_model=f"user-model-{n}-2025", usage=USAGE.usage)
+            metrics.record(request, answered, 0.5, None, None)
+            metrics.record_chunk_times(request, answered, 0.1, [1.0, 1.2])
+            metrics.record_throttle(request)
+    series = _series(reader)
+    durations = series["gen_ai.client.operation.duration"]
+    models = {d.attributes.get("gen_ai.request.model") for d in durations}
+    answered_models = {d.attributes.get("gen_ai.response.model") for d in durations}
+    # One budget for both attributes: the first five calls' request and response models, then _OTHER.
+    assert models == {f"user-model-{n}" for n in range(5)} | {"_OTHER"}
+    assert answered_models == {f"user-model-{n}-2025" for n in range(5)} | {"_OTHER"}
+    assert len(durations) == 5 + 1
+    assert all(len(points) <= 2 * 6 for points in series.values())  # token usage: input and output
+    (folded,) = [d for d in durations if d.attributes.get("gen_ai.request.model") == "_OTHER"]
+    assert folded.count == 995  # the folded calls are counted: they are the _OTHER series
+    (warning,) = [r for r in caplog.records if "OTEL_CHATBOT_MAX_MODELS" in r.getMessage()]
+    assert "recorded as _OTHER" in warning.getMessage()
+
+
+def test_error_types_past_their_budget_are_other() -> None:
+    reader = InMemoryMetricReader()
+    metrics = GenAIMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"), PriceTable.default())
+    request = GenAIRequest(operation_name="chat", provider_name="openai", model="gpt-4o")
+    for n in range(ERROR_TYPES_LIMIT + 30):  # a provider inventing error types
+        metrics.record(request, GenAIResponse(), 0.1, f"weird_error_{n}", None)
+    errors = {d.attributes["error.type"] for d in _series(reader)["gen_ai.client.operation.duration"]}
+    assert len(errors) == ERROR_TYPES_LIMIT + 1 and "_OTHER" in errors

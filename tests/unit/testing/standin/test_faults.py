@@ -72,6 +72,7 @@ def test_http_faults_bound_their_delays() -> None:
         "server_error",
         "overloaded",
         "malformed",
+        "body_cut",
         "slow",
         "stream_cut",
         "stream_error",
