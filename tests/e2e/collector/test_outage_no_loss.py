@@ -72,7 +72,9 @@ class Load:
         assert not self.thread.is_alive(), "the load did not finish"
 
     async def _run(self) -> None:
-        limits = httpx.Limits(max_connections=64)
+        # Idle connections expire on the client before uvicorn's 5 s keep-alive closes them: with
+        # both at 5 s, a request sent on a connection the server is closing fails with ReadError('').
+        limits = httpx.Limits(max_connections=64, keepalive_expiry=2.0)
         async with httpx.AsyncClient(base_url=self.base_url, timeout=30, limits=limits) as client:
             started = time.monotonic()
             tasks = []
