@@ -170,10 +170,18 @@ class Collector:
         self.stop()
         raise TimeoutError(f"otelcol-chatbot not healthy after {timeout}s: see {self.log_path}")
 
-    def log_lines_matching(self, pattern: str) -> int:
+    def log_lines_matching(self, pattern: str, keep: int = 3) -> tuple[int, list[str]]:
+        """How many log lines match, and the first ``keep`` distinct messages (cut at 300 chars)."""
         regex = re.compile(pattern)
+        count, first = 0, list[str]()
         with self.log_path.open(errors="replace") as log:
-            return sum(1 for line in log if regex.search(line))
+            for line in log:
+                if regex.search(line):
+                    count += 1
+                    message = line.strip()[:300]
+                    if len(first) < keep and message not in first:
+                        first.append(message)
+        return count, first
 
     def stop(self) -> int | None:
         if self.alive():
