@@ -21,6 +21,10 @@ repetitions, on whatever SDK is installed (the gate says whether the fast paths 
   fast path is the exporter's: it encodes at the end only for an exporter that takes
   encoded spans.)
 
+* plain span attributes: a span's late attributes through ``span_attribute_setter`` against
+  ``Span.set_attributes``, and its start through ``plain_span_starter`` against
+  ``Tracer.start_span(attributes=...)``.
+
 bench/README.md keeps the figures; a fast path whose gain is gone (within noise) goes.
 """
 
@@ -231,6 +235,56 @@ def batch_processor(spans: Sequence[ReadableSpan], reps: int) -> list[dict[str, 
     return [export_thread, ending_thread]
 
 
+LATE = {"http.route": "/chat", "http.response.status_code": 200, "chatbot.stream": False, "gen_ai.usage.cost": 1e-4}
+
+
+def span_attributes(reps: int, scale: int) -> list[dict[str, Any]]:
+    """A server span started with its 10 attributes and given 4 more at its end, public and plain, per span."""
+    spans = 5_000 * scale
+    provider = TracerProvider(resource=RESOURCE, shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))  # on_start does nothing
+    tracer = provider.get_tracer("otel_chatbot", "0.1.0")
+    start, set_late = compat.plain_span_starter(tracer), compat.span_attribute_setter()
+    active = set_late is not compat._public_set_attributes
+
+    def late(setter: Callable[[Any, Any], None]) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(spans):
+                span = tracer.start_span("POST /chat", kind=SpanKind.SERVER)
+                setter(span, LATE)
+
+        return run
+
+    def started(fast: bool) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(spans):
+                if fast:
+                    start("POST /chat", None, SpanKind.SERVER, ATTRIBUTES)
+                else:
+                    tracer.start_span("POST /chat", kind=SpanKind.SERVER, attributes=ATTRIBUTES)
+
+        return run
+
+    results = [
+        compare(
+            "late span attributes (4, one call), per span; a bare start_span included in both",
+            ("Span.set_attributes", late(compat._public_set_attributes), spans),
+            ("span_attribute_setter", late(set_late), spans),
+            reps,
+            active,
+        ),
+        compare(
+            "span start with 10 attributes, per span",
+            ("Tracer.start_span(attributes=...)", started(False), spans),
+            ("plain_span_starter", started(True), spans),
+            reps,
+            active,
+        ),
+    ]
+    provider.shutdown()
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5, help="interleaved repetitions per side (default 5)")
@@ -246,6 +300,7 @@ def main() -> None:
     prebound(args.reps, args.scale)
     encoded_export(spans, args.reps)
     batch_processor(spans, args.reps)
+    span_attributes(args.reps, args.scale)
     print(f"\n({time.monotonic() - started:.1f} s)")
 
 

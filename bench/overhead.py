@@ -34,6 +34,14 @@ worker thread) or ``bench/apps/sse_chat.py`` (ConverseStream relayed as ``text/e
 against one ``otel_chatbot.testing.bedrock`` started for the whole benchmark; the trace sink then keeps
 spans, and the CLIENT spans (the Bedrock calls) received per run are counted. Results go to
 ``overhead-<scenario>-<timestamp>.*``.
+
+``--scenario openai`` / ``--scenario openai-stream`` serve ``bench/apps/openai_chat.py`` (the ``openai``
+SDK's ``AsyncOpenAI.chat.completions.create`` awaited on the app's loop) or ``bench/apps/openai_stream.py``
+(the same, ``stream=True`` with ``include_usage``, relayed as ``text/event-stream``) against one
+``otel_chatbot.testing.openai``. ``stock`` then runs the upstream ``opentelemetry-instrumentation-openai-v2``
+(loaded by ``opentelemetry-instrument``'s own ``initialize()``, as every installed instrumentor is);
+``ours`` runs otel_chatbot's GenAI-over-HTTP instrumentation (the SDK's ``httpx2`` requests), which
+leaves upstream's openai-v2 out when both are installed. Each call is one GenAI CLIENT span either way.
 """
 
 from __future__ import annotations
@@ -59,7 +67,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from otel_chatbot.testing.process import ServerProcess, bedrock_process, otlp_sink_process
+from otel_chatbot.testing.process import ServerProcess, bedrock_process, openai_process, otlp_sink_process
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -69,9 +77,15 @@ SCENARIOS = {
     "minimal": APP,
     "bedrock": "bench.apps.bedrock_chat:app",  # boto3 Converse against otel_chatbot/testing/bedrock
     "sse": "bench.apps.sse_chat:app",  # boto3 ConverseStream relayed as text/event-stream
+    "openai": "bench.apps.openai_chat:app",  # openai.AsyncOpenAI chat completion against otel_chatbot/testing/openai
+    "openai-stream": "bench.apps.openai_stream:app",  # the same, streamed, relayed as text/event-stream
 }
+STAND_INS = {"bedrock": "bedrock", "sse": "bedrock", "openai": "openai", "openai-stream": "openai"}
+"""The provider stand-in each scenario's app calls (one process for the whole benchmark)."""
 # fake credentials for the local Bedrock-compatible server (it checks nothing)
 BEDROCK_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
+# the OpenAI-compatible stand-in checks no key either; the SDK wants one
+OPENAI_KEY_ENV = {"OPENAI_API_KEY": "test"}
 BODY = '{"message":"hello, what can you do?","conversation_id":"c-42"}'
 CONFIGS = ("bare", "stock", "ours")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -170,16 +184,31 @@ def server_command(config: str, port: int, app: str = APP) -> list[str]:
     return [str(VENV_BIN / "opentelemetry-instrument"), *uvicorn]
 
 
+def stand_in_env(provider: str, url: str) -> dict[str, str]:
+    """What points the app's client at the ``provider`` stand-in at ``url``, with throw-away credentials."""
+    if provider == "bedrock":
+        return {**BEDROCK_ENV, "BEDROCK_ENDPOINT_URL": url}
+    if provider == "openai":
+        return {**OPENAI_KEY_ENV, "OPENAI_BASE_URL": f"{url}/v1"}
+    raise ValueError(provider)
+
+
 def server_env(
-    config: str, sink_http: str, metrics_http: str, served_file: str, bedrock_url: str | None = None
+    config: str,
+    sink_http: str,
+    metrics_http: str,
+    served_file: str,
+    stand_in: tuple[str, str] | None = None,
 ) -> dict[str, str]:
+    """``stand_in``: (provider, url) of the provider stand-in the app calls."""
     env = clean_env()
     env["BENCH_SERVED_FILE"] = served_file
-    if bedrock_url:
-        env.update(BEDROCK_ENV)
-        env["BEDROCK_ENDPOINT_URL"] = bedrock_url
+    if stand_in:
         for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE"):
             env.pop(k, None)
+        for k in [k for k in env if k.startswith("OPENAI_")]:
+            env.pop(k)
+        env.update(stand_in_env(*stand_in))
     if config == "bare":
         return env
     env.update(
@@ -323,11 +352,11 @@ class Run:
     duration_metric: str | None = None
     duration_count: int = 0  # requests the HTTP server duration histogram recorded
     log_records: int = 0
-    client_spans: int | None = None  # bedrock/sse scenarios: CLIENT spans (the Bedrock calls) received
+    client_spans: int | None = None  # provider scenarios: CLIENT spans (the provider calls) received
     sink_not_accepted: int = 0
     sink_cpu_us_per_req: float = 0.0  # the receiver decoding what this server sent
     wrk_cpu_us_per_req: float = 0.0
-    bedrock_cpu_us_per_req: float = 0.0  # the local Bedrock stand-in answering this server's calls
+    bedrock_cpu_us_per_req: float = 0.0  # the provider stand-in (Bedrock or OpenAI) answering this server's calls
     foreign_cpu_pct: float = 0.0  # other processes on the machine, % of all CPUs, during the timed run
     startup_s: float = 0.0
     exit_code: int | None = None
@@ -393,9 +422,10 @@ def one_run(
     sink: Sink,
     msink: Sink,
     lua: str,
-    bedrock: ServerProcess | None = None,
+    provider: ServerProcess | None = None,
 ) -> Run:
-    bedrock_url = bedrock.url if bedrock else None
+    """``provider``: the scenario's provider stand-in (Bedrock or OpenAI), ``None`` for ``minimal``."""
+    stand_in = (STAND_INS[args.scenario], provider.url) if provider else None
     app = SCENARIOS[args.scenario]
     tag = config if args.scenario == "minimal" else f"{args.scenario}-{config}"
     run = Run(config, conns, rep)
@@ -406,7 +436,7 @@ def one_run(
     msink.settle(max_wait=2.0, quiet=0.3)
     msink.reset()
     log = open(RESULTS / f"server-{tag}.log", "a", encoding="utf-8")  # noqa: SIM115 (closed in finally)
-    env = server_env(config, sink.http, msink.http, served_file, bedrock_url)
+    env = server_env(config, sink.http, msink.http, served_file, stand_in)
     try:
         started = start_server(config, app, env, log, served_file)
     except RuntimeError:
@@ -422,7 +452,7 @@ def one_run(
             raise RuntimeError(f"{config} server exited during warm-up (see {log.name})")
         cpu0, sink0, sys0 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
         msink0 = cpu_seconds(msink.proc.pid)
-        bedrock0 = cpu_seconds(bedrock.process.pid) if bedrock else 0.0
+        provider0 = cpu_seconds(provider.process.pid) if provider else 0.0
         kids0, self0, t_0 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
         w = run_wrk(lua, port, conns, args.duration, args.threads)
         time.sleep(0.3)  # let in-flight requests and queued export work land in the window
@@ -430,14 +460,14 @@ def one_run(
             raise RuntimeError(f"{config} server exited during the timed run (see {log.name})")
         cpu1, sink1, sys1 = cpu_seconds(proc.pid), cpu_seconds(sink.proc.pid), system_busy_seconds()
         msink1 = cpu_seconds(msink.proc.pid)
-        bedrock1 = cpu_seconds(bedrock.process.pid) if bedrock else 0.0
+        provider1 = cpu_seconds(provider.process.pid) if provider else 0.0
         kids1, self1, t_1 = children_cpu_seconds(), self_cpu_seconds(), time.monotonic()
         n = max(w["requests"], 1)
         run.sink_cpu_us_per_req = (sink1 - sink0) * 1e6 / n
         run.wrk_cpu_us_per_req = (kids1 - kids0) * 1e6 / n
-        run.bedrock_cpu_us_per_req = (bedrock1 - bedrock0) * 1e6 / n
+        run.bedrock_cpu_us_per_req = (provider1 - provider0) * 1e6 / n
         ours_cpu = (cpu1 - cpu0) + (sink1 - sink0) + (msink1 - msink0) + (kids1 - kids0) + (self1 - self0)
-        ours_cpu += bedrock1 - bedrock0
+        ours_cpu += provider1 - provider0
         foreign = max(0.0, (sys1 - sys0) - ours_cpu)
         run.foreign_cpu_pct = 100 * foreign / ((t_1 - t_0) * (os.cpu_count() or 1))
         run.rss_mib = rss_kib(proc.pid) / 1024
@@ -462,7 +492,7 @@ def one_run(
     run.spans = after["traces"] - before["traces"]
     run.metric_points = mafter["metrics"]
     run.log_records = after["logs"] - before["logs"]
-    if bedrock_url:
+    if stand_in:
         # the trace sink keeps spans in these scenarios; counted and emptied after every run
         run.client_spans = count_client_spans(sink)
         sink.reset()
@@ -536,14 +566,14 @@ def summarize(runs: list[Run], configs: list[str], conns_list: list[int]) -> lis
 
 
 def markdown(rows: list[dict[str, Any]], client_spans: bool = False) -> str:
-    """The table; ``client_spans`` adds a column for the Bedrock CLIENT spans (bedrock/sse scenarios)."""
+    """The table; ``client_spans`` adds columns for the provider's CLIENT spans and stand-in (provider scenarios)."""
     head = (
         "| config | conns | req/s | share of bare | server CPU µs/req | added CPU µs/req | p50 ms | p99 ms "
         "| RSS MiB | served | spans (per req) | "
-        + ("Bedrock CLIENT spans (per req) | " if client_spans else "")
+        + ("provider CLIENT spans (per req) | " if client_spans else "")
         + "metric points | duration histogram count | log records "
         "| sink CPU µs/req | "
-        + ("Bedrock stand-in CPU µs/req | " if client_spans else "")
+        + ("stand-in CPU µs/req | " if client_spans else "")
         + "other load % |\n"
         + "|---" * (18 if client_spans else 16)
         + "|\n"
@@ -644,7 +674,9 @@ def main(argv: list[str] | None = None) -> int:
         choices=tuple(SCENARIOS),
         default="minimal",
         help="minimal: bench/apps/minimal.py; bedrock: boto3 Converse against otel_chatbot/testing/bedrock "
-        "(bench/apps/bedrock_chat.py); sse: ConverseStream relayed as server-sent events (bench/apps/sse_chat.py)",
+        "(bench/apps/bedrock_chat.py); sse: ConverseStream relayed as server-sent events (bench/apps/sse_chat.py); "
+        "openai: openai.AsyncOpenAI chat completions against otel_chatbot/testing/openai (bench/apps/openai_chat.py); "
+        "openai-stream: the same streamed, relayed as server-sent events (bench/apps/openai_stream.py)",
     )
     p.add_argument("--quick", action="store_true", help="3 repetitions of 4 s at 1 and 32 connections")
     p.add_argument("--reps", type=int, help="repetitions (default 5, quick 3)")
@@ -689,13 +721,14 @@ def main(argv: list[str] | None = None) -> int:
     lua_file = RESULTS / "post.lua"
     lua_file.write_text(WRK_LUA)
     v_start = versions()
-    # bedrock/sse: the trace sink keeps spans, so the Bedrock CLIENT spans can be counted per run
+    # provider scenarios: the trace sink keeps spans, so the provider's CLIENT spans can be counted per run
     sink = Sink(keep=not minimal)
     msink = Sink(keep=True)
-    bedrock: ServerProcess | None = None
+    provider: ServerProcess | None = None
     if not minimal:
         try:
-            bedrock = bedrock_process(env=clean_env(), cwd=ROOT)  # the Bedrock stand-in, one per benchmark
+            start = bedrock_process if STAND_INS[args.scenario] == "bedrock" else openai_process
+            provider = start(env=clean_env(), cwd=ROOT)  # the provider stand-in, one per benchmark
         except Exception:
             sink.stop()
             msink.stop()
@@ -713,7 +746,7 @@ def main(argv: list[str] | None = None) -> int:
                     for _ in range(2):  # a failed run is tried once more
                         try:
                             got = check_telemetry(
-                                one_run(config, conns, rep, args, sink, msink, str(lua_file), bedrock)
+                                one_run(config, conns, rep, args, sink, msink, str(lua_file), provider)
                             )
                             break
                         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
@@ -731,7 +764,7 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"  (other load {run.foreign_cpu_pct:.0f} %: repeating {config} conns={conns})")
                         try:
                             retry = check_telemetry(
-                                one_run(config, conns, rep, args, sink, msink, str(lua_file), bedrock)
+                                one_run(config, conns, rep, args, sink, msink, str(lua_file), provider)
                             )
                         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                             failure = {"config": config, "conns": conns, "rep": rep, "error": repr(exc)}
@@ -751,15 +784,15 @@ def main(argv: list[str] | None = None) -> int:
                         f"hist {run.duration_count}  "
                         + (f"client spans {run.client_spans}  " if not minimal else "")
                         + f"logs {run.log_records}  sink {run.sink_cpu_us_per_req:.0f} µs/req  "
-                        + (f"bedrock {run.bedrock_cpu_us_per_req:.0f} µs/req  " if not minimal else "")
+                        + (f"stand-in {run.bedrock_cpu_us_per_req:.0f} µs/req  " if not minimal else "")
                         + f"other load {run.foreign_cpu_pct:.0f} %  exit {run.exit_code} {' '.join(run.notes)}",
                         flush=True,
                     )
     finally:
         sink.stop()
         msink.stop()
-        if bedrock:
-            bedrock.stop()
+        if provider:
+            provider.stop()
 
     rows = summarize(runs, configs, conns_list)
     table = markdown(rows, client_spans=not minimal)

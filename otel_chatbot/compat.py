@@ -1,6 +1,6 @@
 """The one place that touches other libraries' private names, behind one version gate.
 
-Two fast paths, a wrapper, a switch and a credentials accessor lean on internals that
+Four fast paths, a wrapper, a switch and a credentials accessor lean on internals that
 upstream may change in any release. Each is offered here as a capability; callers never
 see a private name:
 
@@ -8,6 +8,10 @@ see a private name:
   validation and hashing (``instrumentation/prebound.py``, ~10 → ~4.5 µs per record);
 * :func:`span_request_sender` — upstream's OTLP/HTTP span export steps around bytes we
   encoded ourselves (``export/fast_spans.py``, ~36 → ~10 µs per span exported);
+* :func:`span_attribute_setter` — span attributes that need no cleaning stored without
+  the SDK's re-validation (the server span's and the GenAI span's late attributes);
+* :func:`plain_span_starter` — the same for a span's start attributes, where neither the
+  sampler nor a span processor's ``on_start`` can tell;
 * :func:`metric_exporter_preferences` — the temporality and aggregation an exporter asks
   for, so a wrapper can ask the same (``export/outage.py``);
 * :func:`fastapi_native_telemetry_off` — FastAPI's own telemetry turned off for an app we
@@ -271,6 +275,149 @@ class PreboundRecord:
         for target in self._targets:
             target.aggregate(measurement, sample)
         return True
+
+
+# --- plain span attributes, set without the SDK's re-validation ---------------------------
+
+PLAIN_ATTRIBUTES = "plain span attributes set without re-validation"
+_PLAIN_TYPES = frozenset({str, int, float, bool})
+
+SpanAttributeSetter = Callable[[Any, Mapping[str, Any]], None]
+
+
+def _public_set_attributes(span: Any, attributes: Mapping[str, Any]) -> None:
+    span.set_attributes(attributes)
+
+
+def span_attribute_setter() -> SpanAttributeSetter:
+    """``set(span, attributes)``: ``span.set_attributes`` at less cost for what needs no cleaning.
+
+    The SDK's ``set_attributes`` runs every value through its attribute cleaning (type
+    checks, sequence copies, length limits) under two locks; our own attributes are plain
+    strings, numbers, booleans and tuples of strings. For those, on an SDK span with no value
+    length limit, this stores them as the SDK's ``_set_items`` would after cleaning (its
+    ``_setitem_locked``: same order, same count limit and eviction). Anything else — another
+    value type, a limit, an ended span, a span class with its own ``set_attributes`` — goes
+    through ``set_attributes``.
+    """
+    if not _gate(PLAIN_ATTRIBUTES):
+        return _public_set_attributes
+    try:
+        from opentelemetry.attributes import BoundedAttributes
+        from opentelemetry.sdk.trace import Span as SdkSpan
+
+        if not callable(getattr(BoundedAttributes, "_setitem_locked", None)):
+            raise AttributeError("BoundedAttributes has no _setitem_locked")
+    except Exception as exc:
+        fall_back(PLAIN_ATTRIBUTES, exc)
+        return _public_set_attributes
+
+    sdk_set_attributes = SdkSpan.set_attributes
+
+    def set_plain(span: Any, attributes: Mapping[str, Any]) -> None:
+        bounded = getattr(span, "_attributes", None)
+        if (
+            getattr(type(span), "set_attributes", None) is not sdk_set_attributes  # the SDK's span, as it is
+            or type(bounded) is not BoundedAttributes
+            or bounded.max_value_len is not None
+            or bounded.maxlen == 0
+            or bounded._immutable
+        ):
+            span.set_attributes(attributes)
+            return
+        for key, value in attributes.items():
+            kind = type(value)
+            if (
+                type(key) is not str
+                or not key
+                or (kind not in _PLAIN_TYPES and (kind is not tuple or any(type(v) is not str for v in value)))
+            ):
+                span.set_attributes(attributes)
+                return
+        with span._lock:
+            if span._end_time is None:
+                with bounded._lock:
+                    for key, value in attributes.items():
+                        bounded._setitem_locked(key, value)
+                return
+        span.set_attributes(attributes)  # ended: the SDK says so, as it would
+
+    return set_plain
+
+
+PLAIN_START = "span start with plain attributes set without re-validation"
+
+SpanStarter = Callable[[str, "Context | None", Any, Mapping[str, Any]], Any]
+
+
+def plain_span_starter(tracer: Any) -> SpanStarter:
+    """``start(name, context, kind, attributes)``: ``tracer.start_span`` without cleaning plain attributes twice.
+
+    The SDK cleans start attributes like late ones (:func:`span_attribute_setter`). Started
+    without them and given them at once, a span ends up the same, as long as nothing looks
+    at them in between: the sampler (the SDK's own always-on/off, trace-id ratio and
+    parent-based samplers never do; any other sampler gets them) and the span processors'
+    ``on_start`` (the SDK's batch and simple processors' and ours do nothing; any other
+    processor, even one added later, gets them). Otherwise ``tracer.start_span`` as usual.
+    """
+    set_attributes = span_attribute_setter()
+
+    def public(name: str, context: Context | None, kind: Any, attributes: Mapping[str, Any]) -> Any:
+        return tracer.start_span(name, context=context, kind=kind, attributes=attributes)
+
+    if set_attributes is _public_set_attributes:
+        return public
+    try:
+        from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, Tracer
+        from opentelemetry.sdk.trace.sampling import ParentBased, StaticSampler, TraceIdRatioBased
+
+        multi = tracer.span_processor if isinstance(tracer, Tracer) else None
+        if type(multi) is not SynchronousMultiSpanProcessor:
+            return public
+        sampler = tracer.sampler
+        blind = (StaticSampler, TraceIdRatioBased)
+        delegates = (
+            "_root",
+            "_remote_parent_sampled",
+            "_remote_parent_not_sampled",
+            "_local_parent_sampled",
+            "_local_parent_not_sampled",
+        )
+        if not (
+            type(sampler) in blind
+            or (type(sampler) is ParentBased and all(type(getattr(sampler, d)) in blind for d in delegates))
+        ):
+            return public
+        multi._span_processors  # noqa: B018  (there, or the fast path stays off)
+    except Exception as exc:
+        fall_back(PLAIN_START, exc)
+        return public
+
+    def start(name: str, context: Context | None, kind: Any, attributes: Mapping[str, Any]) -> Any:
+        for processor in multi._span_processors:
+            if not _on_start_does_nothing(type(processor)):
+                return tracer.start_span(name, context=context, kind=kind, attributes=attributes)
+        span = tracer.start_span(name, context=context, kind=kind)
+        set_attributes(span, attributes)
+        return span
+
+    return start
+
+
+def _pass(*_args: object) -> None:
+    pass
+
+
+_quiet_on_start: dict[type, bool] = {}  # per span processor class: few
+
+
+def _on_start_does_nothing(processor_class: type) -> bool:
+    """Whether a span processor's ``on_start`` is a bare ``pass`` (its bytecode is a bare return)."""
+    quiet = _quiet_on_start.get(processor_class)
+    if quiet is None:
+        code = getattr(getattr(processor_class, "on_start", None), "__code__", None)
+        quiet = _quiet_on_start[processor_class] = code is not None and code.co_code == _pass.__code__.co_code
+    return quiet
 
 
 # --- the OTLP/HTTP span exporter's send path ----------------------------------------------

@@ -58,6 +58,8 @@ def _replaced() -> frozenset[str]:
     if telemetry is not None and not telemetry.settings.instrumentation_enabled("genai-http"):
         return _REPLACED - _GENAI_SDKS
     return _REPLACED
+
+
 # Loaded by otel_chatbot itself with the settings table's choice (process metrics); not
 # undone under another distro: its singleton already refuses a second instrumentation.
 _STARTED_BY_US = _REPLACED | {"system_metrics"}

@@ -18,24 +18,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from fastapi import FastAPI
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from bench.apps.schemas import ChatRequest, ChatResponse
 from bench.apps.served import Served
 
 MODEL_ID = os.environ.get("BENCH_MODEL_ID", "us.anthropic.claude-3-5-haiku-20241022-v1:0")
-
-
-class ChatRequest(BaseModel):
-    message: str = Field(min_length=1, max_length=4000)
-    conversation_id: str | None = None
-
-
-class ChatResponse(BaseModel):
-    reply: str
-    conversation_id: str
-    input_tokens: int
-    output_tokens: int
 
 
 def make_client() -> Any:

@@ -17,14 +17,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from bench.apps.schemas import ChatRequest
 from bench.apps.served import Served
-
-
-class ChatRequest(BaseModel):
-    message: str = Field(min_length=1, max_length=4000)
-    conversation_id: str | None = None
 
 
 class ChatResponse(BaseModel):

@@ -18,17 +18,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from bench.apps.bedrock_chat import MODEL_ID, make_client, messages_for
+from bench.apps.schemas import ChatRequest
 from bench.apps.served import Served
-
-
-class ChatRequest(BaseModel):
-    message: str = Field(min_length=1, max_length=4000)
-    conversation_id: str | None = None
-
 
 served = Served()
 _client: Any = None

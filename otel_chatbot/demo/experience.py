@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from otel_chatbot.demo.chatbot.tally import ClientTally
 from otel_chatbot.demo.metrics import Histogram, histogram_quantile
 from otel_chatbot.demo.spans import SpanFacts
-from otel_chatbot.demo.summary import Section, format_ms, grouped, percentile, table
+from otel_chatbot.demo.summary import Check, Section, check_lines, format_ms, grouped, percentile, table
 from otel_chatbot.instrumentation.asgi import names as n
 
 # Prometheus names of the histograms read back (the exporter adds the unit suffix).
@@ -126,20 +126,6 @@ def chat_experience(
     )
 
 
-@dataclass(frozen=True)
-class Check:
-    """One count seen from both ends: what the telemetry says, what the clients did."""
-
-    telemetry_side: str
-    telemetry: int
-    client_side: str
-    clients: int
-
-    @property
-    def equal(self) -> bool:
-        return self.telemetry == self.clients
-
-
 def cross_check(experience: ChatExperience, clients: ClientTally) -> tuple[Check, ...]:
     streams, sockets = experience.stream_total, experience.websocket_total
     return (
@@ -196,23 +182,12 @@ def section(experience: ChatExperience, clients: ClientTally | None = None, cut_
     lines = ["Streamed answers (SERVER spans; time to first byte in ms):"]
     lines += table(STREAM_HEADER, [_stream_row(s) for s in (*experience.streams, experience.stream_total)])
     lines += ["", "WebSockets (spans; turn = a message in to the first message out, ms, from histogram buckets):"]
-    lines += table(
-        WEBSOCKET_HEADER, [_websocket_row(w) for w in (*experience.websockets, experience.websocket_total)]
-    )
+    lines += table(WEBSOCKET_HEADER, [_websocket_row(w) for w in (*experience.websockets, experience.websocket_total)])
     lines += [
         "",
         f"Event loop lag p99: {format_ms(experience.loop_lag_p99_s)} ms "
         f"({experience.loop_lag_samples} timer samples, from histogram buckets)",
     ]
     if clients is not None:
-        checks = cross_check(experience, clients)
-        verdict = "all equal" if all(c.equal for c in checks) else "MISMATCH"
-        if cut_off and verdict != "all equal":
-            verdict += f": {cut_off} steps were cut off by the deadline, their clients' counts are partial"
-        width = max(len(c.telemetry_side) for c in checks)
-        lines += ["", f"Cross-check, telemetry vs what the load's clients did ({verdict}):"]
-        lines += [
-            f"  {c.telemetry_side:<{width}}  {c.telemetry:>5} {'=' if c.equal else '!='} {c.clients:<5} {c.client_side}"
-            for c in checks
-        ]
+        lines += ["", *check_lines("what the load's clients did", cross_check(experience, clients), cut_off)]
     return Section("Chat experience:", tuple(lines))

@@ -113,6 +113,16 @@ def histograms(text: str, name: str, by: str | None = None) -> dict[str, Histogr
     }
 
 
+def counters(text: str, name: str, by: str) -> dict[str, float]:
+    """The counter ``name`` (its Prometheus sample name, ``_total`` included) summed per value of label ``by``."""
+    values: dict[str, float] = {}
+    for sample, labels, value in _samples(text):
+        if sample == name:
+            key = labels.get(by, "")
+            values[key] = values.get(key, 0.0) + value
+    return dict(sorted(values.items()))
+
+
 def histogram_quantile(histogram: Histogram, q: float) -> float | None:
     """Percentile ``q`` (0..100), interpolated linearly within its bucket as Prometheus does.
 

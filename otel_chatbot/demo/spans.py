@@ -14,9 +14,11 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.semconv.attributes import http_attributes as http
 from opentelemetry.trace import StatusCode
 
+from otel_chatbot.helpers import names as helpers
 from otel_chatbot.instrumentation.asgi import names as chat
 
 BEDROCK_PROVIDER = "aws.bedrock"
@@ -49,6 +51,19 @@ class SpanFacts:
     ws_received: int | None = None
     """Messages a WebSocket connection received; ``None``: not a WebSocket."""
     ws_sent: int | None = None
+    provider: str | None = None
+    """``gen_ai.provider.name`` of a call to a provider (a CLIENT span); ``aws.bedrock`` for Bedrock's."""
+    error_type: str | None = None
+    cache_result: str | None = None
+    """``hit`` / ``miss`` / ``error`` of a ``cache_lookup`` span; ``None``: not one."""
+    cache_similarity: float | None = None
+    cache_saved_input: int = 0
+    cache_saved_output: int = 0
+    cache_saved_cost: float = 0.0
+    failover_outcome: str | None = None
+    """``served`` / ``exhausted`` of a ``failover`` chain span; ``None``: not one (attempts are ``attempt ...``)."""
+    failover_attempts: int = 0
+    failover_overhead_s: float | None = None
 
 
 def _int(attributes: Mapping[str, Any], key: str) -> int | None:
@@ -71,6 +86,8 @@ def facts_from_span(span: ReadableSpan) -> SpanFacts:
     )
     route = attributes.get(http.HTTP_ROUTE)
     outcome = attributes.get(chat.STREAM_OUTCOME)
+    provider = attributes.get(gen_ai.GEN_AI_PROVIDER_NAME) if span.kind.name == "CLIENT" else None
+    chain = span.name.startswith("failover ") and span.kind.name == "INTERNAL"
     return SpanFacts(
         name=span.name,
         kind=span.kind.name,
@@ -89,7 +106,21 @@ def facts_from_span(span: ReadableSpan) -> SpanFacts:
         stream_ttfb_s=_number(attributes, chat.STREAM_TIME_TO_FIRST_BYTE),
         ws_received=_int(attributes, chat.WEBSOCKET_MESSAGES_RECEIVED),
         ws_sent=_int(attributes, chat.WEBSOCKET_MESSAGES_SENT),
+        provider=BEDROCK_PROVIDER if bedrock else _str(provider),
+        error_type=_str(attributes.get(error_attributes.ERROR_TYPE)),
+        cache_result=_str(attributes.get(helpers.CACHE_RESULT)),
+        cache_similarity=_number(attributes, helpers.CACHE_SIMILARITY),
+        cache_saved_input=_int(attributes, helpers.CACHE_SAVED_INPUT_TOKENS) or 0,
+        cache_saved_output=_int(attributes, helpers.CACHE_SAVED_OUTPUT_TOKENS) or 0,
+        cache_saved_cost=_number(attributes, helpers.CACHE_SAVED_COST_ATTRIBUTE) or 0.0,
+        failover_outcome=_str(attributes.get(helpers.FAILOVER_OUTCOME)) if chain else None,
+        failover_attempts=(_int(attributes, helpers.FAILOVER_ATTEMPT_COUNT) or 0) if chain else 0,
+        failover_overhead_s=_number(attributes, helpers.FAILOVER_OVERHEAD_ATTRIBUTE) if chain else None,
     )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class SpanCollector(SpanExporter):

@@ -66,9 +66,7 @@ def processed_by_error_type(counts: QueueCounts) -> dict[str | None, int]:
     return found
 
 
-def observe_queue(
-    meter_provider: MeterProvider, queue: RetainingQueue[Any], signal: Literal["traces", "logs"]
-) -> None:
+def observe_queue(meter_provider: MeterProvider, queue: RetainingQueue[Any], signal: Literal["traces", "logs"]) -> None:
     """Report ``queue``'s counts through ``meter_provider`` for as long as it collects."""
     component_type, unit, processed, size, capacity = _NAMES[signal]
     component = {

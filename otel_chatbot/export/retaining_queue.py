@@ -331,6 +331,7 @@ class RetainingQueue(Generic[T]):
         finally:
             self.exporting = False
 
+
 def _retry_delay(failures: int) -> float:
     base = min(MAX_RETRY_S, FIRST_RETRY_S * float(2 ** min(failures - 1, 16)))
     return base * random.uniform(1 - _JITTER, 1 + _JITTER)

@@ -24,6 +24,7 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, suppress_http_instrumentation
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
+from otel_chatbot.compat import plain_span_starter
 from otel_chatbot.guard import report
 from otel_chatbot.version import __version__
 
@@ -124,6 +125,7 @@ def error_type_of(error: BaseException) -> str:
 class BotocoreTelemetry:
     def __init__(self, tracer_provider: TracerProvider, extensions: Mapping[str, ServiceExtension]) -> None:
         self.tracer = tracer_provider.get_tracer("otel_chatbot.botocore", __version__)
+        self.start_span = plain_span_starter(self.tracer)
         self.extensions = extensions
         self._servers: dict[str, tuple[str | None, int | None]] = {}
 
@@ -160,9 +162,7 @@ class BotocoreTelemetry:
         attributes[RPC_METHOD] = operation
         if call.region:
             attributes[CLOUD_REGION] = call.region
-        call.span = span = self.tracer.start_span(
-            name or f"{call.service}.{operation}", kind=SpanKind.CLIENT, attributes=attributes
-        )
+        call.span = span = self.start_span(name or f"{call.service}.{operation}", None, SpanKind.CLIENT, attributes)
         call.token = otel_context.attach(trace.set_span_in_context(span))
         return call
 

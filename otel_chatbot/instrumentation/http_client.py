@@ -24,6 +24,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
+from otel_chatbot.compat import plain_span_starter
 from otel_chatbot.instrumentation import http_semconv as sc
 from otel_chatbot.instrumentation.prebound import Bindings
 from otel_chatbot.version import __version__
@@ -52,6 +53,7 @@ class ClientTelemetry:
         genai: HttpGenAI | None = None,
     ) -> None:
         self.tracer = tracer_provider.get_tracer(f"otel_chatbot.{name}", __version__)
+        self.start_span = plain_span_starter(self.tracer)
         meter = meter_provider.get_meter(f"otel_chatbot.{name}", __version__)
         # Bound per (method, host, port, scheme, status, version, error type).
         self.durations = Bindings(
@@ -110,7 +112,7 @@ class ClientTelemetry:
                 if genai is not None:
                     name = genai.span_name
                     attributes.update(genai.start_attributes(host, port))
-        span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        span = self.start_span(name, None, SpanKind.CLIENT, attributes)
         self.propagator.inject(headers, context=trace.set_span_in_context(span))
         return OutgoingCall(self, span, (verb, host, port, scheme), start, genai, pending)
 

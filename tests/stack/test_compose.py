@@ -278,6 +278,28 @@ def test_grafana_provisions_the_dashboards_from_where_they_are_mounted(model: di
     assert (REPO / "dashboards" / "grafana" / home.rsplit("/", 1)[1]).exists()
 
 
+def test_the_apps_environment_is_a_valid_chatbot_config(model: dict[str, Any]) -> None:
+    """As compose resolves it: Bedrock answers, fails over to another Bedrock model, the cache on."""
+    from otel_chatbot.demo.chatbot.config import ChatbotConfig
+
+    env = {name: str(value) for name, value in model["services"]["app"]["environment"].items()}
+    config = ChatbotConfig.from_env(env)
+    assert (config.provider, config.fallback, config.semantic_cache) == (
+        "bedrock",
+        ("bedrock", "us.amazon.nova-lite-v1:0"),
+        True,
+    )
+    openai = ChatbotConfig.from_env(
+        {
+            **env,
+            "CHATBOT_FALLBACK_PROVIDER": "openai",
+            "CHATBOT_FALLBACK_MODEL_ID": "",
+            "OPENAI_BASE_URL": "http://x/v1",
+        }
+    )
+    assert openai.fallback == ("openai", "gpt-4o-mini") and "openai" in openai.enabled
+
+
 def test_the_apps_telemetry_variables_are_settings_the_distro_reads(model: dict[str, Any]) -> None:
     from otel_chatbot.config.table import SETTINGS
 

@@ -15,18 +15,28 @@ import httpx
 import pytest
 import tomllib
 from fastapi import FastAPI
+from opentelemetry import attributes as compat_attributes
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import SpanKind
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from otel_chatbot import compat
 from otel_chatbot.export.fast_spans import FastOTLPSpanExporter
-from tests.unit.fallbacks import UNTESTED_SDK, fallback_notes, watching_fallbacks
+from tests.unit.fallbacks import FAST, UNTESTED_SDK, fallback_notes, watching_fallbacks
 
 ROOT = Path(__file__).resolve().parents[2]
 # The distributions whose internals the door reads, all of one release line.
@@ -87,9 +97,10 @@ def test_outside_the_range_each_capability_is_off_and_says_so_once(
             assert compat.prebound_streams(histogram) is None
             assert compat.span_request_sender(exporter) is None
             assert compat.metric_exporter_preferences(exporter) is None
+            assert compat.span_attribute_setter() is compat._public_set_attributes
     exporter.shutdown()
     notes = fallback_notes(caplog)
-    capabilities = [compat.ENCODED_EXPORT, compat.PREBOUND, compat.METRIC_PREFERENCES]
+    capabilities = [compat.ENCODED_EXPORT, compat.PREBOUND, compat.METRIC_PREFERENCES, compat.PLAIN_ATTRIBUTES]
     assert [note.split(" is off ")[0] for note in notes] == [f"otel_chatbot: {c}" for c in capabilities]
     assert all(f"opentelemetry-sdk {UNTESTED_SDK} is outside the tested range" in note for note in notes)
 
@@ -173,3 +184,155 @@ def test_an_aws_clients_credentials_are_read_and_a_client_without_them_falls_bac
     assert note.startswith(f"otel_chatbot: {compat.AWS_CLIENT_CREDENTIALS} is off (object: no _get_credentials())")
     assert "the default credential chain signs the lookups" in note
     client.close()
+
+
+# --- plain span attributes ---------------------------------------------------------------------
+
+PLAIN = {
+    "http.route": "/chat/{session_id}",
+    "http.response.status_code": 200,
+    "gen_ai.usage.cost": 0.000123,
+    "chatbot.stream": True,
+    "gen_ai.response.finish_reasons": ("end_turn",),
+    "http.request.header.x-request-id": (),
+}
+
+
+def _exported(limits: SpanLimits | None, attributes: dict[str, Any], fast: bool) -> tuple[dict[str, Any], int]:
+    """A span's exported attributes (in order) and dropped count after setting ``attributes`` at start and late."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(span_limits=limits) if limits else TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    span = provider.get_tracer("t").start_span("s", attributes={"early": "x", "http.route": "/old"})
+    setter = compat.span_attribute_setter() if fast else compat._public_set_attributes
+    setter(span, attributes)
+    span.end()
+    (finished,) = exporter.get_finished_spans()
+    provider.shutdown()
+    return dict(finished.attributes or {}), finished.dropped_attributes
+
+
+def test_plain_attributes_are_stored_as_the_sdk_stores_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    setter = compat.span_attribute_setter()
+    assert (setter is not compat._public_set_attributes) is FAST  # taken on the tested SDK, else public
+    fast = _exported(None, PLAIN, fast=True)
+    assert fast == _exported(None, PLAIN, fast=False)
+    assert list(fast[0]) == ["early", "http.route", *[k for k in PLAIN if k != "http.route"]]
+    span = TracerProvider().get_tracer("t").start_span("s")
+    cleaned: list[object] = []
+    original = compat_attributes._clean_attribute_value
+    monkeypatch.setattr(compat_attributes, "_clean_attribute_value", lambda *a: cleaned.append(a) or original(*a))
+    setter(span, PLAIN)
+    assert (cleaned == []) is FAST  # not validated again (outside the range: the SDK's own path)
+    assert dict(span.attributes or {}) == PLAIN
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [SpanLimits(max_span_attributes=3), SpanLimits(max_span_attributes=0), SpanLimits(max_attribute_length=4)],
+    ids=["count limit evicts the oldest", "no attributes at all", "value length limit"],
+)
+def test_limits_give_what_the_sdk_gives(limits: SpanLimits) -> None:
+    assert _exported(limits, PLAIN, fast=True) == _exported(limits, PLAIN, fast=False)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"a.list": ["x", "y"]},
+        {"mixed": ("x", 1)},
+        {"a.dict": {"k": "v"}},
+        {"": "empty key"},
+        {"none": None},
+        {"bytes": b"x"},
+    ],
+    ids=["list", "mixed tuple", "mapping", "empty key", "None", "bytes"],
+)
+def test_anything_not_plain_goes_through_the_sdk(odd: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    attributes = {**PLAIN, **odd}
+    assert _exported(None, attributes, fast=True) == _exported(None, attributes, fast=False)
+
+
+def test_an_ended_span_is_left_alone_with_the_sdks_warning(caplog: pytest.LogCaptureFixture) -> None:
+    provider = TracerProvider()
+    span = provider.get_tracer("t").start_span("s")
+    span.end()
+    with caplog.at_level("WARNING"):
+        compat.span_attribute_setter()(span, PLAIN)
+    assert dict(span.attributes or {}) == {}
+    assert "Setting attribute on ended span." in caplog.text
+
+
+def test_a_span_of_another_kind_gets_its_own_set_attributes() -> None:
+    from opentelemetry.trace import INVALID_SPAN
+
+    compat.span_attribute_setter()(INVALID_SPAN, PLAIN)  # a no-op span: no error
+
+
+class _LooksAtAttributes(Sampler):
+    """A sampler that decides by an attribute: it must be given them at start."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def should_sample(self, parent_context: Any, trace_id: int, name: str, *args: Any, **kwargs: Any) -> SamplingResult:
+        attributes = dict(kwargs.get("attributes") or (args[1] if len(args) > 1 else None) or {})
+        self.seen.append(attributes)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+
+    def get_description(self) -> str:
+        return "looks at attributes"
+
+
+class _ReadsOnStart(SpanProcessor):
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.seen.append(dict(span.attributes or {}))
+
+
+def _started(provider: TracerProvider, fast: bool) -> tuple[str, dict[str, Any]]:
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("t")
+    start = compat.plain_span_starter(tracer) if fast else None
+    if start is None:
+        span = tracer.start_span("s", kind=SpanKind.SERVER, attributes=PLAIN)
+    else:
+        span = start("s", None, SpanKind.SERVER, PLAIN)
+    span.end()
+    (finished,) = exporter.get_finished_spans()
+    return finished.name, dict(finished.attributes or {})
+
+
+def test_start_attributes_are_the_same_taken_or_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    for sampler in (ALWAYS_ON, ParentBased(TraceIdRatioBased(1.0))):
+        fast = _started(TracerProvider(sampler=sampler), fast=True)
+        assert fast == _started(TracerProvider(sampler=sampler), fast=False)
+        assert list(fast[1]) == list(PLAIN)
+    tracer = TracerProvider().get_tracer("t")
+    start = compat.plain_span_starter(tracer)
+    cleaned: list[object] = []
+    original = compat_attributes._clean_attribute_value
+    monkeypatch.setattr(compat_attributes, "_clean_attribute_value", lambda *a: cleaned.append(a) or original(*a))
+    start("s", None, SpanKind.SERVER, PLAIN)
+    assert (cleaned == []) is FAST  # the fast path is taken on the tested SDK
+
+
+def test_a_sampler_that_looks_gets_the_start_attributes() -> None:
+    sampler = _LooksAtAttributes()
+    assert _started(TracerProvider(sampler=sampler), fast=True)[1] == PLAIN
+    assert sampler.seen == [PLAIN]
+    parent_based = _LooksAtAttributes()
+    assert _started(TracerProvider(sampler=ParentBased(parent_based)), fast=True)[1] == PLAIN
+    assert parent_based.seen == [PLAIN]
+
+
+def test_a_processor_that_reads_on_start_sees_them_even_when_added_later() -> None:
+    provider = TracerProvider()
+    start = compat.plain_span_starter(provider.get_tracer("t"))
+    reader = _ReadsOnStart()
+    provider.add_span_processor(reader)
+    start("s", None, SpanKind.SERVER, PLAIN).end()
+    assert reader.seen == [PLAIN]

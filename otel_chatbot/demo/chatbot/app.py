@@ -1,46 +1,53 @@
-"""The example chatbot service: FastAPI in front of Amazon Bedrock through plain boto3.
+"""The example chatbot service: FastAPI in front of Bedrock, OpenAI, Anthropic and Ollama.
 
-It is instrumented from the outside, either with
+Each provider is called through its own client (boto3, the ``openai`` and ``anthropic`` SDKs,
+httpx for Ollama's native API; :mod:`otel_chatbot.demo.chatbot.providers`). It is
+instrumented from the outside, either with
 ``opentelemetry-instrument uvicorn otel_chatbot.demo.chatbot.app:app`` or by the demo calling
 ``configure(app)``; ``CHATBOT_CONFIGURE_IN_CODE=1`` switches on the one-line in-code path.
 What only the app knows it tells through the distro's helpers: its semantic cache's lookups
-and its model failover (``service.py``), and its users' feedback (``record_feedback``); they
-record nothing when the app runs without the distro.
+and its provider failover (``service.py``), and its users' feedback (``record_feedback``);
+they record nothing when the app runs without the distro.
 
 Routes (``{session_id}`` is a Bedrock-style session id):
 
 * ``GET  /health``                          liveness, excluded from telemetry by default
-* ``POST /chat/{session_id}``               one Converse turn
-* ``POST /chat/{session_id}/stream``        ConverseStream as server-sent events
+* ``POST /chat/{session_id}``               one chat turn (body: ``message``, optional ``provider``,
+  ``model``, ``handbook``)
+* ``POST /chat/{session_id}/stream``        the same, streamed as server-sent events
 * ``POST /chat/{session_id}/fail``          raises, for error telemetry (500)
 * ``WS   /ws/chat/{session_id}``            chat over a WebSocket, streamed
-* ``POST /agents/{session_id}``             InvokeAgent, the streamed completion assembled
+* ``POST /agents/{session_id}``             Bedrock InvokeAgent, the streamed completion assembled
 * ``POST /feedback``                        a user's score of an answer, by its ``X-Trace-Id``
 * ``GET  /sessions/{session_id}/history``   (an ``APIRouter`` with a prefix)
 * ``POST /v1/chat/{session_id}``, ``GET /v1/models``  (a mounted sub-application)
 
-Environment: ``BEDROCK_ENDPOINT_URL`` (unset: real AWS), ``AWS_REGION``, ``CHATBOT_MODEL_ID``,
-``CHATBOT_FALLBACK_MODEL_ID`` (unset: no failover), ``CHATBOT_SEMANTIC_CACHE`` (``1``: on),
-``BEDROCK_AGENT_ID``, ``BEDROCK_AGENT_ALIAS_ID``.
+Environment (:class:`~otel_chatbot.demo.chatbot.config.ChatbotConfig`): ``CHATBOT_PROVIDER``
+(``bedrock``, ``openai``, ``anthropic``, ``ollama``; default ``bedrock``); Bedrock:
+``BEDROCK_ENDPOINT_URL`` (unset: real AWS), ``AWS_REGION``, ``CHATBOT_MODEL_ID``,
+``BEDROCK_AGENT_ID``, ``BEDROCK_AGENT_ALIAS_ID``; OpenAI or an OpenAI-compatible server:
+``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``CHATBOT_OPENAI_MODEL``; Anthropic:
+``ANTHROPIC_BASE_URL``, ``ANTHROPIC_API_KEY``, ``CHATBOT_ANTHROPIC_MODEL``; Ollama:
+``OLLAMA_HOST``, ``CHATBOT_OLLAMA_MODEL``; failover: ``CHATBOT_FALLBACK_PROVIDER``,
+``CHATBOT_FALLBACK_MODEL_ID`` (both unset: no failover); ``CHATBOT_SEMANTIC_CACHE`` (``1``: on).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from otel_chatbot import record_feedback
-from otel_chatbot.demo.chatbot.bedrock import BedrockError, Delta
 from otel_chatbot.demo.chatbot.config import ChatbotConfig
+from otel_chatbot.demo.chatbot.providers import Delta, ProviderError
 from otel_chatbot.demo.chatbot.schemas import (
     AgentReply,
     AgentRequest,
@@ -64,8 +71,8 @@ def get_service(connection: HTTPConnection) -> ChatService:
 Service = Annotated[ChatService, Depends(get_service)]
 
 
-async def bedrock_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, BedrockError)
+async def provider_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProviderError)
     return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
 
 
@@ -74,14 +81,17 @@ def _sse(data: Any, event: str | None = None) -> bytes:
     return f"{head}data: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-async def _sse_events(turn: StreamedTurn, first: Delta | None, rest: AsyncIterator[Delta]) -> AsyncIterator[bytes]:
+async def _sse_events(
+    turn: StreamedTurn, first: Delta | None, rest: AsyncGenerator[Delta, None]
+) -> AsyncIterator[bytes]:
     if first is not None and first.text:
         yield _sse({"text": first.text})
     try:
-        async for delta in rest:
-            if delta.text:
-                yield _sse({"text": delta.text})
-    except BedrockError as exc:  # the status line is already sent: report in-band
+        async with aclosing(rest):  # a client that leaves closes the provider's stream at once
+            async for delta in rest:
+                if delta.text:
+                    yield _sse({"text": delta.text})
+    except ProviderError as exc:  # the status line is already sent: report in-band
         yield _sse({"error": exc.code, "message": exc.message}, event="error")
         return
     yield _sse(turn.result().model_dump(), event="done")
@@ -89,7 +99,7 @@ async def _sse_events(turn: StreamedTurn, first: Delta | None, rest: AsyncIterat
 
 async def _open_stream(service: ChatService, session_id: str, body: ChatRequest) -> StreamingResponse:
     """Wait for the first delta before answering, so a refused call still gets a proper status."""
-    turn, deltas = service.stream(session_id, body.message, body.model, body.handbook)
+    turn, deltas = service.stream(session_id, body.message, body.model, body.handbook, body.provider)
     first = await anext(deltas, None)
     return StreamingResponse(
         _sse_events(turn, first, deltas),
@@ -104,7 +114,7 @@ def chat_router() -> APIRouter:
 
     @router.post("/chat/{session_id}")
     async def chat(session_id: SessionId, body: ChatRequest, service: Service) -> ChatReply:
-        return await service.chat(session_id, body.message, body.model, body.handbook)
+        return await service.chat(session_id, body.message, body.model, body.handbook, body.provider)
 
     return router
 
@@ -126,12 +136,13 @@ def v1_app(service: ChatService) -> FastAPI:
     """A versioned API mounted under ``/v1``: its routes are templated relative to the mount."""
     v1 = FastAPI(title="Chatbot API v1")
     v1.state.chatbot = service
-    v1.add_exception_handler(BedrockError, bedrock_error)
+    v1.add_exception_handler(ProviderError, provider_error)
     v1.include_router(chat_router())
 
     @v1.get("/models")
     async def models() -> ModelList:
-        return ModelList(default=service.config.model_id, models=[service.config.model_id])
+        default = service.provider().model
+        return ModelList(default=default, models=[provider.model for provider in service.providers.values()])
 
     return v1
 
@@ -142,21 +153,22 @@ def create_app(config: ChatbotConfig | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Creating boto3 clients takes tens of ms; do it before the first request, not during it.
-        await run_in_threadpool(shared.bedrock.warm_up)
+        # Creating clients takes tens of ms; do it before the first request, not during it.
+        await shared.start()
         yield
-        shared.bedrock.close()
+        await shared.close()
 
-    app = FastAPI(title="Example Bedrock chatbot", lifespan=lifespan)
+    app = FastAPI(title="Example chatbot", lifespan=lifespan)
     app.state.chatbot = shared
-    app.add_exception_handler(BedrockError, bedrock_error)
+    app.add_exception_handler(ProviderError, provider_error)
     app.include_router(chat_router())
     app.include_router(sessions_router())
     app.mount("/v1", v1_app(shared))
 
     @app.get("/health")
     async def health(service: Service) -> Health:
-        return Health(bedrock=service.config.endpoint_url or f"aws:{service.config.region}")
+        bedrock = service.config.endpoint_url or f"aws:{service.config.region}"
+        return Health(bedrock=bedrock, provider=service.config.provider)
 
     @app.post("/chat/{session_id}/stream", response_class=StreamingResponse)
     async def chat_stream(session_id: SessionId, body: ChatRequest, service: Service) -> StreamingResponse:
@@ -197,12 +209,13 @@ async def _ws_turn(websocket: WebSocket, service: ChatService, session_id: str) 
     except ValidationError as exc:
         await websocket.send_json({"type": "error", "error": "ValidationError", "message": str(exc)})
         return
-    turn, deltas = service.stream(session_id, body.message, body.model, body.handbook)
     try:
-        async for delta in deltas:
-            if delta.text:
-                await websocket.send_json({"type": "chunk", "text": delta.text})
-    except BedrockError as exc:
+        turn, deltas = service.stream(session_id, body.message, body.model, body.handbook, body.provider)
+        async with aclosing(deltas):
+            async for delta in deltas:
+                if delta.text:
+                    await websocket.send_json({"type": "chunk", "text": delta.text})
+    except ProviderError as exc:
         await websocket.send_json({"type": "error", "error": exc.code, "message": exc.message})
         return
     await websocket.send_json({"type": "done", **turn.result().model_dump()})

@@ -7,7 +7,6 @@ makes prompts (and so input tokens) grow turn after turn, which is what the tele
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from typing import Any
 
 from otel_chatbot.demo.chatbot.schemas import Turn
 
@@ -18,7 +17,7 @@ class ConversationStore:
     """Oldest sessions are evicted first; only the event loop touches it, so no lock."""
 
     def __init__(self, max_messages: int, max_sessions: int = MAX_SESSIONS) -> None:
-        # Even, so the kept history always starts with a user message as Converse requires.
+        # Even, so the kept history always starts with a user message, as Converse and Messages require.
         self._max_messages = max(2, max_messages - max_messages % 2)
         self._max_sessions = max_sessions
         self._sessions: OrderedDict[str, deque[Turn]] = OrderedDict()
@@ -36,8 +35,3 @@ class ConversationStore:
             self._sessions.move_to_end(session_id)
         turns.append(Turn(role="user", text=user_text))
         turns.append(Turn(role="assistant", text=assistant_text))
-
-    def bedrock_messages(self, session_id: str, user_text: str) -> list[dict[str, Any]]:
-        """The Converse ``messages`` for a new user turn: past turns, then the new one."""
-        past = [{"role": turn.role, "content": [{"text": turn.text}]} for turn in self.turns(session_id)]
-        return [*past, {"role": "user", "content": [{"text": user_text}]}]

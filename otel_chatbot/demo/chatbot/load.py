@@ -8,7 +8,13 @@ for WebSocket conversations of a few turns. The load is bounded twice: by the nu
 requests and by a deadline, after which the remaining steps are skipped and a step still in
 flight is cut off and counted as ``timeout``. The result counts outcomes per route, lists
 every outcome that differed from what the step expected, and tallies what the clients did
-on streams and WebSockets (:class:`~otel_chatbot.demo.chatbot.tally.ClientTally`).
+and saw (:class:`~otel_chatbot.demo.chatbot.tally.ClientTally`).
+
+The demo's mix (:data:`~otel_chatbot.demo.chatbot.load_plan.DEMO_MIX`, run in-process by
+``otel-chatbot demo``) also injects faults into the provider stand-ins before its failover
+and exhausted turns (:class:`~otel_chatbot.demo.chatbot.load_faults.FaultTargets`), runs its
+serial steps after the sessions, and sends users' feedback with the ``X-Trace-Id`` of the
+session's last answer (a made-up one when the app runs without the distro).
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from typing import Protocol
 import httpx
 from websockets.asyncio.client import connect as websocket_connect
 
-from otel_chatbot.demo.chatbot.load_plan import LEFT, WS_DONE, Step, plan
+from otel_chatbot.demo.chatbot.load_faults import FaultTargets
+from otel_chatbot.demo.chatbot.load_plan import DEFAULT_MIX, EXHAUSTED, LEFT, WS_DONE, Mix, Step, plan, sentiment
 from otel_chatbot.demo.chatbot.tally import ClientTally
 
 REQUEST_TIMEOUT_S = 10.0
@@ -93,19 +100,48 @@ class LoadReport:
         return "\n".join(lines)
 
 
-async def _http_step(client: httpx.AsyncClient, step: Step) -> str:
+@dataclass
+class _Session:
+    """One conversation's client state: the trace id of the last answer it got, for its feedback."""
+
+    trace_id: str | None = None
+
+    def saw(self, response: httpx.Response) -> None:
+        self.trace_id = response.headers.get("x-trace-id") or self.trace_id
+
+
+async def _http_step(client: httpx.AsyncClient, step: Step, session: _Session, tally: ClientTally) -> str:
     body = step.body() if step.kind.method == "POST" else None
     # uvicorn drops the connection after an unhandled exception even though the 500 went out
     # as keep-alive; asking for close keeps the next request off that dying connection.
     headers = {"Connection": "close"} if step.expected == "500" else None
     response = await client.request(step.kind.method, step.path, json=body, headers=headers)
+    session.saw(response)
+    if step.kind.cache is not None and response.status_code == 200:
+        answer = response.json()
+        if isinstance(answer, dict) and "provider" in answer:
+            tally.answers[str(answer["provider"])] += 1
+            tally.cached += answer.get("cached") is True
+    if step.kind.fault == EXHAUSTED and response.status_code == 429:
+        tally.exhausted += 1
     return str(response.status_code)
 
 
-async def _sse_step(client: httpx.AsyncClient, step: Step, tally: ClientTally) -> str:
+async def _feedback_step(client: httpx.AsyncClient, step: Step, session: _Session, tally: ClientTally) -> str:
+    """A user scores the session's last answer, by the ``X-Trace-Id`` it came with."""
+    trace_id = session.trace_id or secrets.token_hex(16)  # without the distro there is none: feedback arrives anyway
+    response = await client.post(step.path, json={"trace_id": trace_id, **step.body()})
+    if response.status_code == 204 and step.feedback is not None:
+        tally.feedback[sentiment(step.feedback[0])] += 1
+        tally.feedback_linked += session.trace_id is not None
+    return str(response.status_code)
+
+
+async def _sse_step(client: httpx.AsyncClient, step: Step, session: _Session, tally: ClientTally) -> str:
     """Read the stream to its end, or (``leave_after_events``) close it after that many events."""
     leave_after = step.kind.leave_after_events
     async with client.stream("POST", step.path, json=step.body()) as response:
+        session.saw(response)
         if response.status_code != 200:
             return str(response.status_code)
         last_event = ""
@@ -146,33 +182,53 @@ async def _ws_step(connect: WebSocketConnector, base_url: str, step: Step, tally
     return WS_DONE
 
 
-async def _run_session(
-    steps: Sequence[Step],
-    client: httpx.AsyncClient,
-    connect: WebSocketConnector,
-    base_url: str,
-    report: LoadReport,
-    deadline: float,
-    stop: threading.Event,
-) -> None:
-    for index, step in enumerate(steps):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or stop.is_set():
-            report.skipped += len(steps) - index
+@dataclass
+class _Run:
+    """What every session of one run shares."""
+
+    client: httpx.AsyncClient
+    connect: WebSocketConnector
+    base_url: str
+    report: LoadReport
+    deadline: float
+    stop: threading.Event
+    faults: FaultTargets | None
+
+    async def inject(self, step: Step) -> None:
+        if step.kind.fault is None or self.faults is None:
             return
+        for url, fault in self.faults.requests(step.kind.fault):
+            (await self.client.post(url, json=fault)).raise_for_status()
+        self.report.clients.faults[step.kind.fault] += 1
+
+    async def step(self, step: Step, session: _Session) -> None:
+        remaining = self.deadline - time.monotonic()
+        tally = self.report.clients
         if step.kind.client == "ws":
-            work = _ws_step(connect, base_url, step, report.clients)
+            work = _ws_step(self.connect, self.base_url, step, tally)
         elif step.kind.client == "sse":
-            work = _sse_step(client, step, report.clients)
+            work = _sse_step(self.client, step, session, tally)
+        elif step.kind.client == "feedback":
+            work = _feedback_step(self.client, step, session, tally)
         else:
-            work = _http_step(client, step)
+            work = _http_step(self.client, step, session, tally)
         try:
+            await self.inject(step)
             outcome = await asyncio.wait_for(work, timeout=remaining)
         except asyncio.TimeoutError:
             outcome = TIMEOUT
         except Exception as exc:  # transport, protocol or decoding trouble: count it, keep going
             outcome = f"error:{type(exc).__name__}"
-        report.record(step, outcome)
+        finally:
+            work.close()  # never awaited when the injection failed
+        self.report.record(step, outcome)
+
+    async def steps(self, steps: Sequence[Step], sessions: dict[str, _Session]) -> None:
+        for index, step in enumerate(steps):
+            if self.deadline <= time.monotonic() or self.stop.is_set():
+                self.report.skipped += len(steps) - index
+                return
+            await self.step(step, sessions.setdefault(step.session_id, _Session()))
 
 
 async def run_load(
@@ -185,30 +241,35 @@ async def run_load(
     transport: httpx.AsyncBaseTransport | None = None,
     connect: WebSocketConnector | None = None,
     prefix: str | None = None,
+    mix: Mix = DEFAULT_MIX,
+    faults: FaultTargets | None = None,
 ) -> LoadReport:
     """Run the plan against ``base_url``; ``stop`` (set from any thread) ends it early, gracefully.
 
     ``transport`` and ``connect`` replace the network clients (tests); by default they are real.
+    ``faults`` says where to inject the faults of ``mix``'s failover and exhausted turns.
     """
-    conversations = plan(requests, sessions, prefix or f"load-{secrets.token_hex(3)}")
+    conversations = plan(requests, sessions, prefix or f"load-{secrets.token_hex(3)}", mix)
+    if faults is None and any(step.kind.fault for steps in conversations for step in steps):
+        raise ValueError(f"the {mix.name} mix injects faults: run_load(..., faults=FaultTargets(...))")
     report = LoadReport()
     started = time.monotonic()
     timeout = httpx.Timeout(REQUEST_TIMEOUT_S)
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport, trust_env=False) as client:
-        await asyncio.gather(
-            *(
-                _run_session(
-                    steps,
-                    client,
-                    connect or _default_connector,
-                    base_url,
-                    report,
-                    started + duration_s,
-                    stop or threading.Event(),
-                )
-                for steps in conversations
-            )
+        run = _Run(
+            client,
+            connect or _default_connector,
+            base_url,
+            report,
+            started + duration_s,
+            stop or threading.Event(),
+            faults,
         )
+        clients: dict[str, _Session] = {}
+        together = [[step for step in steps if not step.kind.serial] for steps in conversations]
+        await asyncio.gather(*(run.steps(steps, clients) for steps in together))
+        # One at a time once the others are done: their faults must reach no other step.
+        await run.steps([step for steps in conversations for step in steps if step.kind.serial], clients)
     report.elapsed_s = time.monotonic() - started
     return report
 

@@ -6,12 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from otel_chatbot.demo.chatbot.config import ProviderName
+
 
 class ChatRequest(BaseModel):
     message: str = Field(min_length=1, max_length=8000)
-    model: str | None = Field(default=None, description="Bedrock model id; the service default if unset.")
+    model: str | None = Field(default=None, description="The provider's model id; its default if unset.")
+    provider: ProviderName | None = Field(
+        default=None, description="Who answers (bedrock, openai, anthropic, ollama); the service default if unset."
+    )
     handbook: bool = Field(
-        default=False, description="Answer from the shop handbook (a long system prompt Bedrock caches)."
+        default=False, description="Answer from the shop handbook (a long system prompt the provider caches)."
     )
 
 
@@ -22,10 +27,12 @@ class Usage(BaseModel):
 
 class ChatReply(BaseModel):
     session_id: str
+    provider: str
     model: str
     reply: str
     stop_reason: str | None = None
     usage: Usage
+    cached: bool = Field(default=False, description="Answered from the semantic cache (usage: what it saved).")
 
 
 class FeedbackRequest(BaseModel):
@@ -59,6 +66,8 @@ class History(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     bedrock: str
+    provider: str
+    """The default provider."""
 
 
 class ModelList(BaseModel):

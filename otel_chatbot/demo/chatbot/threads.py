@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import contextvars
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
@@ -28,7 +28,7 @@ class _Message(Generic[T]):
         self.last = last
 
 
-async def iterate_in_thread(open_stream: Callable[[], Iterator[T]], *, name: str = "stream") -> AsyncIterator[T]:
+async def iterate_in_thread(open_stream: Callable[[], Iterator[T]], *, name: str = "stream") -> AsyncGenerator[T, None]:
     """Yield what ``open_stream()`` yields; both the call and the reads run off the loop."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[_Message[T]] = asyncio.Queue()

@@ -112,9 +112,7 @@ class ServerRequest:
             attributes["http.method"] = self.method
             attributes["http.target"] = scope["path"]
             attributes["http.scheme"] = self.scheme
-        self.span = t.tracer.start_span(
-            sc.span_name(self.method, None), context=parent, kind=SpanKind.SERVER, attributes=attributes
-        )
+        self.span = t.start_span(sc.span_name(self.method, None), parent, SpanKind.SERVER, attributes)
         if t.request_id_header and not request_id:
             # No usable id from the client: the trace id is already a fresh random 128-bit value.
             request_id = f"{self.span.get_span_context().trace_id:032x}"
@@ -163,7 +161,7 @@ class ServerRequest:
         if error:
             late[sc.ERROR_TYPE] = error
             span.set_status(Status(StatusCode.ERROR))
-        span.set_attributes(late)
+        self.t.set_span_attributes(span, late)
         self._record(route, status, error, elapsed)
         span.end()
 

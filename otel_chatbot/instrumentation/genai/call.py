@@ -22,6 +22,7 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ge
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
+from otel_chatbot.compat import span_attribute_setter
 from otel_chatbot.genai import GenAIResponse, is_throttling, names
 from otel_chatbot.genai.agents import AgentStep, step_window
 from otel_chatbot.genai.messages import Message
@@ -58,6 +59,7 @@ class GenAITelemetry:
         self.metrics = metrics
         self.capture = capture
         self.answers = answers
+        self.set_span_attributes = span_attribute_setter()
 
 
 class GenAICall:
@@ -131,12 +133,14 @@ class GenAICall:
         request = self.metric_request
         if request is not self.request and response.response_model is None:
             response = replace(response, response_model=request.model)
-        span.set_attributes(response.attributes())
+        attributes = response.attributes()
         cost = telemetry.metrics.compute_cost(request, response)
         if cost is not None:
-            span.set_attribute(names.GEN_AI_USAGE_COST, cost.total)
+            attributes[names.GEN_AI_USAGE_COST] = cost.total
         if error_type:
-            span.set_attribute(ERROR_TYPE, error_type)
+            attributes[ERROR_TYPE] = error_type
+        telemetry.set_span_attributes(span, attributes)  # one call: the same attributes, in the same order
+        if error_type:
             span.set_status(Status(StatusCode.ERROR, error_type))
             if is_throttling(error_type):
                 telemetry.metrics.record_throttle(request)

@@ -70,9 +70,7 @@ def _citation(answer: str, references: list[JsonObject]) -> JsonObject:
         "generatedResponsePart": {
             "textResponsePart": {"text": answer, "span": {"start": 0, "end": max(len(answer) - 1, 0)}}
         },
-        "retrievedReferences": [
-            {key: ref[key] for key in ("content", "location", "metadata")} for ref in references
-        ],
+        "retrievedReferences": [{key: ref[key] for key in ("content", "location", "metadata")} for ref in references],
     }
 
 

@@ -32,9 +32,7 @@ def content_blocks(completion: Completion) -> list[JsonObject]:
     blocks: list[JsonObject] = [{"text": completion.text}]
     call = completion.tool_call
     if call is not None:
-        blocks.append(
-            {"toolUse": {"toolUseId": call.id(TOOL_USE_PREFIX), "name": call.name, "input": call.input}}
-        )
+        blocks.append({"toolUse": {"toolUseId": call.id(TOOL_USE_PREFIX), "name": call.name, "input": call.input}})
     return blocks
 
 

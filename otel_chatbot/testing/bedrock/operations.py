@@ -144,9 +144,7 @@ def _model_chunks(
     for index, chunk in enumerate(chunks):
         usage = None
         if index == len(chunks) - 1:
-            metrics = families.invocation_metrics(
-                completion.usage, elapsed_ms(), first_byte_ms, family.reports_cache
-            )
+            metrics = families.invocation_metrics(completion.usage, elapsed_ms(), first_byte_ms, family.reports_cache)
             chunk = {**chunk, "amazon-bedrock-invocationMetrics": metrics}
             usage = completion.usage
         yield StreamEvent(event_frame("chunk", bytes_payload(chunk, index)), usage=usage)

@@ -50,9 +50,7 @@ def flatten_points(request: ExportMetricsServiceRequest) -> list[MetricPoint]:
     return out
 
 
-def _template(
-    metric: pb.Metric, kind: str, resource: Attributes, scope_name: str, scope_version: str
-) -> MetricPoint:
+def _template(metric: pb.Metric, kind: str, resource: Attributes, scope_name: str, scope_version: str) -> MetricPoint:
     """A point holding the metric-level fields; each real point is a copy of it."""
     temporality = None
     if kind in ("sum", "histogram", "exponential_histogram"):
@@ -125,9 +123,7 @@ def _base(template: MetricPoint, point: _DataPoint) -> MetricPoint:
     )
 
 
-def _with_stats(
-    base: MetricPoint, h: pb.HistogramDataPoint | pb.ExponentialHistogramDataPoint
-) -> MetricPoint:
+def _with_stats(base: MetricPoint, h: pb.HistogramDataPoint | pb.ExponentialHistogramDataPoint) -> MetricPoint:
     """Count, sum, min and max; the optional ones stay None when absent."""
     return replace(
         base,

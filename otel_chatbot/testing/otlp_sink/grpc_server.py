@@ -46,9 +46,7 @@ class _ExportServicer:
                 # gRPC's Retry-After: a RetryInfo in the trailers, which the OTLP exporters honour
                 delay = RetryInfo(retry_delay=Duration(seconds=behaviour.retry_after_s))
                 context.set_trailing_metadata(((_RETRY_INFO_KEY, delay.SerializeToString()),))
-            context.abort(
-                _CODES.get(rpc_code(behaviour.fail_with), grpc.StatusCode.UNKNOWN), behaviour.message
-            )
+            context.abort(_CODES.get(rpc_code(behaviour.fail_with), grpc.StatusCode.UNKNOWN), behaviour.message)
         return self._spec.empty_response()
 
 
@@ -56,9 +54,7 @@ class OtlpGrpcServer:
     """A grpcio server exposing TraceService, MetricsService and LogsService."""
 
     def __init__(self, host: str, port: int, receiver: Receiver, max_workers: int = 16) -> None:
-        self._executor = futures.ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix="otlp-sink-grpc"
-        )
+        self._executor = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="otlp-sink-grpc")
         self._server = grpc.server(
             self._executor,
             options=[("grpc.max_receive_message_length", _MAX_MESSAGE), ("grpc.so_reuseport", 0)],

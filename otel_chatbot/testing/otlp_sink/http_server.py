@@ -110,9 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             payload = decompress(self.headers, body)
             request: Message = (
-                spec.parse(payload)
-                if content_type == PROTOBUF
-                else parse_otlp_json(payload, spec.request_type())
+                spec.parse(payload) if content_type == PROTOBUF else parse_otlp_json(payload, spec.request_type())
             )
         except (BodyError, DecodeError, OtlpJsonError) as exc:
             receiver.reject()
@@ -137,14 +135,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not parts.path.startswith(PREFIX):
             self._reply(404, JSON, b'{"error":"not found"}')
             return
-        status, data = handle_query(
-            self.server.receiver, method, parts.path[len(PREFIX) :], parts.query, body
-        )
+        status, data = handle_query(self.server.receiver, method, parts.path[len(PREFIX) :], parts.query, body)
         self._reply(status, JSON, data)
 
-    def _status(
-        self, content_type: str, code: int, message: str, extra: dict[str, str] | None = None
-    ) -> None:
+    def _status(self, content_type: str, code: int, message: str, extra: dict[str, str] | None = None) -> None:
         """Error answer: a google.rpc.Status in the request's own encoding, as OTLP/HTTP requires."""
         status = Status(code=rpc_code(code), message=message)
         data = status.SerializeToString() if content_type == PROTOBUF else to_otlp_json(status)

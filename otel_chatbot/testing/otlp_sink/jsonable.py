@@ -28,6 +28,4 @@ def dumps(value: object) -> bytes:
 
 def json_lines(signal: str, records: Iterable[object]) -> str:
     """One ``{"signal": ..., **record}`` line per record."""
-    return "".join(
-        json.dumps({"signal": signal, **to_jsonable(r)}, separators=(",", ":")) + "\n" for r in records
-    )
+    return "".join(json.dumps({"signal": signal, **to_jsonable(r)}, separators=(",", ":")) + "\n" for r in records)

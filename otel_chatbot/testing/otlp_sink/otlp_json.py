@@ -40,9 +40,7 @@ def to_otlp_json(message: Message) -> bytes:
 def _hex_ids_to_base64(node: object) -> object:
     if isinstance(node, dict):
         return {
-            key: _id_to_base64(value)
-            if key in _ID_FIELDS and isinstance(value, str)
-            else _hex_ids_to_base64(value)
+            key: _id_to_base64(value) if key in _ID_FIELDS and isinstance(value, str) else _hex_ids_to_base64(value)
             for key, value in node.items()
         }
     if isinstance(node, list):

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-AttrValue: TypeAlias = (
-    str | bool | int | float | bytes | tuple["AttrValue", ...] | dict[str, "AttrValue"] | None
-)
+AttrValue: TypeAlias = str | bool | int | float | bytes | tuple["AttrValue", ...] | dict[str, "AttrValue"] | None
 Attributes: TypeAlias = dict[str, AttrValue]
 
 

@@ -86,9 +86,7 @@ SIGNALS: dict[str, SignalSpec[Any]] = {
             count_points,
             flatten_points,
         ),
-        SignalSpec(
-            LOGS, "/v1/logs", ExportLogsServiceRequest, ExportLogsServiceResponse, count_logs, flatten_logs
-        ),
+        SignalSpec(LOGS, "/v1/logs", ExportLogsServiceRequest, ExportLogsServiceResponse, count_logs, flatten_logs),
     )
 }
 

@@ -171,6 +171,4 @@ def complete(prompt: Prompt, cache: PromptCache, scope: str) -> Completion:
         cache_read_input_tokens=cache_read,
         cache_write_input_tokens=cache_write,
     )
-    return Completion(
-        " ".join(words), truncated, usage, prompt.cache_requested, prompt.last_user_text, tool_call
-    )
+    return Completion(" ".join(words), truncated, usage, prompt.cache_requested, prompt.last_user_text, tool_call)

@@ -55,4 +55,3 @@ class Clock:
 
     def elapsed_ms(self) -> int:
         return int((time.perf_counter() - self._start) * 1000)
-

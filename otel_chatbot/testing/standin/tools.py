@@ -81,9 +81,7 @@ def choose_tool_call(tools: Sequence[ToolSpec], user_text: str) -> ToolCall | No
     return None
 
 
-def pick_tool_call(
-    tools: Sequence[ToolSpec], choice: str, user_text: str, awaiting_answer: bool
-) -> ToolCall | None:
+def pick_tool_call(tools: Sequence[ToolSpec], choice: str, user_text: str, awaiting_answer: bool) -> ToolCall | None:
     """The call the model makes under a tool choice: ``AUTO``, ``NONE``, ``REQUIRED`` or a tool name."""
     if not tools or choice == NONE:
         return None

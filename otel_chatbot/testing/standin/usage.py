@@ -26,12 +26,7 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         """Bedrock's ``totalTokens``: input, output and both cache counts added together."""
-        return (
-            self.input_tokens
-            + self.output_tokens
-            + self.cache_read_input_tokens
-            + self.cache_write_input_tokens
-        )
+        return self.input_tokens + self.output_tokens + self.cache_read_input_tokens + self.cache_write_input_tokens
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(

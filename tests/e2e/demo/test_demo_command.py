@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from otel_chatbot.demo.chatbot.load_plan import WS_TURNS, counts
+from otel_chatbot.demo.chatbot.load_plan import DEMO_MIX, WS_TURNS, counts, expected, plan
+from otel_chatbot.demo.chatbot.providers.openai import RETRIES
 from otel_chatbot.testing.otlp_sink.otlp_json import parse_otlp_json
 from tests.e2e.demo.demo_process import DemoProcess
 
@@ -67,18 +68,18 @@ def test_a_default_run_shows_spans_metrics_file_and_summary(start, tmp_path: Pat
     assert re.search(r"^  gen_ai_client_token_usage_sum\{.*\} [1-9]", output, re.M), output
     assert "http_server_request_duration_seconds_count" in (tmp_path / "out" / "metrics.prom").read_text()
 
-    # The summary: routes with latencies, Bedrock calls with tokens, matching the server's own count.
+    # The summary: routes with latencies, every provider's calls with tokens, matching its stand-in's own count.
     assert "== summary ==" in output
-    calls, _errors, input_tokens, cache_read, cache_write, output_tokens, cost, _ttfc = _row(
-        output, "all Bedrock calls"
-    )
-    assert int(calls) > 0 and int(input_tokens) > 0 and int(output_tokens) > 0 and float(cost) > 0
-    assert int(cache_write) > 0, "the first handbook turn writes the prompt cache"
-    ledger = re.search(
-        r"counted (\d+) calls, (\d+) input \((\d+) cache read, (\d+) cache write\) and (\d+) output tokens", output
-    )
-    assert ledger is not None, output
-    assert ledger.groups() == (calls, input_tokens, cache_read, cache_write, output_tokens), output
+    totals = _provider_totals(output)
+    assert set(totals) == {"aws.bedrock", "openai", "anthropic", "ollama"}, output
+    bedrock = totals["aws.bedrock"]
+    assert bedrock["calls"] > 0 and bedrock["input"] > 0 and bedrock["output"] > 0 and bedrock["cost"] > 0
+    assert bedrock["cache write"] > 0, "the first handbook turn writes the prompt cache"
+    assert _ledger_checks(output) == {
+        provider: (row["calls"], row["input"], row["output"]) for provider, row in totals.items()
+    }
+    assert "Cross-check, telemetry vs each stand-in's own ledger (all equal)" in output
+    input_tokens = _row(output, "all providers")[3]  # calls, errors, cancelled, input ...
     spans, errs, *_ = _row(output, "POST /chat/{session_id}/fail")
     assert int(spans) >= 1 and int(errs) == int(spans)
 
@@ -99,18 +100,39 @@ def test_a_default_run_shows_spans_metrics_file_and_summary(start, tmp_path: Pat
     assert {"/chat/{session_id}", "/chat/{session_id}/stream", "/agents/{session_id}", "/v1/chat/{session_id}"} <= (
         server_routes
     )
-    bedrock_tokens = sum(
+    client_tokens = sum(
         int(_attributes(s).get("gen_ai.usage.input_tokens", 0) or 0)  # type: ignore[call-overload]
         for s in spans_in_file
         if s.kind == s.SPAN_KIND_CLIENT
     )
-    assert bedrock_tokens == int(input_tokens)
+    assert client_tokens == int(input_tokens)
     json.loads(path.read_text().splitlines()[0])  # plain JSON too
 
 
-def _cross_checks(output: str) -> dict[str, tuple[int, int]]:
-    """``telemetry side -> (telemetry, clients)`` from the Chat experience cross-check."""
-    section = output.split("Cross-check, telemetry vs what the load's clients did", 1)[1]
+PROVIDER_COLUMNS = ("calls", "errors", "cancelled", "input", "cache read", "cache write", "output", "cost")
+
+
+def _provider_totals(output: str) -> dict[str, dict[str, float]]:
+    """Each provider's ``all`` row of the Providers table: its calls, errors, tokens and cost."""
+    section = output.split("Providers (CLIENT spans", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split() for line in section.splitlines()]
+    return {
+        cells[0]: dict(zip(PROVIDER_COLUMNS, map(float, cells[2:10]), strict=True))
+        for cells in rows
+        if len(cells) > 2 and cells[1] == "all"
+    }
+
+
+def _ledger_checks(output: str) -> dict[str, tuple[int, int, int]]:
+    """``provider -> (calls, input, output)`` of the ledger cross-check, where telemetry and ledger agree."""
+    section = output.split("each stand-in's own ledger", 1)[1].split("\n\n", 1)[0]
+    found = re.findall(r"^  (\S+) +calls (\d+) = \2  input (\d+) = \3  output (\d+) = \4  errors", section, re.M)
+    return {provider: (int(calls), int(inputs), int(outputs)) for provider, calls, inputs, outputs in found}
+
+
+def _cross_checks(output: str, against: str = "what the load's clients did (") -> dict[str, tuple[int, int]]:
+    """``telemetry side -> (telemetry, clients)`` from a cross-check against the load's clients."""
+    section = output.split(f"Cross-check, telemetry vs {against}", 1)[1].split("\n\n", 1)[0]
     found = re.findall(r"^  (\S.*?)\s+(\d+) (?:=|!=) (\d+)\s", section, re.M)
     return {side: (int(telemetry), int(clients)) for side, telemetry, clients in found}
 
@@ -121,8 +143,10 @@ def test_the_chat_experience_section_counts_what_the_load_plan_did(start) -> Non
     assert demo.wait(120) == 0, demo.output
     output = demo.output
     assert "unexpected 0" in output, output
-    planned = counts(requests)
-    streams = planned["stream"] + planned["stream_leave"]
+    planned = counts(requests, DEMO_MIX)  # the demo's mix: streams from every provider
+    stream_kinds = ("stream", "stream_leave", "openai_stream", "anthropic_stream", "ollama_stream")
+    streams = sum(planned[kind] for kind in stream_kinds)
+    read_to_the_end = streams - planned["stream_leave"]
     connections, turns = planned["ws"], planned["ws"] * WS_TURNS
 
     # The table rows, from the spans: every stream of the plan, with the outcome its client chose.
@@ -130,7 +154,7 @@ def test_the_chat_experience_section_counts_what_the_load_plan_did(start) -> Non
     total, completed, cancelled, errors, ratio, *_ttfb = _row(summary, "all streams")
     assert (int(total), int(completed), int(cancelled), int(errors)) == (
         streams,
-        planned["stream"],
+        read_to_the_end,
         planned["stream_leave"],
         0,
     )
@@ -144,12 +168,72 @@ def test_the_chat_experience_section_counts_what_the_load_plan_did(start) -> Non
     checks = _cross_checks(output)
     assert all(telemetry == clients for telemetry, clients in checks.values()), checks
     assert "(all equal)" in output
-    assert checks["streams completed"][0] == planned["stream"]
+    assert checks["streams completed"][0] == read_to_the_end
     assert checks["streams cancelled"][0] == planned["stream_leave"]
     assert checks["streams in error"][0] == 0
     assert checks["WebSocket connections"][0] == connections
     assert checks["WebSocket messages received"][0] == checks["WebSocket turns"][0] == turns
     assert checks["WebSocket messages sent"][0] > turns  # chunks and a done frame per turn
+
+
+def test_every_provider_and_the_operator_helpers_count_what_the_load_plan_did(start) -> None:  # type: ignore[no-untyped-def]
+    """Providers and Operator helpers sections: each number is the plan's, the ledgers' and the clients'."""
+    requests = 60
+    demo = start("--requests", str(requests), "--quiet")
+    assert demo.wait(120) == 0, demo.output
+    output = demo.output
+    assert "unexpected 0" in output, output
+    planned, will = counts(requests, DEMO_MIX), expected(plan(requests, 4, "demo", DEMO_MIX))
+    assert will.hits > 0 and will.failovers > 0 and will.exhausted > 0 and will.feedback["negative"] > 0
+
+    # Every provider's calls: its turns, plus what the failover sends to the OpenAI-compatible one.
+    bedrock_turns = ("stream", "stream_leave", "agent", "bad_model")
+    calls = {
+        "aws.bedrock": will.lookups - will.hits + sum(planned[k] for k in bedrock_turns) + planned["ws"] * WS_TURNS,
+        "openai": planned["openai_chat"] + planned["openai_stream"] + will.failovers + will.exhausted * (1 + RETRIES),
+        "anthropic": planned["anthropic_chat"] + planned["anthropic_stream"],
+        "ollama": planned["ollama_chat"] + planned["ollama_stream"],
+    }
+    totals = _provider_totals(output)
+    assert {provider: int(row["calls"]) for provider, row in totals.items()} == calls
+    assert {provider: seen[0] for provider, seen in _ledger_checks(output).items()} == calls
+    # The provider errors: Bedrock's throttles (one per chain that switched) and the unknown model; the
+    # fallback's throttles of exhausted turns. Streams left midway are the app's cancellations.
+    assert int(totals["aws.bedrock"]["errors"]) == will.failovers + will.exhausted + planned["bad_model"]
+    assert int(totals["aws.bedrock"]["cancelled"]) == planned["stream_leave"]
+    assert int(totals["openai"]["errors"]) == will.exhausted * (1 + RETRIES)
+    assert all(totals[p]["errors"] == 0 for p in ("anthropic", "ollama"))
+    assert all(totals[p]["cost"] > 0 for p in ("aws.bedrock", "openai", "anthropic"))
+
+    # Operator helpers, as the plan said they would be.
+    section = output.split("Operator helpers:", 1)[1]
+    cache = re.search(r"(\d+) lookups, (\d+) hits, (\d+) misses, 0 errors: hit ratio ([\d.]+) %", section)
+    assert cache is not None, section
+    assert tuple(map(int, cache.groups()[:3])) == (will.lookups, will.hits, will.lookups - will.hits)
+    assert float(cache.group(4)) == round(will.hits / will.lookups * 100, 1)
+    saved = re.search(r"saved (\d+) input and (\d+) output tokens, USD ([\d.]+)", section)
+    assert saved is not None and int(saved.group(1)) > 0 and float(saved.group(3)) > 0
+    chains = re.search(r"(\d+) chains, (\d+) served \((\d+) after a switch\), (\d+) exhausted, (\d+) switched", section)
+    assert chains is not None, section
+    misses = will.lookups - will.hits
+    switched = will.failovers + will.exhausted
+    assert tuple(map(int, chains.groups())) == (
+        misses,
+        misses - will.exhausted,
+        will.failovers,
+        will.exhausted,
+        switched,
+    )
+    assert "(all under the 150 ms target)" in section, section
+    scores = re.search(r"(\d+) scores, mean ([\d.]+), (\d+) positive, (\d+) neutral, (\d+) negative", section)
+    assert scores is not None, section
+    feedback = (will.feedback["positive"], will.feedback["neutral"], will.feedback["negative"])
+    assert tuple(map(int, scores.groups()[2:])) == feedback and int(scores.group(1)) == sum(feedback)
+    checks = _cross_checks(output, "what the load's clients did and saw (")
+    assert "what the load's clients did and saw (all equal)" in output
+    assert checks["cache hits"] == (will.hits, will.hits)
+    assert checks["served after a switch"] == (will.failovers, will.failovers)
+    assert checks["chains exhausted"] == (will.exhausted, will.exhausted)
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

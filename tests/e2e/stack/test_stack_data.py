@@ -42,6 +42,7 @@ from stack_harness import (
 from stack_lib import all_variables, load_dashboards, panel_queries, substitute
 
 from otel_chatbot.demo.chatbot.load_plan import WS_TURNS, counts
+from otel_chatbot.demo.chatbot.providers.bedrock import RETRIES
 from otel_chatbot.demo.run import STREAM_PACE_S
 from otel_chatbot.testing.bedrock import BedrockServer
 from otel_chatbot.testing.openai import LedgerEntry, OpenAIServer
@@ -50,6 +51,10 @@ SERVICE = "chatbot-stack-e2e"
 ENVIRONMENT = "e2e"
 MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 FALLBACK = "us.amazon.nova-lite-v1:0"  # the app fails over to it (CHATBOT_FALLBACK_MODEL_ID)
+FIRST_ATTEMPTS = 1
+"""A failover chain asks its first candidate once (no client retries): a throttle switches at once."""
+FALLBACK_ATTEMPTS = 1 + RETRIES
+"""The last candidate keeps boto3's retries (standard mode)."""
 REQUESTS = 120
 ROUNDS = 2
 # Per round: users' scores of answers (POST /feedback with the answer's X-Trace-Id).
@@ -101,10 +106,11 @@ def _chat(base_url: str, session: str, message: str = "where is my order?") -> i
     return status
 
 
-def _throttle(bedrock_url: str, model: str) -> None:
-    """Four throttles = every attempt of the example app's boto3 client (the first + max_attempts 3 retries)."""
+def _throttle(bedrock_url: str, model: str, attempts: int) -> None:
+    """``attempts`` throttles: every attempt the example app's boto3 client makes on ``model``."""
     post_json(
-        f"{bedrock_url}/__control/faults", {"fault": "throttle", "count": 4, "operation": "Converse", "model": model}
+        f"{bedrock_url}/__control/faults",
+        {"fault": "throttle", "count": attempts, "operation": "Converse", "model": model},
     )
 
 
@@ -181,11 +187,11 @@ def _workload(app: App, bedrock: BedrockServer) -> int:
     sent = 0
     for round_ in range(ROUNDS):
         # The default model throttled: the app fails over to the fallback, which answers.
-        _throttle(bedrock.endpoint_url, MODEL)
+        _throttle(bedrock.endpoint_url, MODEL, FIRST_ATTEMPTS)
         assert _chat(app.base_url, f"e2e-throttled-{round_}", f"failover {round_}") == 200
         # Both throttled: the failover chain is exhausted and the call ends throttled (429).
-        _throttle(bedrock.endpoint_url, MODEL)
-        _throttle(bedrock.endpoint_url, FALLBACK)
+        _throttle(bedrock.endpoint_url, MODEL, FIRST_ATTEMPTS)
+        _throttle(bedrock.endpoint_url, FALLBACK, FALLBACK_ATTEMPTS)
         assert _chat(app.base_url, f"e2e-exhausted-{round_}", f"exhausted {round_}") == 429
         # A model timeout is not a reason to fail over (the app's choice): an exhausted chain too.
         post_json(f"{bedrock.endpoint_url}/__control/faults", {"fault": "timeout", "count": 1, "operation": "Converse"})

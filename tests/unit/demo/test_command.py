@@ -77,7 +77,9 @@ def test_demo_settings_are_valid_settings() -> None:
 
     settings = load_settings(telemetry_settings(DemoOptions()), environ={})
     assert settings.service_name == "chatbot-demo"
-    assert not settings.instrumentation_enabled("httpx")
+    # The app calls Ollama through httpx and OpenAI/Anthropic through httpx2 (their SDKs): both on.
+    assert settings.instrumentation_enabled("httpx") and settings.instrumentation_enabled("httpx2")
+    assert settings.instrumentation_enabled("genai-http")
 
 
 def test_first_signal_asks_for_a_clean_stop() -> None:

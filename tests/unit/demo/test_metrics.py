@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from otel_chatbot.demo.metrics import Histogram, compact, histogram_quantile, histograms, key_lines
+from otel_chatbot.demo.metrics import Histogram, compact, counters, histogram_quantile, histograms, key_lines
 
 SCRAPE = """\
 # HELP http_server_request_duration_seconds Duration of HTTP server requests.
@@ -102,3 +102,18 @@ def test_histogram_quantile_interpolates_as_prometheus(
 ) -> None:
     found = histogram_quantile(Histogram(buckets, buckets[-1][1] if buckets else 0.0, 0.0), q)
     assert found == (None if expected is None else pytest.approx(expected))
+
+
+def test_counters_summed_per_label() -> None:
+    text = "\n".join(
+        [
+            "# TYPE chatbot_feedback_total counter",
+            'chatbot_feedback_total{chatbot_feedback_sentiment="positive",label="thumbs_up"} 3.0',
+            'chatbot_feedback_total{chatbot_feedback_sentiment="positive",label="stars"} 1.0',
+            'chatbot_feedback_total{chatbot_feedback_sentiment="negative",label="thumbs_down"} 2.0',
+            'chatbot_feedback_created{chatbot_feedback_sentiment="negative"} 1.7e9',
+        ]
+    )
+    assert counters(text, "chatbot_feedback_total", "chatbot_feedback_sentiment") == {"negative": 2.0, "positive": 4.0}
+    assert counters(text, "chatbot_feedback_total", "nothing") == {"": 6.0}
+    assert counters("", "chatbot_feedback_total", "x") == {}

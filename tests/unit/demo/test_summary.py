@@ -1,4 +1,4 @@
-"""The span summary: percentiles, grouping, Bedrock totals and rendering, from plain span facts."""
+"""The span summary: percentiles, grouping, totals per provider, the ledger cross-check and rendering."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_chatbot.demo import spans as spans_module
 from otel_chatbot.demo.spans import SpanCollector, SpanFacts
-from otel_chatbot.demo.summary import percentile, render, summarize
+from otel_chatbot.demo.summary import LedgerTotals, ledger_check, percentile, render, summarize
 
 
 @pytest.mark.parametrize(
@@ -38,20 +38,28 @@ def server(name: str, ms: float, status: int = 200, error: bool = False) -> Span
     return SpanFacts(name, "SERVER", ms / 1000, error, status)
 
 
-def bedrock(
-    name: str, ms: float, tokens: tuple[int, int], cost: float | None, ttfc_ms: float | None = None, error: bool = False
+def call(
+    name: str,
+    ms: float,
+    tokens: tuple[int, int],
+    cost: float | None,
+    ttfc_ms: float | None = None,
+    error: str | None = None,
+    provider: str = "aws.bedrock",
 ) -> SpanFacts:
     return SpanFacts(
         name,
         "CLIENT",
         ms / 1000,
-        error,
+        error is not None,
         200,
-        True,
+        provider == "aws.bedrock",
         tokens[0],
         tokens[1],
         cost,
         None if ttfc_ms is None else ttfc_ms / 1000,
+        provider=provider,
+        error_type=error,
     )
 
 
@@ -61,13 +69,15 @@ TABLE = [
     server("POST /chat/{session_id}", 30),
     server("POST /chat/{session_id}/fail", 5, 500, error=True),
     server("GET /health", 1),
-    bedrock("chat model-a", 8, (10, 5), 0.001),
-    bedrock("chat model-a", 9, (20, 5), 0.002, ttfc_ms=3),
-    bedrock("chat model-a", 7, (30, 5), None, ttfc_ms=5, error=True),
-    bedrock("invoke_agent AGENT", 12, (40, 10), None, ttfc_ms=4),
+    call("chat model-a", 8, (10, 5), 0.001),
+    call("chat model-a", 9, (20, 5), 0.002, ttfc_ms=3),
+    call("chat model-a", 7, (30, 5), None, ttfc_ms=5, error="ThrottlingException"),
+    call("invoke_agent AGENT", 12, (40, 10), None, ttfc_ms=4),
+    call("chat gpt-4o-mini", 6, (7, 3), 0.0005, ttfc_ms=2, provider="openai"),
+    call("chat gpt-4o-mini", 6, (0, 0), None, ttfc_ms=2, error="cancelled", provider="openai"),
     # Agent step spans carry tokens too, but are INTERNAL: never counted twice.
-    SpanFacts("chat agent-model", "INTERNAL", 0.0, False, None, False, 25, 10),
-    # A non-Bedrock client span counts in neither table.
+    SpanFacts("chat agent-model", "INTERNAL", 0.0, False, None, False, 25, 10, provider=None),
+    # A client span that is no call to a provider counts in neither table.
     SpanFacts("GET", "CLIENT", 0.002, False, 200),
 ]
 
@@ -83,34 +93,66 @@ def test_routes_are_server_spans_grouped_by_name() -> None:
     assert routes["POST /chat/{session_id}/fail"].errors == 1
 
 
-def test_bedrock_calls_sum_tokens_cost_and_ttfc() -> None:
+def test_calls_sum_tokens_cost_and_ttfc_per_provider_and_call() -> None:
     summary = summarize(TABLE)
-    calls = {b.name: b for b in summary.bedrock}
-    model = calls["chat model-a"]
+    calls = {(c.provider, c.name): c for c in summary.calls}
+    assert list(calls) == [
+        ("aws.bedrock", "chat model-a"),
+        ("aws.bedrock", "invoke_agent AGENT"),
+        ("openai", "chat gpt-4o-mini"),
+    ]
+    model = calls["aws.bedrock", "chat model-a"]
     assert (model.calls, model.errors, model.input_tokens, model.output_tokens) == (3, 1, 60, 15)
     assert model.cost_usd == pytest.approx(0.003)
     assert model.ttfc_p50_s == 0.003
-    total = summary.bedrock_total
-    assert (total.calls, total.input_tokens, total.output_tokens) == (4, 100, 25)
-    assert total.ttfc_p50_s == 0.004
+    bedrock, openai = summary.providers
+    assert (bedrock.provider, bedrock.calls, bedrock.input_tokens, bedrock.output_tokens) == ("aws.bedrock", 4, 100, 25)
+    assert bedrock.ttfc_p50_s == 0.004
+    # A stream the app closed early is no provider error.
+    assert (openai.calls, openai.errors, openai.cancelled) == (2, 0, 1)
+    assert (summary.total.calls, summary.total.errors, summary.total.cancelled) == (6, 1, 1)
 
 
 def test_empty_summary_renders() -> None:
     text = render(summarize([]))
     assert "Summary of 0 spans" in text
     assert "(none)" in text
-    assert "all Bedrock calls" in text
+    assert "all providers" in text
 
 
-def test_render_has_one_row_per_route_and_call() -> None:
+def test_render_has_one_row_per_route_call_and_provider() -> None:
     text = render(summarize(TABLE))
     lines = text.splitlines()
     chat_row = next(line for line in lines if line.startswith("POST /chat/{session_id} "))
     assert chat_row.split()[-5:] == ["3", "0", "20.0", "30.0", "30.0"]
-    total_row = next(line for line in lines if line.startswith("all Bedrock calls"))
-    assert total_row.split()[-8:] == ["4", "1", "100", "0", "0", "25", "0.003000", "4.0"]
-    agent_row = next(line for line in lines if line.startswith("invoke_agent AGENT"))
+    total_row = next(line for line in lines if line.startswith("aws.bedrock") and " all " in line)
+    assert total_row.split()[-9:] == ["4", "1", "0", "100", "0", "0", "25", "0.003000", "4.0"]
+    agent_row = next(line for line in lines if "invoke_agent AGENT" in line)
     assert agent_row.split()[-1] == "4.0"
+    assert next(line for line in lines if line.startswith("all providers")).split()[2:4] == ["6", "1"]
+
+
+def test_each_providers_total_is_held_against_its_ledger() -> None:
+    bedrock_ledger = {
+        "calls": 4,
+        "input_tokens": 70,  # the stand-in, like Bedrock, reports input without the cached prefix
+        "output_tokens": 25,
+        "cache_read_input_tokens": 20,
+        "cache_write_input_tokens": 10,
+        "errors": {"ThrottlingException": 1},
+    }
+    openai_ledger = {**bedrock_ledger, "calls": 2, "input_tokens": 7, "output_tokens": 3, "errors": {}}
+    ledgers = {
+        "aws.bedrock": LedgerTotals.from_json(bedrock_ledger),
+        "openai": LedgerTotals.from_json(openai_ledger, input_includes_cache=True),  # as OpenAI counts it
+    }
+    assert ledgers["aws.bedrock"] == LedgerTotals(4, 100, 25, 1)
+    lines = ledger_check(summarize(TABLE), ledgers)
+    assert lines[0].endswith("(all equal):")
+    assert " ".join(lines[1].split()) == "aws.bedrock calls 4 = 4 input 100 = 100 output 25 = 25 errors 1 = 1"
+    ledgers["ollama"] = LedgerTotals(1, 0, 0, 0)  # a stand-in the telemetry never saw called
+    assert "MISMATCH" in ledger_check(summarize(TABLE), ledgers)[0]
+    assert "Cross-check, telemetry vs each stand-in's own ledger" in render(summarize(TABLE), ledgers)
 
 
 @pytest.fixture
@@ -146,15 +188,16 @@ def test_facts_from_sdk_spans(provider: TracerProvider) -> None:
         with tracer.start_as_current_span("GET", kind=SpanKind.CLIENT, attributes={"gen_ai.usage.cost": True}):
             pass
     call_facts, rpc_facts, other, server_facts = collector.facts()
-    assert call_facts.bedrock and call_facts.error
+    assert call_facts.name == "chat m"
+    assert call_facts.bedrock and call_facts.error and call_facts.provider == "aws.bedrock"
     assert (call_facts.input_tokens, call_facts.output_tokens, call_facts.cost_usd, call_facts.ttfc_s) == (
         11,
         7,
         0.5,
         0.25,
     )
-    assert rpc_facts.bedrock and not rpc_facts.error
-    assert not other.bedrock and other.cost_usd is None  # a bool is not a number
+    assert rpc_facts.bedrock and not rpc_facts.error and rpc_facts.provider == "aws.bedrock"
+    assert not other.bedrock and other.cost_usd is None and other.provider is None  # a bool is not a number
     assert server_facts.kind == "SERVER" and server_facts.status_code == 503 and server_facts.error
     assert server_facts.duration_s >= call_facts.duration_s >= 0
 

@@ -183,3 +183,85 @@ def test_record_keeps_route_labels_not_paths() -> None:
     report.record(step, "502")
     assert report.counts == {"POST /chat/{session_id}": {"200": 1, "502": 1}}
     assert report.unexpected == ["POST /chat/abc: expected 200, got 502"]
+
+
+class DemoApp:
+    """Answers the demo mix as the real app and stand-ins would: faults injected on cue change the next turn."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.pending: list[str] = []
+        self.feedback: list[dict[str, object]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/__control/faults":
+            self.pending.append(json.loads(request.content)["fault"])
+            self.log.append(f"{request.url.host} {self.pending[-1]}")
+            return httpx.Response(200, json={})
+        if path == "/feedback":
+            self.feedback.append(json.loads(request.content))
+            return httpx.Response(204)
+        if (
+            request.method == "POST"
+            and path.startswith(("/chat/", "/v1/chat/"))
+            and not path.endswith(("/fail", "/stream"))
+        ):
+            body = json.loads(request.content)
+            if body["message"] and not body.get("model") and not body.get("provider"):
+                self.log.append("default turn")
+                provider = "bedrock"
+                if "rate_limit" in self.pending:
+                    self.pending.clear()
+                    return httpx.Response(429, json={"error": "RateLimitError"})
+                if self.pending:
+                    self.pending.pop(0)
+                    provider = "openai"
+                cached = body["message"].startswith("Sorry")
+                trace = {"x-trace-id": "ab" * 16}
+                return httpx.Response(200, json={"provider": provider, "cached": cached}, headers=trace)
+        return behaving_app(request)
+
+
+def test_the_demo_mix_injects_its_faults_runs_exhausted_turns_last_and_sends_feedback() -> None:
+    from otel_chatbot.demo.chatbot.load_faults import FaultTargets
+    from otel_chatbot.demo.chatbot.load_plan import DEMO_MIX, counts, expected, plan
+
+    app = DemoApp()
+    targets = FaultTargets("http://bedrock.test", "model-a", "http://openai.test", "model-b", 3)
+    report, _ = run(60, handler=app, mix=DEMO_MIX, faults=targets)
+    assert report.ok, report.unexpected
+    planned, will = counts(60, DEMO_MIX), expected(plan(60, 4, "t", DEMO_MIX))
+    tally = report.clients
+    assert tally.faults == {"failover": planned["failover_chat"], "exhausted": planned["exhausted"]}
+    assert tally.exhausted == planned["exhausted"] == 1
+    assert tally.answers["openai"] == will.failovers and tally.cached == will.hits
+    assert tally.feedback == will.feedback and tally.feedback_linked == planned["feedback"]
+    assert {entry["trace_id"] for entry in app.feedback} == {"ab" * 16}
+    # The exhausted turn comes after everything else, right after its two faults.
+    assert app.log[-3:] == ["bedrock.test throttle", "openai.test rate_limit", "default turn"]
+    assert "injected faults for 4 failover and 1 exhausted turns (1 got 429)" in report.render()
+
+
+def test_a_mix_with_faults_needs_their_targets() -> None:
+    import pytest
+
+    from otel_chatbot.demo.chatbot.load_plan import DEMO_MIX
+
+    with pytest.raises(ValueError, match="FaultTargets"):
+        run(60, mix=DEMO_MIX)
+
+
+def test_fault_requests_aim_at_the_models_and_calls() -> None:
+    from otel_chatbot.demo.chatbot.load_faults import FaultTargets
+
+    targets = FaultTargets("http://b/", "model-a", "http://o", "model-b", 3)
+    throttle = (
+        "http://b/__control/faults",
+        {"fault": "throttle", "count": 1, "operation": "Converse", "model": "model-a"},
+    )
+    assert targets.requests("failover") == [throttle]
+    (_, rate_limit) = targets.requests("exhausted")[1]
+    assert (
+        rate_limit["count"] == 3 and rate_limit["model"] == "model-b" and rate_limit["path"] == "/v1/chat/completions"
+    )

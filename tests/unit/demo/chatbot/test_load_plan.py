@@ -6,7 +6,20 @@ from collections import Counter
 
 import pytest
 
-from otel_chatbot.demo.chatbot.load_plan import CYCLE, FAILURES, KINDS, LEFT, counts, kind_at, plan
+from otel_chatbot.demo.chatbot.cache import DEFAULT_THRESHOLD, cosine, words
+from otel_chatbot.demo.chatbot.load_plan import (
+    CYCLE,
+    DEMO_MIX,
+    FAILURES,
+    FEEDBACK_SCORES,
+    KINDS,
+    LEFT,
+    MIXES,
+    counts,
+    expected,
+    kind_at,
+    plan,
+)
 
 
 def test_every_tenth_request_is_a_failure_of_a_rotating_kind() -> None:
@@ -59,10 +72,68 @@ def test_plan_deals_exactly_the_requests(requests: int, sessions: int) -> None:
         assert [step.turn for step in steps] == list(range(len(steps)))
 
 
-def test_plan_is_deterministic_and_covers_every_surface() -> None:
-    assert plan(40, 4, "x") == plan(40, 4, "x")
-    kinds = Counter(step.kind.name for steps in plan(40, 4) for step in steps)
-    assert set(kinds) == set(KINDS)
+def test_plan_is_deterministic_and_the_mixes_cover_every_surface() -> None:
+    assert plan(40, 4, "x", DEMO_MIX) == plan(40, 4, "x", DEMO_MIX)
+    default = Counter(step.kind.name for steps in plan(40, 4) for step in steps)
+    assert set(default) == set(CYCLE) | set(FAILURES)
+    demo = Counter(step.kind.name for steps in plan(60, 4, mix=DEMO_MIX) for step in steps)
+    assert set(demo) == set(KINDS)
+    assert set(MIXES) == {"default", "demo"}
+
+
+def test_the_demo_mix_has_a_share_of_turns_per_provider() -> None:
+    planned = counts(60, DEMO_MIX)
+    for provider in ("openai", "anthropic", "ollama"):
+        assert planned[f"{provider}_chat"] >= 2 and planned[f"{provider}_stream"] >= 2
+        assert all(
+            step.body()["provider"] == provider
+            for steps in plan(60, 4, mix=DEMO_MIX)
+            for step in steps
+            if step.kind.name.startswith(provider)
+        )
+
+
+@pytest.mark.parametrize(("requests", "sessions"), [(60, 4), (120, 4), (300, 8), (500, 3), (40, 1)])
+def test_what_the_operator_helpers_will_count_follows_from_the_plan(requests: int, sessions: int) -> None:
+    conversations = plan(requests, sessions, mix=DEMO_MIX)
+    planned, will = counts(requests, DEMO_MIX), expected(conversations)
+    cached_kinds = ("chat", "v1_chat", "handbook_chat", "similar_chat", "failover_chat", "exhausted")
+    assert will.lookups == sum(planned[name] for name in cached_kinds)
+    assert (will.failovers, will.exhausted) == (planned["failover_chat"], planned["exhausted"])
+    assert sum(will.feedback.values()) == planned["feedback"]
+    steps = [step for steps in conversations for step in steps]
+    # A turn whose Bedrock call the load throttles must reach Bedrock: never a cache hit.
+    assert all(step.cache_hit is False for step in steps if step.kind.fault)
+    # A question asked again in other words is a hit (once its session has asked one).
+    similar = [step for step in steps if step.kind.name == "similar_chat"]
+    assert similar and all(step.cache_hit for step in similar if step.message and step.message.startswith("Sorry"))
+    assert will.hits >= sum(1 for step in similar if step.cache_hit)
+
+
+@pytest.mark.parametrize(("requests", "sessions"), [(60, 4), (300, 8), (500, 3)])
+def test_no_session_can_hit_another_sessions_answers(requests: int, sessions: int) -> None:
+    """What makes the planned hits exact although sessions run side by side."""
+    conversations = plan(requests, sessions, mix=DEMO_MIX)
+    questions = [[words(step.message) for step in steps if step.kind.cache and step.message] for steps in conversations]
+    closest = max(
+        cosine(a, b)
+        for one, mine in enumerate(questions)
+        for other, theirs in enumerate(questions)
+        if one < other
+        for a in mine
+        for b in theirs
+    )
+    assert closest < DEFAULT_THRESHOLD, closest
+
+
+def test_feedback_scores_take_turns() -> None:
+    steps = sorted(
+        (step for steps in plan(200, 3, mix=DEMO_MIX) for step in steps if step.feedback),
+        key=lambda step: (step.turn, step.session_id),
+    )
+    assert {step.feedback for step in steps} == set(FEEDBACK_SCORES)
+    assert {step.body()["label"] for step in steps} == {"thumbs_up", "thumbs_down", "stars"}
+    assert expected(plan(200, 3, mix=DEMO_MIX)).feedback == {"positive": 16, "negative": 6}
 
 
 def test_history_before_any_chat_in_that_session_expects_404() -> None:
