@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:
 from bench.collector.generators import Replay, Telemetrygen  # noqa: E402
 from bench.collector.stack import Backends  # noqa: E402
 from bench.collector.steps import Step, measure  # noqa: E402
+from bench.summary_table import replace_block  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BUNDLED = (ROOT / "collector" / "config.yaml",)
@@ -56,6 +57,7 @@ LADDERS = {
     },
 }
 ITEM = {"traces": "spans", "metrics": "metric points", "logs": "log records"}
+README_MARKS = ("<!-- collector-rows -->", "<!-- /collector-rows -->")  # bench/summary_table.py leaves them
 
 
 def build(script: str) -> Path:
@@ -132,6 +134,29 @@ def summary(records: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def readme_rows(records: Sequence[dict[str, Any]], info: dict[str, str], when: str) -> str:
+    """The collector rows of bench/README.md's one table, with where and how they were measured."""
+    others = [r["other_load_cores"] for r in records]
+    load = f"{min(others):.2f}-{max(others):.2f}" if others else "?"
+    lines = [
+        f"Collector throughput (issue 16 item 4), {when}, git {info['git_head']}, "
+        f"`.venv/bin/python bench/collector_throughput.py`; other load on the machine {load} cores "
+        '(bench/README.md, "Collector throughput", has the ladder and the method).',
+        "",
+        summary(records).rstrip(),
+    ]
+    for r in records:
+        if r["kind"] == "overload":
+            a, limit = r["accounting"], r["overrides"].get("OTELCOL_MEMORY_LIMIT_MIB", "?")
+            lines.append(
+                f"| above saturation: {fmt_rate(r['target_rate'])} spans/s offered, memory_limiter {limit} MiB "
+                f"| {a['lost']} lost, {a['refused_then_retried']:,} span attempts refused and retried "
+                f"| {r['collector_cores']:.2f} cores | — | {r['rss_peak_mib']} MiB "
+                f"| {fmt_rate(r['achieved_rate'])} taken | {r['other_load_cores']:.2f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def versions(binary: Path, tg: Path | None) -> dict[str, str]:
     def run(*argv: str) -> str:
         try:
@@ -167,6 +192,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-telemetrygen", action="store_true")
     p.add_argument("--profile", type=float, default=0.0, metavar="S", help="CPU-profile each trace step for S s")
     p.add_argument("--keep-going", action="store_true", help="climb the whole ladder even after it stops keeping up")
+    p.add_argument(
+        "--readme",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="write the collector rows into bench/README.md (auto: full runs of the bundled config, default ladders)",
+    )
     a = p.parse_args(argv)
 
     mode = "quick" if a.quick else "full"
@@ -251,6 +282,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=1))
         (RESULTS / f"{name}.md").write_text(md)
     print(f"results: bench/results/collector-{stamp}.json", flush=True)
+    default_run = not (a.quick or a.config or a.set or a.rates or a.duration or a.signals != "traces,metrics,logs")
+    if a.readme == "yes" or (a.readme == "auto" and default_run):
+        readme = ROOT / "bench" / "README.md"
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()) + f" ({mode})"
+        readme.write_text(replace_block(readme.read_text(), readme_rows(records, info, when), *README_MARKS))
+        print("bench/README.md: collector rows rewritten", flush=True)
     return 0
 
 
