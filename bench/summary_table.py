@@ -151,12 +151,12 @@ def build_table(results: Mapping[str, Mapping[str, Any]], conns: int = TABLE_CON
     return head + "\n".join(lines) + "\n" + note
 
 
-def replace_block(text: str, block: str) -> str:
-    """``text`` with the summary block replaced (or put after the first heading if it has none)."""
-    wrapped = f"{BEGIN}\n{block.rstrip()}\n{END}"
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        return before + wrapped + rest.split(END, 1)[1]
+def replace_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> str:
+    """``text`` with the block between ``begin`` and ``end`` replaced (else put after the first heading)."""
+    wrapped = f"{begin}\n{block.rstrip()}\n{end}"
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        return before + wrapped + rest.split(end, 1)[1]
     first, sep, rest = text.partition("\n")
     return f"{first}{sep}\n{wrapped}\n{rest}"
 

@@ -6,7 +6,7 @@
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY collector/manifest.yaml collector/manifest.yaml
-COPY scripts/build_collector.sh scripts/build_collector.sh
+COPY scripts/build_collector.sh scripts/go_env.sh scripts/
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     OTEL_CHATBOT_CACHE=/tmp/ocb-cache bash scripts/build_collector.sh >/tmp/binary-path \

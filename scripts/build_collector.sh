@@ -31,23 +31,10 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 manifest="$repo_root/collector/manifest.yaml"
 [[ -f "$manifest" ]] || die "manifest not found: $manifest"
 
-# --- Go toolchain -----------------------------------------------------------
-go_bin=${GO:-}
-if [[ -z "$go_bin" ]]; then
-  go_bin=$(command -v go || true)
-  [[ -z "$go_bin" && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
-fi
-[[ -n "$go_bin" && -x "$go_bin" ]] ||
-  die "Go toolchain not found (install Go >= 1.24 and put it on PATH, or set GO=/path/to/go)"
-
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-# Reuse the normal module/build caches across builds (and across cache keys);
-# only default them, never override what the caller set.
-export GOMODCACHE="${GOMODCACHE:-$("$go_bin" env GOMODCACHE)}"
-export GOCACHE="${GOCACHE:-$("$go_bin" env GOCACHE)}"
+# --- Go toolchain (scripts/go_env.sh: $go_bin, GOTOOLCHAIN, CGO_ENABLED, caches, proxy) ---
+# shellcheck source=scripts/go_env.sh
+source "$repo_root/scripts/go_env.sh"
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false -mod=mod"
-export GOPROXY="${GOPROXY:-$("$go_bin" env GOPROXY)}"
 
 go_version=$("$go_bin" env GOVERSION)
 go_platform="$("$go_bin" env GOOS)/$("$go_bin" env GOARCH)"

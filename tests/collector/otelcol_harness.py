@@ -87,7 +87,7 @@ def loopback_env(storage_dir: Path, **overrides: str) -> dict[str, str]:
     Backends default to loopback ports where nothing listens, so nothing leaves
     the machine; pass overrides (e.g. ``OTELCOL_TEMPO_ENDPOINT``) to wire real ones.
     """
-    grpc, http, health, self_metrics, spool_prom, spool_cw, dead = free_ports(7)
+    grpc, http, health, self_metrics, spool_prom, spool_cw, dead, pprof = free_ports(8)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -105,6 +105,7 @@ def loopback_env(storage_dir: Path, **overrides: str) -> dict[str, str]:
         "OTELCOL_GATEWAY_ENDPOINTS": f"[127.0.0.1:{dead}]",
         "OTELCOL_MIRROR_GATEWAY_ENDPOINTS": f"[127.0.0.1:{dead}]",
         "OTELCOL_LOGS_ENDPOINT": f"127.0.0.1:{dead}",
+        "OTELCOL_PPROF_ENDPOINT": f"127.0.0.1:{pprof}",
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -226,6 +227,7 @@ CONFIG_SETS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "all-in-one+debug": (("config.yaml",), {"OTELCOL_DEBUG_EXPORTER": "debug"}),
     "all-in-one+auth": (("config.yaml", "auth.yaml"), TOKEN_ENV),
     "all-in-one+tls": (("config.yaml", "tls.yaml"), TLS_ENV),
+    "all-in-one+pprof": (("config.yaml", "pprof.yaml"), {}),
     "gateway": (("config.yaml", "gateway.yaml"), {}),
     "gateway+auth+tls": (("config.yaml", "gateway.yaml", "auth.yaml", "tls.yaml"), {**TOKEN_ENV, **TLS_ENV}),
     "agent": (("agent.yaml",), {"OTELCOL_GATEWAY_ENDPOINTS": "[gw-1:4317, gw-2:4317]"}),

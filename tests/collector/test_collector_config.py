@@ -450,3 +450,11 @@ def test_only_documented_variables_lack_a_default() -> None:
             assert var in readme, f"{var} ({name}) is not documented in collector/README.md"
             if not fallback:
                 assert var in REQUIRED_ENV | {"OTELCOL_TLS_CLIENT_CA_FILE", "OTELCOL_CLOUDWATCH_ENDPOINT"}, var
+
+
+def test_traces_are_scrubbed_and_redacted_after_sampling_and_before_any_exporter() -> None:
+    """Only kept traces pay for the regexes (bench/README.md, "Collector throughput"); none leaves unscrubbed."""
+    traces = CONFIG["service"]["pipelines"]["traces"]
+    assert traces["processors"] == ["memory_limiter", "resource", "tail_sampling", "transform/scrub", "redaction"]
+    policy_text = str(CONFIG["processors"]["tail_sampling"]["policies"])
+    assert "gen_ai.prompt" not in policy_text and "messages" not in policy_text, "a policy reading content"
