@@ -57,6 +57,7 @@ Not here, on purpose:
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import math
@@ -138,11 +139,27 @@ def _metric_internals() -> _MetricInternals | None:
         if not callable(hash_attributes) or not hasattr(Measurement, "__post_init__"):
             raise TypeError("Measurement or _hash_attributes changed shape")
 
-        class PrevalidatedMeasurement(Measurement):
-            """A ``Measurement`` whose attributes were cleaned when the binding was made."""
+        fields = [field.name for field in dataclasses.fields(Measurement)]
+        if fields != ["value", "time_unix_nano", "instrument", "context", "attributes"]:
+            raise TypeError(f"Measurement has fields {fields}")
 
-            def __post_init__(self) -> None:
-                pass
+        class PrevalidatedMeasurement(Measurement):
+            """A ``Measurement`` whose attributes were cleaned when the binding was made.
+
+            Filled through its ``__dict__``: the frozen dataclass's ``__init__`` sets each
+            field with ``object.__setattr__``, about half the cost of a record's measurement.
+            Still a ``Measurement`` (``isinstance``, fields, ``repr``), still read-only.
+            """
+
+            def __init__(
+                self, value: float, time_unix_nano: int, instrument: Any, context: Context, attributes: Any
+            ) -> None:
+                fill = self.__dict__
+                fill["value"] = value
+                fill["time_unix_nano"] = time_unix_nano
+                fill["instrument"] = instrument
+                fill["context"] = context
+                fill["attributes"] = attributes
 
     except Exception as exc:
         fall_back(PREBOUND, exc)
