@@ -151,9 +151,9 @@ class GenAIMetrics:
         """A stream's time to first chunk, and one record per later chunk (as the convention asks)."""
         key = (request.operation_name, request.provider_name, request.model, response.response_model, None, None)
         self._time_to_first_chunk.get(*key).record(first_chunk_s)
-        per_chunk = self._time_per_chunk.get(*key)
-        for earlier, later in itertools.pairwise(chunk_times):
-            per_chunk.record(later - earlier)
+        gaps = [later - earlier for earlier, later in itertools.pairwise(chunk_times)]
+        if gaps:
+            self._time_per_chunk.get(*key).record_many(gaps)
 
     def record_throttle(self, request: GenAIRequest) -> None:
         self._throttles.get(request.operation_name, request.provider_name, request.model, None, None, None).add(1)
