@@ -51,7 +51,7 @@ def test_url_facts_are_what_the_url_gives_cached_or_not(url: str, scheme: str, h
 
 def test_a_bad_port_is_never_cached() -> None:
     for _ in range(2):
-        with pytest.raises(ValueError, match="[Pp]ort"):
+        with pytest.raises(ValueError, match=r"[Pp]ort"):
             url_facts("http://h:99999/")
 
 
