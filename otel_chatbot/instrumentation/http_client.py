@@ -13,10 +13,11 @@ latter, so their HTTP requests are not traced twice; OTLP exporters inside the f
 
 from __future__ import annotations
 
+import functools
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_http_instrumentation_enabled
@@ -50,6 +51,34 @@ def sanitize_url(url: str) -> str:
     if "@" in netloc:
         netloc = "REDACTED:REDACTED@" + netloc.rpartition("@")[2]
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, sc.redact_query(parts.query), ""))
+
+
+class UrlFacts(NamedTuple):
+    """What a request's URL gives its span: the split URL, scheme, host, port and ``url.full``."""
+
+    parts: urllib.parse.SplitResult
+    scheme: str
+    host: str
+    port: int
+    full: str
+
+
+_CACHED_URL_CHARS = 512
+
+
+def url_facts(url: str) -> UrlFacts:
+    """The facts of ``url``; a client calls the same few endpoints, so short URLs are cached (bounded)."""
+    return _cached_url_facts(url) if len(url) <= _CACHED_URL_CHARS else _url_facts(url)
+
+
+def _url_facts(url: str) -> UrlFacts:
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme or "http"
+    port = parts.port or (443 if scheme == "https" else 80)
+    return UrlFacts(parts, scheme, parts.hostname or "", port, sanitize_url(url))
+
+
+_cached_url_facts = functools.lru_cache(maxsize=256)(_url_facts)
 
 
 class ClientTelemetry:
@@ -99,13 +128,10 @@ class ClientTelemetry:
             return None
         start = time.perf_counter()
         verb, original = sc.normalize_method(method)
-        parts = urllib.parse.urlsplit(url)
-        scheme = parts.scheme or "http"
-        host = parts.hostname or ""
-        port = parts.port or (443 if scheme == "https" else 80)
+        parts, scheme, host, port, full = url_facts(url)
         attributes: dict[str, Any] = {
             sc.METHOD: verb,
-            sc.URL_FULL: sanitize_url(url),
+            sc.URL_FULL: full,
             sc.SERVER_ADDRESS: host,
             sc.SERVER_PORT: port,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from collections.abc import Iterable
 
@@ -119,8 +120,13 @@ def is_sensitive_query_key(raw_key: str) -> bool:
     return key.strip().replace("-", "").replace("_", "").lower() in SENSITIVE_QUERY_KEYS
 
 
+@functools.lru_cache(maxsize=256)
 def split_host(host: str, default_port: int) -> tuple[str, int]:
-    """``example.com:8080`` → (``example.com``, 8080); handles bracketed IPv6."""
+    """``example.com:8080`` → (``example.com``, 8080); handles bracketed IPv6.
+
+    Cached: a server sees the same few ``Host`` values on every request; bounded, since
+    the header is the client's to choose.
+    """
     if host.startswith("["):
         address, _, rest = host[1:].partition("]")
         port = rest[1:] if rest.startswith(":") else ""

@@ -17,12 +17,12 @@ met an SDK shape we did not expect (that one and all later ones, logged once).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.context import Context
 
-from otel_chatbot.compat import PREBOUND, PreboundRecord, fall_back, prebound_streams
+from otel_chatbot.compat import PREBOUND, PartlyRecorded, PreboundRecord, fall_back, prebound_streams
 
 
 class Bound:
@@ -54,6 +54,20 @@ class Bound:
                 self._streams = None
 
     add = record
+
+    def record_many(self, amounts: Sequence[float], context: Context | None = None) -> None:
+        """``record`` each amount, in order; on the bound path the per-call checks are made once."""
+        fast = self._fast
+        if fast is not None and amounts:
+            try:
+                if fast.record_many(amounts, context):
+                    return
+            except PartlyRecorded as stop:  # internals we did not expect: the rest go through the public API
+                self._fast = self._streams = None
+                fall_back(PREBOUND, stop.__cause__ or stop)
+                amounts = amounts[stop.done :]
+        for amount in amounts:
+            self.record(amount, context)
 
     @property
     def fast_path_active(self) -> bool:

@@ -113,6 +113,26 @@ def test_no_op_instruments_have_no_prebound_path_and_that_is_no_news(caplog: pyt
     assert fallback_notes(caplog) == []
 
 
+def test_the_prevalidated_measurement_is_the_sdks_measurement_with_the_same_fields() -> None:
+    import dataclasses
+
+    from opentelemetry.context import get_current
+    from opentelemetry.sdk.metrics._internal.measurement import Measurement
+
+    internals = compat._metric_internals()
+    assert internals is not None
+    instrument = MeterProvider().get_meter("t").create_histogram("d")
+    attributes = {"a": "b"}
+    made = internals.prevalidated(1.5, 7, instrument, get_current(), attributes)
+    sdk = Measurement(1.5, 7, instrument, get_current(), attributes)
+    assert isinstance(made, Measurement)
+    fields = [field.name for field in dataclasses.fields(Measurement)]
+    assert [getattr(made, name) for name in fields] == [getattr(sdk, name) for name in fields]
+    assert made.attributes is attributes  # not cleaned again: the binding cleaned it once
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.value = 2.0  # type: ignore[misc]
+
+
 def _fastapi_spans(app: FastAPI, exporter: InMemorySpanExporter) -> list[str]:
     import asyncio
 

@@ -56,6 +56,7 @@ class ServerRequest:
         "status",
         "stream",
         "t",
+        "trace_hex",
         "version",
     )
 
@@ -113,9 +114,13 @@ class ServerRequest:
             attributes["http.target"] = scope["path"]
             attributes["http.scheme"] = self.scheme
         self.span = t.start_span(sc.span_name(self.method, None), parent, SpanKind.SERVER, attributes)
+        self.trace_hex = ""  # the trace id as the x-trace-id header carries it, once formatted
         if t.request_id_header and not request_id:
             # No usable id from the client: the trace id is already a fresh random 128-bit value.
-            request_id = f"{self.span.get_span_context().trace_id:032x}"
+            ctx = self.span.get_span_context()
+            request_id = f"{ctx.trace_id:032x}"
+            if ctx.is_valid:
+                self.trace_hex = request_id
         self.request_id = request_id
         self.info = RequestInfo(t.conversation_sources, conversation, scope)  # type: ignore[arg-type]
         self.active_attrs = t.active_key(self.method, self.scheme)
@@ -263,9 +268,12 @@ class HttpRequest(ServerRequest):
         if t.add_request_id:
             extra.append((t.request_id_header, self.request_id.encode("latin-1")))
         if t.add_trace_id:
-            ctx = self.span.get_span_context()
-            if ctx.is_valid:
-                extra.append((b"x-trace-id", f"{ctx.trace_id:032x}".encode()))
+            if self.trace_hex:
+                extra.append((b"x-trace-id", self.trace_hex.encode()))
+            else:
+                ctx = self.span.get_span_context()
+                if ctx.is_valid:
+                    extra.append((b"x-trace-id", f"{ctx.trace_id:032x}".encode()))
         if t.add_response_time:
             elapsed_ms = (time.perf_counter() - self.start) * 1000
             extra.append((b"x-response-time", f"{elapsed_ms:.2f}ms".encode()))

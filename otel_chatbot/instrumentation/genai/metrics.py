@@ -173,9 +173,9 @@ class GenAIMetrics:
         model, response_model = self._model(request.model), self._model(response.response_model)
         key = (request.operation_name, request.provider_name, model, response_model, None, None)
         self._time_to_first_chunk.get(*key).record(first_chunk_s)
-        per_chunk = self._time_per_chunk.get(*key)
-        for earlier, later in itertools.pairwise(chunk_times):
-            per_chunk.record(later - earlier)
+        gaps = [later - earlier for earlier, later in itertools.pairwise(chunk_times)]
+        if gaps:
+            self._time_per_chunk.get(*key).record_many(gaps)
 
     def record_throttle(self, request: GenAIRequest) -> None:
         model = self._model(request.model)

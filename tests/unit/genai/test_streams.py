@@ -365,3 +365,42 @@ def test_invoke_stream_garbage(model_id: str, chunk: Any) -> None:
     acc.feed(chunk)
     assert acc.chunks == 0
     assert acc.response().usage == TokenUsage()
+
+
+# Text deltas of every shape near the common one, between the events of a real stream.
+DELTA_SHAPES: list[Any] = [
+    {"contentBlockDelta": {"delta": {"text": "plain"}, "contentBlockIndex": 0}},
+    {"contentBlockDelta": {"delta": {"text": ""}, "contentBlockIndex": 0}},
+    {"contentBlockDelta": {"delta": {"text": None}, "contentBlockIndex": 0}},
+    {"contentBlockDelta": {"delta": {"text": 7}, "contentBlockIndex": 0}},
+    {"contentBlockDelta": {"delta": {"text": "and", "citation": {"title": "t"}}, "contentBlockIndex": 0}},
+    {"contentBlockDelta": {"delta": {"reasoningContent": {"text": "hmm"}}, "contentBlockIndex": 0}},
+    {"contentBlockDelta": {"delta": {"text": "x"}}, "throttlingException": {"message": "slow"}},
+    {"contentBlockDelta": {"delta": "text"}},
+    {"contentBlockDelta": None},
+    {"contentBlockDelta": {"delta": {"text": "last"}, "contentBlockIndex": 0}},
+]
+
+
+def _accumulated(events: list[Any], capture: bool) -> tuple[Any, ...]:
+    acc = ConverseStreamAccumulator(capture_content=capture)
+    for event in events:
+        acc.feed(event)
+    return acc.chunks, acc.response(), acc.output_messages()
+
+
+@pytest.mark.parametrize("capture", [False, True])
+@pytest.mark.parametrize("shape", range(len(DELTA_SHAPES)))
+def test_the_short_way_for_text_deltas_gives_what_the_general_path_gives(
+    shape: int, capture: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otel_chatbot.genai import streams
+
+    events = [*CONVERSE_EVENTS[:3], DELTA_SHAPES[shape], *CONVERSE_EVENTS[3:]]
+    taken = []
+    real = streams._text_delta
+    monkeypatch.setattr(streams, "_text_delta", lambda e, b: taken.append(real(e, b)) or taken[-1])
+    short = _accumulated(events, capture)
+    monkeypatch.setattr(streams, "_text_delta", lambda e, b: False)
+    assert short == _accumulated(events, capture)
+    assert taken.count(True) == 2 + (shape in (0, 9))  # the two deltas of the stream and the plain shapes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from otel_chatbot.instrumentation.http_client import (
     client_duration_attributes,
     http_version,
     sanitize_url,
+    url_facts,
 )
 
 
@@ -29,6 +31,29 @@ from otel_chatbot.instrumentation.http_client import (
 )
 def test_sanitize_url_drops_credentials_as_url_full_requires(url: str, expected: str) -> None:
     assert sanitize_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme", "host", "port"),
+    [
+        ("https://user:pw@API.example.com/v1/chat?token=t", "https", "api.example.com", 443),
+        ("http://127.0.0.1:8080/v1/chat/completions", "http", "127.0.0.1", 8080),
+        ("http://[::1]:9/x", "http", "::1", 9),
+        ("//h/p", "http", "h", 80),
+        (f"https://h/{'p' * 600}?key=k", "https", "h", 443),  # too long to cache: the same facts
+    ],
+)
+def test_url_facts_are_what_the_url_gives_cached_or_not(url: str, scheme: str, host: str, port: int) -> None:
+    for _ in range(2):  # the first call fills the cache, the second reads it
+        facts = url_facts(url)
+        assert (facts.scheme, facts.host, facts.port, facts.full) == (scheme, host, port, sanitize_url(url))
+        assert facts.parts == urllib.parse.urlsplit(url)
+
+
+def test_a_bad_port_is_never_cached() -> None:
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"[Pp]ort"):
+            url_facts("http://h:99999/")
 
 
 def test_duration_attributes_name_only_what_is_known() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,14 +39,18 @@ def _public(instrument: Any, amount: float, attributes: dict[str, Any]) -> None:
     (getattr(instrument, "record", None) or instrument.add)(amount, attributes)
 
 
-def _bound_recorder() -> Recorder:
+def _bound_recorder(many: bool = False) -> Recorder:
+    """Records through ``Bound.record``, or with ``many`` a list of amounts through ``Bound.record_many``."""
     bindings: dict[tuple[int, tuple[Any, ...]], Bound] = {}
 
-    def record(instrument: Any, amount: float, attributes: dict[str, Any]) -> None:
+    def record(instrument: Any, amount: Any, attributes: dict[str, Any]) -> None:
         key = (id(instrument), tuple(attributes.items()))
         if key not in bindings:
             bindings[key] = Bound(instrument, attributes)
-        bindings[key].record(amount)
+        if many:
+            bindings[key].record_many(list(amount))
+        else:
+            bindings[key].record(amount)
 
     return record
 
@@ -334,3 +339,101 @@ def test_a_record_that_meets_an_unexpected_shape_goes_through_the_public_api(
     assert counted.totals() == (4, 10.0)
     assert counted.public == [1.0, 3.0, 4.0] if FAST else [1.0, 2.0, 3.0, 4.0]
     assert len(fallback_notes(caplog)) == 1
+
+
+def _each(instrument: Any, amounts: Any, attributes: dict[str, Any]) -> None:
+    for amount in amounts:
+        _public(instrument, amount, attributes)
+
+
+def test_record_many_records_what_one_record_per_value_records(caplog: pytest.LogCaptureFixture) -> None:
+    tracer = TracerProvider().get_tracer("t")
+
+    def scenario(rec: Recorder, hist: Any, counter: Any, collect: Any) -> list[Any]:
+        random.seed(7)  # a counter's exemplar reservoir samples at random: the same draws on both sides
+        rec(hist, [0.5], ATTRS)
+        with tracer.start_as_current_span("s"):
+            rec(hist, [0.005, 0.05, 0.02, 0.5, 3.0], ATTRS)  # exemplars: the last value of each bucket
+            rec(counter, [1, 2, 3], OTHER)
+        rec(hist, [0.2, 0.3], ATTRS)  # outside a span: no exemplar
+        rec(hist, [], ATTRS)
+        return [collect()]
+
+    views = [View(instrument_name="d", attribute_keys={"http.route"}), View(instrument_name="d", name="d2")]
+    with watching_fallbacks(caplog):
+        public = _run(_each, scenario, views=views)
+        many = _run(_bound_recorder(many=True), scenario, views=views)
+    assert many == public
+    assert [e for point in public[0] for e in point[3]]
+    assert fallback_notes(caplog) == []
+
+
+def test_record_many_skips_the_public_api_after_the_first_record(counted: Counted) -> None:
+    bound = Bound(counted.hist, ATTRS)
+    bound.record_many([1.0])
+    bound.record_many([2.0, 3.0, 4.0])
+    assert counted.totals() == (4, 10.0)
+    assert counted.public == ([1.0] if FAST else [1.0, 2.0, 3.0, 4.0])
+
+
+def test_record_many_with_a_value_the_sdk_rejects_goes_value_by_value(
+    counted: Counted, caplog: pytest.LogCaptureFixture
+) -> None:
+    bound = Bound(counted.hist, ATTRS)
+    bound.record_many([1.0])
+    with caplog.at_level(logging.WARNING):
+        bound.record_many([2.0, -1.0, 3.0])
+    assert counted.totals() == (3, 6.0)  # the SDK dropped -1.0 with its own warning
+    assert -1.0 in counted.public
+
+
+def test_record_many_that_meets_an_unexpected_shape_loses_nothing_and_counts_nothing_twice(
+    counted: Counted, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with watching_fallbacks(caplog):
+        bound = Bound(counted.hist, ATTRS)
+        bound.record_many([1.0])
+        if FAST:  # the third value meets targets of a shape we did not expect
+            fast = bound._fast
+            assert fast is not None
+            real = fast._targets
+            calls = []
+
+            class Breaks:
+                def aggregate(self, measurement: Any, sample: bool) -> None:
+                    calls.append(measurement.value)
+                    if len(calls) == 3:
+                        raise AttributeError("changed")
+                    for target in real:
+                        target.aggregate(measurement, sample)
+
+            monkeypatch.setattr(fast, "_targets", [Breaks()])
+        bound.record_many([2.0, 3.0, 4.0, 5.0])
+        bound.record_many([6.0])
+    assert not bound.fast_path_active
+    assert counted.totals() == (6, 21.0)
+    assert counted.public == ([1.0, 4.0, 5.0, 6.0] if FAST else [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    if FAST:
+        assert len(fallback_notes(caplog)) == 1
+
+
+def test_an_exemplar_filter_that_reads_the_value_decides_for_each_value() -> None:
+    from opentelemetry.sdk.metrics import ExemplarFilter
+
+    seen: list[float] = []
+
+    class Large(ExemplarFilter):
+        def should_sample(self, value: float, time_unix_nano: int, attributes: Any, context: Any) -> bool:
+            seen.append(value)
+            return value > 1
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader], exemplar_filter=Large())
+    hist = provider.get_meter("t").create_histogram("d", explicit_bucket_boundaries_advisory=[10.0])
+    bound = Bound(hist, ATTRS)
+    bound.record_many([0.5])
+    bound.record_many([2.0, 0.7])
+    assert seen == [0.5, 2.0, 0.7]
+    ((_, _, _, exemplars),) = _points(reader)
+    assert [e[0] for e in exemplars] == [2.0]  # 0.7, the last value of the bucket, was not sampled
+    provider.shutdown()

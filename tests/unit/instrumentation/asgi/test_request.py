@@ -114,3 +114,32 @@ def test_http_gets_the_old_status_name_beside_the_stable_one_under_http_dup(
 )
 def test_a_client_request_id_is_honoured_only_when_short_and_plain(value: str, honoured: bool) -> None:
     assert _valid_request_id(value) is honoured
+
+
+@pytest.mark.parametrize("tracing", ["sdk", "no-op"])
+def test_the_trace_id_header_is_the_generated_request_id_and_absent_without_a_trace(tracing: str) -> None:
+    from opentelemetry.propagate import get_global_textmap
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import NoOpTracerProvider
+
+    from otel_chatbot.config import load_settings
+    from otel_chatbot.instrumentation.asgi.request import HttpRequest
+    from otel_chatbot.instrumentation.asgi.server import ServerTelemetry
+    from otel_chatbot.instrumentation.routes import RouteResolver
+
+    settings = load_settings({"loop_lag_interval_ms": 0}, environ={})
+    tracer_provider = TracerProvider() if tracing == "sdk" else NoOpTracerProvider()
+    meter_provider = MeterProvider()
+    t = ServerTelemetry(settings, tracer_provider, meter_provider, get_global_textmap())
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"host", b"example.com:8080")]}
+    request = HttpRequest(scope, t, RouteResolver(build_app()))
+    headers = dict(request._response_headers())
+    trace_id = request.span.get_span_context().trace_id
+    assert headers[b"x-request-id"] == f"{trace_id:032x}".encode()
+    if tracing == "sdk":
+        assert headers[b"x-trace-id"] == headers[b"x-request-id"]
+    else:  # no trace to find: the request id is still returned, no trace id is
+        assert b"x-trace-id" not in headers
+    request.span.end()
+    meter_provider.shutdown()
