@@ -56,24 +56,8 @@ cache_root="${OTEL_CHATBOT_CACHE:-${HOME:?HOME is not set}/.cache/otel-chatbot}"
 out_dir="$cache_root/collector/$key"
 binary="$out_dir/otelcol-chatbot"
 
-if [[ -x "$binary" && -z "${OTEL_CHATBOT_REBUILD:-}" ]]; then
-  log "cached: $binary (key $key)"
-  printf '%s\n' "$binary"
-  exit 0
-fi
-
-mkdir -p "$cache_root/collector" || die "cannot create cache dir $cache_root/collector"
-
-# One build per key at a time (parallel test sessions wait for each other).
-exec 9>"$cache_root/collector/.lock-$key"
-if command -v flock >/dev/null; then
-  flock 9
-fi
-if [[ -x "$binary" && -z "${OTEL_CHATBOT_REBUILD:-}" ]]; then
-  log "cached (built by a concurrent run): $binary"
-  printf '%s\n' "$binary"
-  exit 0
-fi
+serve_cached "$binary" "cached: $binary (key $key)"
+lock_build "$cache_root/collector/.lock-$key" "$binary"
 
 # --- Builder ----------------------------------------------------------------------
 tools_dir="$cache_root/tools/ocb-$ocb_version"

@@ -49,22 +49,8 @@ cache_root="${OTEL_CHATBOT_CACHE:-${HOME:?HOME is not set}/.cache/otel-chatbot}"
 out_dir="$cache_root/tools/telemetrygen-$version-$key"
 binary="$out_dir/telemetrygen"
 
-if [[ -x "$binary" && -z "${OTEL_CHATBOT_REBUILD:-}" ]]; then
-  log "cached: $binary"
-  printf '%s\n' "$binary"
-  exit 0
-fi
-
-mkdir -p "$cache_root/tools" || die "cannot create cache dir $cache_root/tools"
-exec 9>"$cache_root/tools/.lock-telemetrygen-$key"
-if command -v flock >/dev/null; then
-  flock 9
-fi
-if [[ -x "$binary" && -z "${OTEL_CHATBOT_REBUILD:-}" ]]; then
-  log "cached (built by a concurrent run): $binary"
-  printf '%s\n' "$binary"
-  exit 0
-fi
+serve_cached "$binary"
+lock_build "$cache_root/tools/.lock-telemetrygen-$key" "$binary"
 
 work_dir=$(mktemp -d "$cache_root/tools/build-telemetrygen-$key.XXXXXX")
 trap 'rm -rf "$work_dir"' EXIT
