@@ -68,8 +68,15 @@ def build(script: str) -> Path:
 
 
 def container_memory(mib: int) -> dict[str, str]:
-    """memory_limiter as in a container of ``mib`` MiB: the bundled 75 % / 20 % of it."""
-    return {"OTELCOL_MEMORY_LIMIT_MIB": str(mib * 75 // 100), "OTELCOL_MEMORY_SPIKE_LIMIT_MIB": str(mib * 20 // 100)}
+    """memory_limiter as in a container of ``mib`` MiB (the bundled 75 % / 20 % of it), and GOMEMLIMIT at 80 %.
+
+    80 %: memory_limiter's README advice, which collector/README.md ("Capacity") repeats for containers.
+    """
+    return {
+        "OTELCOL_MEMORY_LIMIT_MIB": str(mib * 75 // 100),
+        "OTELCOL_MEMORY_SPIKE_LIMIT_MIB": str(mib * 20 // 100),
+        "GOMEMLIMIT": f"{mib * 80 // 100}MiB",
+    }
 
 
 def _overrides(pairs: Sequence[str]) -> dict[str, str]:
@@ -148,8 +155,10 @@ def readme_rows(records: Sequence[dict[str, Any]], info: dict[str, str], when: s
     for r in records:
         if r["kind"] == "overload":
             a, limit = r["accounting"], r["overrides"].get("OTELCOL_MEMORY_LIMIT_MIB", "?")
+            gomemlimit = r["overrides"].get("GOMEMLIMIT", "unset")
             lines.append(
-                f"| above saturation: {fmt_rate(r['target_rate'])} spans/s offered, memory_limiter {limit} MiB "
+                f"| above saturation: {fmt_rate(r['target_rate'])} spans/s offered, memory_limiter {limit} MiB, "
+                f"GOMEMLIMIT {gomemlimit} "
                 f"| {a['lost']} lost, {a['refused_then_retried']:,} span attempts refused and retried "
                 f"| {r['collector_cores']:.2f} cores | — | {r['rss_peak_mib']} MiB "
                 f"| {fmt_rate(r['achieved_rate'])} taken | {r['other_load_cores']:.2f} |"
@@ -185,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--config", action="append", type=Path, help="collector config(s) instead of the bundled one")
     p.add_argument("--set", action="append", default=[], metavar="VAR=VALUE", help="collector env (config knobs)")
     p.add_argument("--label", default="bundled")
-    p.add_argument("--memory-mib", type=int, default=2048, help="memory_limiter as in a container this big")
+    p.add_argument("--memory-mib", type=int, default=2048, help="memory_limiter, GOMEMLIMIT as in a container this big")
     p.add_argument("--overload-memory-mib", type=int, default=256, help="the same for the step above saturation")
     p.add_argument("--overload-rate", type=float, default=120_000, help="spans/s of the step above saturation")
     p.add_argument("--no-overload", action="store_true")

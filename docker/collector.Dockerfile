@@ -22,6 +22,13 @@ RUN addgroup -S -g 10001 otelcol \
     && chown otelcol:otelcol /var/lib/otelcol-chatbot
 COPY --from=build /otelcol-chatbot /usr/local/bin/otelcol-chatbot
 COPY collector/config.yaml collector/agent.yaml collector/agent-mirror.yaml collector/gateway.yaml collector/auth.yaml collector/tls.yaml /etc/otelcol-chatbot/
+# Go runtime defaults of the distribution (override with -e / compose `environment:`).  GOGC=200:
+# the collector's live heap is mostly the traces tail_sampling holds for decision_wait, and
+# GOGC=100 marks it every time the heap doubles -- GC was ~17 % of the CPU per span; 200 took
+# 29 -> 21-25 us of collector CPU per span (bench/README.md, "Collector throughput"), for a
+# higher heap peak that memory_limiter (a forced GC above its soft limit) and GOMEMLIMIT bound.
+# bench/collector/stack.py runs the binary with these same ENV lines.
+ENV GOGC=200
 USER 10001:10001
 EXPOSE 4317 4318 13133 8888
 ENTRYPOINT ["/usr/local/bin/otelcol-chatbot"]

@@ -27,6 +27,21 @@ from otel_chatbot.testing.process import ServerProcess, otlp_sink_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+IMAGE = ROOT / "docker" / "collector.Dockerfile"
+
+
+def image_env(dockerfile_text: str) -> dict[str, str]:
+    """The ``ENV KEY=VALUE`` lines of the collector image: the distribution's runtime defaults (GOGC)."""
+    env = {}
+    for line in dockerfile_text.splitlines():
+        keyword, _, rest = line.strip().partition(" ")
+        if keyword.upper() == "ENV":
+            for pair in rest.split():
+                key, sep, value = pair.partition("=")
+                if not sep:
+                    raise ValueError(f"{IMAGE.name}: ENV {rest!r}: only the KEY=VALUE form is read")
+                env[key] = value
+    return env
 
 
 def free_ports(count: int) -> list[int]:
@@ -137,6 +152,7 @@ class Collector:
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_EC2_METADATA_DISABLED": "true",
+            **image_env(IMAGE.read_text()),  # as the image runs it
             **overrides,
         }
         args: list[str] = []

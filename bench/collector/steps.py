@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.collector import selfmetrics
 from bench.collector.selfmetrics import Sample, total
-from bench.collector.stack import Backends, Collector, cpu_seconds, rss_mib, system_busy_seconds
+from bench.collector.stack import IMAGE, Backends, Collector, cpu_seconds, image_env, rss_mib, system_busy_seconds
 
 ITEM_METRIC = {"traces": "spans", "metrics": "metric_points", "logs": "log_records"}
 APP_RECEIVER = "otlp"
@@ -193,6 +193,7 @@ def measure(
         "accounting": account(step.signal, gen, s, counts),
         "generator": gen,
         "overrides": dict(step.overrides),
+        "image_env": image_env(IMAGE.read_text()),  # under the overrides
         "profile": profile,
     }
     record["zero_loss"] = record["accounting"]["lost"] == 0 and alive

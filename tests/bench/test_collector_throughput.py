@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bench.collector.selfmetrics import parse, total
+from bench.collector.stack import image_env
 from bench.collector.steps import account
-from bench.collector_throughput import README_MARKS, readme_rows, summary
+from bench.collector_throughput import README_MARKS, container_memory, readme_rows, summary
 from bench.summary_table import replace_block
 
 
@@ -43,11 +46,11 @@ def test_readme_rows_replace_only_the_collector_block() -> None:
         120_000,
         False,
         kind="overload",
-        overrides={"OTELCOL_MEMORY_LIMIT_MIB": "192"},
+        overrides=container_memory(256),
         accounting={"lost": 0, "refused_then_retried": 2_000_000},
     )
     rows = readme_rows([_record("traces", 10_000, True), overload], {"git_head": "abc1234"}, "now")
-    assert "memory_limiter 192 MiB | 0 lost, 2,000,000 span attempts refused and retried" in rows
+    assert "memory_limiter 192 MiB, GOMEMLIMIT 204MiB | 0 lost, 2,000,000 span attempts refused and retried" in rows
     begin, end = README_MARKS
     readme = f"# bench\n\n<!-- summary-table -->\nx\n<!-- /summary-table -->\n\n{begin}\nold\n{end}\n\nrest\n"
     new = replace_block(readme, rows, begin, end)
@@ -86,3 +89,18 @@ def test_traces_count_failed_sends_and_undecided_traces_as_lost() -> None:
     assert account("traces", gen, parse(undecided), {"sink_spans": 70})["lost"] == 10
     failed = text + 'otelcol_exporter_send_failed_spans{exporter="otlp_grpc/tempo"} 7\n'
     assert account("traces", gen, parse(failed), {"sink_spans": 70})["lost"] == 7
+
+
+def test_a_container_of_n_mib_gets_memory_limiter_at_75_20_and_gomemlimit_at_80_percent() -> None:
+    assert container_memory(2048) == {
+        "OTELCOL_MEMORY_LIMIT_MIB": "1536",
+        "OTELCOL_MEMORY_SPIKE_LIMIT_MIB": "409",
+        "GOMEMLIMIT": "1638MiB",
+    }
+
+
+def test_the_collector_runs_with_the_images_env_lines() -> None:
+    dockerfile = "FROM alpine\n# ENV NOT=this\nENV GOGC=200\n  env A=1 B=2\nUSER 1\n"
+    assert image_env(dockerfile) == {"GOGC": "200", "A": "1", "B": "2"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        image_env("ENV GOGC 200\n")
