@@ -269,6 +269,14 @@ class PreboundRecord:
         """False once a reader was added: the streams must be bound again."""
         return self._storages is self._consumer._reader_storages
 
+    def _takes(self, amount: float) -> bool:
+        """No reader added since binding, a value the SDK takes without a word, an enabled meter."""
+        return (
+            self._storages is self._consumer._reader_storages
+            and 0 <= amount < math.inf
+            and bool(self._instrument._is_enabled())
+        )
+
     def record(self, amount: float, context: Context | None) -> bool:
         """Record and return True, or return False: this one goes through the public API.
 
@@ -277,13 +285,9 @@ class PreboundRecord:
         shape under a live binding; the caller then records the value publicly, so it is
         never lost (with several views, one aggregated before the failure counts it twice).
         """
-        consumer = self._consumer
-        if (
-            self._storages is not consumer._reader_storages
-            or not (0 <= amount < math.inf)
-            or not self._instrument._is_enabled()
-        ):
+        if not self._takes(amount):
             return False
+        consumer = self._consumer
         attributes = self._attributes
         measurement = self._measurement(amount, time.time_ns(), self._instrument, context or get_current(), attributes)
         sample = consumer._sdk_config.exemplar_filter.should_sample(
@@ -326,6 +330,44 @@ class PreboundRecord:
             except Exception as exc:
                 raise PartlyRecorded(index) from exc
         return True
+
+    def record_together(self, amount: float, together: RecordedTogether) -> bool:
+        """:meth:`record` with the context and exemplar decision ``together`` shares with the event's other records."""
+        if not self._takes(amount):
+            return False
+        consumer = self._consumer
+        attributes = self._attributes
+        now = time.time_ns()
+        measurement = self._measurement(amount, now, self._instrument, together.context, attributes)
+        sample = together.sample(consumer._sdk_config.exemplar_filter, amount, now, attributes)
+        for target in self._targets:
+            target.aggregate(measurement, sample)
+        return True
+
+
+class RecordedTogether:
+    """One context and one exemplar decision shared by the records of one event (a GenAI call's four or five).
+
+    The SDK's own exemplar filters decide from the context alone, so for them the decision
+    is made once, at the first record, and reused by the others; any other filter is asked
+    for every record, as the public path asks. Each record keeps its own measurement,
+    timestamp, aggregation and exemplar offer.
+    """
+
+    __slots__ = ("_filter", "_sample", "context")
+
+    def __init__(self, context: Context | None = None) -> None:
+        self.context = context or get_current()
+        self._filter: object = None
+        self._sample = False
+
+    def sample(self, exemplar_filter: Any, amount: float, time_unix_nano: int, attributes: Any) -> bool:
+        if exemplar_filter is self._filter:
+            return self._sample
+        sample: bool = exemplar_filter.should_sample(amount, time_unix_nano, attributes, self.context)
+        if type(exemplar_filter) in _metric_internals_filters():
+            self._filter, self._sample = exemplar_filter, sample
+        return sample
 
 
 class PartlyRecorded(Exception):

@@ -111,12 +111,21 @@ def _lookup(path: str, table: Sequence[tuple[str, HttpApi]]) -> HttpApi | None:
     return None
 
 
+RECOGNISED_URLS_KEPT = 256
+"""Distinct call URLs whose recognition is kept (URLs come from the app's configuration, so few)."""
+
+_CACHED_URL_CHARS = 512
+
+
 class Endpoints:
     """The recognition rules of one configuration: the defaults plus the configured base URLs."""
 
     def __init__(self, configured: Sequence[tuple[str, str]] = ()) -> None:
         # Longest base first, so a more specific base URL wins.
         self._configured = tuple(sorted(((base.rstrip("/"), p) for base, p in configured), key=lambda e: -len(e[0])))
+        # What a POST to a URL is, by (URL, whether it has the anthropic-version header when that
+        # matters): the rules below depend on nothing else. Bounded; later URLs are worked out each time.
+        self._recognised: dict[tuple[str, bool], Match | None] = {}
 
     def match(self, method: str, url: str, parts: SplitResult, headers: Mapping[str, str]) -> Match | None:
         """The call ``method url`` is, or None for anything that is not a GenAI call we read.
@@ -128,15 +137,25 @@ class Endpoints:
         path = parts.path.rstrip("/")
         if not path.endswith(_SUFFIXES):
             return None
+        key = (url, path.endswith("/messages") and ANTHROPIC_VERSION_HEADER in headers)
+        recognised = self._recognised
+        try:
+            return recognised[key]
+        except KeyError:
+            pass
+        found = self._match(url, parts, path, key[1])
+        if len(url) <= _CACHED_URL_CHARS and len(recognised) < RECOGNISED_URLS_KEPT:
+            recognised[key] = found
+        return found
+
+    def _match(self, url: str, parts: SplitResult, path: str, anthropic_header: bool) -> Match | None:
         for base, provider in self._configured:
             if url.startswith(base) and (len(url) == len(base) or url[len(base)] in "/?"):
                 return self._configured_match(provider, path)
         host = (parts.hostname or "").lower()
         port = parts.port
         if path.endswith("/messages"):
-            if path.endswith("/v1/messages") and (
-                ANTHROPIC_VERSION_HEADER in headers or _HOST_PROVIDERS.get(host) == anthropic.PROVIDER
-            ):
+            if path.endswith("/v1/messages") and (anthropic_header or _HOST_PROVIDERS.get(host) == anthropic.PROVIDER):
                 return Match(ANTHROPIC_MESSAGES, anthropic.PROVIDER)
             return None
         native = _OLLAMA_NATIVE.get(path)

@@ -57,6 +57,10 @@ class _Lines:
         self._after_cr = False  # the last chunk ended in \r: a leading \n belongs to it
         self.dropped = 0
 
+    def idle(self) -> bool:
+        """Nothing carried over from earlier chunks: the next chunk starts a line."""
+        return not self._pending and not self._skipping and not self._after_cr
+
     def feed(self, chunk: bytes) -> list[bytes]:
         if self._after_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]
@@ -113,6 +117,10 @@ class SSEDecoder:
         return self._lines.dropped
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        if not self._data and not self._event and self._lines.idle():
+            events = _whole_data_events(chunk)
+            if events is not None:
+                return events
         return self._decode(self._lines.feed(chunk))
 
     def flush(self) -> list[ServerSentEvent]:
@@ -148,6 +156,24 @@ class SSEDecoder:
         self._event = ""
         self._data = []
         return event
+
+
+def _whole_data_events(chunk: bytes) -> list[ServerSentEvent] | None:
+    """The events of a chunk of whole one-line ``data: ...`` events, or None: decode it the general way.
+
+    The common chunk of a provider's stream (``data: {json}\\n\\n``, one event or a few, no
+    ``\\r``, nothing left over from the chunk before) in one decode and one split, instead of
+    line by line; what :meth:`SSEDecoder.feed` gives for it when nothing is pending. Lines
+    end at ASCII ``\\n`` only, so decoding the chunk at once decodes each line the same.
+    """
+    if not chunk.endswith(b"\n\n") or b"\r" in chunk or len(chunk) > MAX_LINE_BYTES:
+        return None
+    events = []
+    for block in chunk[:-2].decode("utf-8", "replace").split("\n\n"):
+        if not block.startswith("data: ") or "\n" in block:
+            return None
+        events.append(ServerSentEvent("message", block[6:]))
+    return events
 
 
 class NDJSONDecoder:

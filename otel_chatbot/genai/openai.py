@@ -13,6 +13,8 @@ are recorded in Chat Completions' words (``stop``, ``tool_calls``, ``length``,
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -155,6 +157,33 @@ def chat_input_messages(body: Mapping[str, Any]) -> list[Message]:
     return by_role(body.get("messages"), _chat_message_parts)
 
 
+_PLAIN = r'[^"\\\x00-\x1f]'  # a JSON string's character that needs no escape
+_CONTENT_CHUNK = re.compile(
+    r'\{"id":"(' + _PLAIN + r'+)","object":"chat\.completion\.chunk","created":(?:0|[1-9][0-9]*),'
+    r'"model":"(' + _PLAIN + r'+)"'
+    r'(?:,"service_tier":"' + _PLAIN + r'*")?(?:,"system_fingerprint":(?:"' + _PLAIN + r'*"|null))?'
+    r',"choices":\[\{"index":0,"delta":\{(?:"role":"assistant",)?'
+    r'"content":"(' + _PLAIN + r'*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})' + _PLAIN + r'*)*)"\}'
+    r'(?:,"logprobs":null)?,"finish_reason":null\}\](?:,"usage":null)?(?:,"obfuscation":"' + _PLAIN + r'*")?\}'
+)
+"""A Chat Completions content chunk exactly as OpenAI writes it (compact JSON, these keys in this
+order, one choice, a text delta, no finish reason, no usage): id, model and the raw text."""
+
+
+def content_chunk(data: str) -> tuple[str, str, str] | None:
+    """``(id, model, text)`` of the commonest chunk of a streamed Chat Completion, or None.
+
+    Matched whole, so a match is valid JSON of exactly that shape and the general reader
+    (``json.loads`` and :meth:`ChatStreamAccumulator.feed`) would find the same id, model
+    and text; the text is decoded only when it has escapes.
+    """
+    found = _CONTENT_CHUNK.fullmatch(data)
+    if found is None:
+        return None
+    chunk_id, model, text = found.groups()
+    return chunk_id, model, json.loads(f'"{text}"') if "\\" in text else text
+
+
 class ChatStreamAccumulator:
     """Folds the ``chat.completion.chunk`` events of a streamed Chat Completion.
 
@@ -173,6 +202,15 @@ class ChatStreamAccumulator:
         self.chunks = 0
 
     def feed(self, event: ServerSentEvent) -> None:
+        plain = content_chunk(event.data)
+        if plain is not None:  # the commonest chunk, read the short way: what the general path does with it
+            b = self._b
+            b.response_id, b.response_model, delta_text = plain  # set_id / set_model of a non-empty value
+            target = _choice_builder(self._choices, 0, self._keep)
+            if delta_text:
+                target.add_text(delta_text)
+                self.chunks += 1
+            return
         chunk = event.json()
         if not chunk:
             return

@@ -242,20 +242,23 @@ class PriceTable:
         when cache tokens were used on a model whose cache rate is not in the table.
         """
         price = self.price(model_id, provider)
-        if price is None:
-            return None
-        output = usage.output_tokens
-        if output is None and not output_expected:
-            output = 0
-        if usage.uncached_input_tokens is None or output is None:
-            return None
-        cache_read = usage.cache_read_input_tokens or 0
-        cache_write = usage.cache_creation_input_tokens or 0
-        if (cache_read and price.cache_read is None) or (cache_write and price.cache_write is None):
-            return None
-        return Cost(
-            input=usage.uncached_input_tokens * price.input / _PER_TOKENS,
-            output=output * price.output / _PER_TOKENS,
-            cache_read=cache_read * (price.cache_read or 0.0) / _PER_TOKENS,
-            cache_write=cache_write * (price.cache_write or 0.0) / _PER_TOKENS,
-        )
+        return None if price is None else cost_at(price, usage, output_expected=output_expected)
+
+
+def cost_at(price: ModelPrice, usage: TokenUsage, *, output_expected: bool = True) -> Cost | None:
+    """USD cost of ``usage`` at ``price`` (a row of the table), or ``None``: see :meth:`PriceTable.cost`."""
+    output = usage.output_tokens
+    if output is None and not output_expected:
+        output = 0
+    if usage.uncached_input_tokens is None or output is None:
+        return None
+    cache_read = usage.cache_read_input_tokens or 0
+    cache_write = usage.cache_creation_input_tokens or 0
+    if (cache_read and price.cache_read is None) or (cache_write and price.cache_write is None):
+        return None
+    return Cost(
+        input=usage.uncached_input_tokens * price.input / _PER_TOKENS,
+        output=output * price.output / _PER_TOKENS,
+        cache_read=cache_read * (price.cache_read or 0.0) / _PER_TOKENS,
+        cache_write=cache_write * (price.cache_write or 0.0) / _PER_TOKENS,
+    )

@@ -22,7 +22,14 @@ from typing import Any
 
 from opentelemetry.context import Context
 
-from otel_chatbot.compat import PREBOUND, PartlyRecorded, PreboundRecord, fall_back, prebound_streams
+from otel_chatbot.compat import (
+    PREBOUND,
+    PartlyRecorded,
+    PreboundRecord,
+    RecordedTogether,
+    fall_back,
+    prebound_streams,
+)
 
 
 class Bound:
@@ -42,9 +49,9 @@ class Bound:
             try:
                 if fast.record(amount, context):
                     return
-            except Exception as exc:  # internals we did not expect: this record and later ones go public
-                self._fast = fast = self._streams = None
-                fall_back(PREBOUND, exc)
+            except Exception as exc:
+                self._give_up(exc)
+                fast = None
         self._public(amount, self._attributes, context)
         streams = self._streams
         if streams is not None and (fast is None or not fast.is_current()):
@@ -55,6 +62,22 @@ class Bound:
 
     add = record
 
+    def record_together(self, amount: float, together: RecordedTogether) -> None:
+        """``record`` (or ``add``) one of several records of one event, sharing its context and exemplar decision."""
+        fast = self._fast
+        if fast is not None:
+            try:
+                if fast.record_together(amount, together):
+                    return
+            except Exception as exc:
+                self._give_up(exc)
+        self.record(amount, together.context)
+
+    def _give_up(self, why: BaseException) -> None:
+        """Internals we did not expect: this record and later ones go through the public API."""
+        self._fast = self._streams = None
+        fall_back(PREBOUND, why)
+
     def record_many(self, amounts: Sequence[float], context: Context | None = None) -> None:
         """``record`` each amount, in order; on the bound path the per-call checks are made once."""
         fast = self._fast
@@ -62,9 +85,8 @@ class Bound:
             try:
                 if fast.record_many(amounts, context):
                     return
-            except PartlyRecorded as stop:  # internals we did not expect: the rest go through the public API
-                self._fast = self._streams = None
-                fall_back(PREBOUND, stop.__cause__ or stop)
+            except PartlyRecorded as stop:  # the rest go through the public API
+                self._give_up(stop.__cause__ or stop)
                 amounts = amounts[stop.done :]
         for amount in amounts:
             self.record(amount, context)

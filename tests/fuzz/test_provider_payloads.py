@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from otel_chatbot.genai.framing import NDJSONDecoder, SSEDecoder
+from otel_chatbot.genai.framing import NDJSONDecoder, ServerSentEvent, SSEDecoder
 from otel_chatbot.genai.http_apis import HTTP_APIS, HttpApi
 from tests.fuzz.strategies import HOSTILE_LEAF, TEXT, as_json_bytes, body_like, shaped_like
 from tests.fuzz.test_bedrock_payloads import check_attributes
@@ -202,3 +202,94 @@ def test_any_bytes_decode_the_same_however_chunked(data: bytes, cuts: list[int])
 
 def test_every_api_is_fuzzed() -> None:
     assert set(EXAMPLES) == set(HTTP_APIS)
+
+
+# --- the short ways agree with the general readers ------------------------------------------
+
+_SSE_PIECES = st.one_of(
+    st.builds(lambda text: f"data: {text}\n\n".encode(), st.text(max_size=30)),
+    st.builds(lambda text: f"data: {text}\n\n".encode("utf-16-le", "surrogatepass"), st.text(max_size=8)),
+    st.sampled_from([b"data: [DONE]\n\n", b"\n\n", b"\n", b"\r\n", b"\r", b"data:x\n\n", b"event: e\n", b": c\n\n"]),
+    st.sampled_from([b"data: \xff\xfe\n\n", b"data: \xe2\x82\n\n", b"data: a\nb\n\n", b"id: 1\ndata: y\n\n"]),
+    st.binary(max_size=12),
+)
+
+
+def _general_sse(decoder: SSEDecoder, chunk: bytes) -> list[Any]:
+    return decoder._decode(decoder._lines.feed(chunk))
+
+
+@given(chunks=st.lists(st.lists(_SSE_PIECES, max_size=4).map(b"".join), max_size=8))
+def test_sse_whole_event_chunks_decode_as_the_general_decoder_does(chunks: list[bytes]) -> None:
+    short, general = SSEDecoder(), SSEDecoder()
+    for chunk in chunks:
+        assert short.feed(chunk) == _general_sse(general, chunk)
+    assert short.flush() == general.flush()
+    assert short.dropped == general.dropped
+
+
+def _chat_chunk(
+    chunk_id: str, model: str, text: str, role: bool, extras: list[tuple[str, Any]], ascii_only: bool
+) -> str:
+    delta: dict[str, Any] = {"role": "assistant", "content": text} if role else {"content": text}
+    head = {"id": chunk_id, "object": "chat.completion.chunk", "created": 1741570283, "model": model}
+    tail = {"choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}], "usage": None}
+    chunk = {**head, "service_tier": "default", "system_fingerprint": "fp_1", **tail, "obfuscation": "abc"}
+    for key, value in extras:  # an extra or a replaced field: the general path's business
+        chunk[key] = value
+    return json.dumps(chunk, separators=(",", ":"), ensure_ascii=ascii_only)
+
+
+_CHAT_CHUNKS = st.builds(
+    _chat_chunk,
+    st.sampled_from(["chatcmpl-1", "chatcmpl-2", ""]),
+    st.sampled_from(["gpt-4o-mini", "gpt-4o", ""]),
+    st.text(max_size=12),
+    st.booleans(),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["usage", "error", "choices", "created", "id", "model", "x"]),
+            st.one_of(HOSTILE_LEAF, st.just([{"index": 1, "delta": {"content": "b"}, "finish_reason": "stop"}])),
+        ),
+        max_size=1,
+    ),
+    st.booleans(),
+)
+
+
+MUTATIONS = ["", " ", '"', "\\", "\x01", "0", "}"]
+"""A character deleted (""), or one of these inserted: a chunk just off the short way's shape."""
+
+
+def _mutated(data: str, at: int, insert: str) -> str:
+    at = min(at, len(data))
+    return data[:at] + insert + data[at + (1 if not insert else 0) :]
+
+
+@given(
+    chunks=st.lists(
+        st.one_of(
+            _CHAT_CHUNKS,
+            st.builds(_mutated, _CHAT_CHUNKS, st.integers(0, 400), st.sampled_from(MUTATIONS)),
+            st.sampled_from(["[DONE]", "", "{}"]),
+        ),
+        max_size=6,
+    ),
+    capture=st.booleans(),
+)
+def test_chat_content_chunks_read_the_short_way_as_the_general_reader_reads_them(
+    chunks: list[str], capture: bool
+) -> None:
+    from unittest import mock
+
+    from otel_chatbot.genai import openai
+
+    def accumulated() -> tuple[Any, ...]:
+        acc = openai.ChatStreamAccumulator(capture_content=capture)
+        for data in chunks:
+            acc.feed(ServerSentEvent("message", data))
+        return acc.chunks, acc.response(), acc.output_messages()
+
+    short = accumulated()
+    with mock.patch.object(openai, "content_chunk", lambda data: None):
+        assert short == accumulated()

@@ -21,7 +21,9 @@ from typing import Any
 from opentelemetry.metrics import Meter
 
 from otel_chatbot.cardinality import FirstSeen
+from otel_chatbot.compat import RecordedTogether
 from otel_chatbot.genai import Cost, GenAIRequest, GenAIResponse, PriceTable, names
+from otel_chatbot.genai.pricing import ModelPrice, cost_at
 from otel_chatbot.guard import BoundedOnce
 from otel_chatbot.instrumentation.prebound import Bindings
 
@@ -42,6 +44,9 @@ MODELS_LIMIT = 100
 
 ERROR_TYPES_LIMIT = 50
 """Distinct ``error.type`` values kept: AWS codes, HTTP statuses, exception classes, a stream's error types."""
+
+PRICE_ROWS_KEPT = 512
+"""(model, provider) pairs whose price row is kept; later pairs are looked up in the table each time."""
 
 
 def model_budget(limit: int = MODELS_LIMIT) -> FirstSeen:
@@ -111,6 +116,7 @@ class GenAIMetrics:
             genai_attributes,
         )
         self._unpriced = BoundedOnce(_log, "models without a price", limit=UNKNOWN_MODELS_LOGGED)
+        self._price_rows: dict[tuple[str, str], ModelPrice | None] = {}
 
     def compute_cost(self, request: GenAIRequest, response: GenAIResponse) -> Cost | None:
         """Cost from the price table; an unknown model is logged once and costs nothing (None).
@@ -123,14 +129,28 @@ class GenAIMetrics:
             return None
         provider = request.provider_name
         output_expected = request.operation_name != names.OPERATION_EMBEDDINGS
-        prices = self.prices
         for model in (response.response_model, request.model):
-            if model and prices.resolve(model, provider) is not None:
-                return prices.cost(model, response.usage, provider, output_expected=output_expected)
+            if model:
+                price = self._price_row(model, provider)
+                if price is not None:
+                    return cost_at(price, response.usage, output_expected=output_expected)
         model = request.model or response.response_model
         if model:
             self._warn_unknown(provider, model)
         return None
+
+    def _price_row(self, model: str, provider: str) -> ModelPrice | None:
+        """The table's row for ``model`` of ``provider`` (``prices.price``), kept per pair: models are few."""
+        key = (model, provider)
+        rows = self._price_rows
+        try:
+            return rows[key]
+        except KeyError:
+            pass
+        price = self.prices.price(model, provider)
+        if len(rows) < PRICE_ROWS_KEPT:
+            rows[key] = price
+        return price
 
     def _warn_unknown(self, provider: str, model: str) -> None:
         self._unpriced.warning(
@@ -151,20 +171,28 @@ class GenAIMetrics:
     ) -> None:
         operation, provider = request.operation_name, request.provider_name
         model, response_model = self._model(request.model), self._model(response.response_model)
+        together = RecordedTogether()  # one call's records: one context, one exemplar decision
         if error_type:
             error_type = self._error_types(error_type)
-            self._duration.get(operation, provider, model, response_model, ERROR_TYPE, error_type).record(duration_s)
+            duration = self._duration.get(operation, provider, model, response_model, ERROR_TYPE, error_type)
         else:
-            self._duration.get(operation, provider, model, response_model, None, None).record(duration_s)
+            duration = self._duration.get(operation, provider, model, response_model, None, None)
+        duration.record_together(duration_s, together)
         usage = response.usage
         tokens = self._token_usage
         if usage.input_tokens is not None:
-            tokens.get(operation, provider, model, response_model, TOKEN_TYPE, "input").record(usage.input_tokens)
+            tokens.get(operation, provider, model, response_model, TOKEN_TYPE, "input").record_together(
+                usage.input_tokens, together
+            )
         if usage.output_tokens is not None:
-            tokens.get(operation, provider, model, response_model, TOKEN_TYPE, "output").record(usage.output_tokens)
+            tokens.get(operation, provider, model, response_model, TOKEN_TYPE, "output").record_together(
+                usage.output_tokens, together
+            )
         if cost is not None:
             for token_type, usd in cost.by_type().items():
-                self._cost.get(operation, provider, model, response_model, TOKEN_TYPE, token_type).add(usd)
+                self._cost.get(operation, provider, model, response_model, TOKEN_TYPE, token_type).record_together(
+                    usd, together
+                )
 
     def record_chunk_times(
         self, request: GenAIRequest, response: GenAIResponse, first_chunk_s: float, chunk_times: list[float]

@@ -80,3 +80,22 @@ def test_ndjson_objects_whatever_the_chunking() -> None:
 def test_nothing_in_nothing_out(wire: bytes) -> None:
     assert SSEDecoder().feed(wire) == []
     assert NDJSONDecoder().feed(wire) == []
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [b'data: {"a":1}\n\n'],
+        [b'data: {"a":1}\n\ndata: {"b":2}\n\n', b"data: [DONE]\n\n"],
+        [b"data: caf\xc3\xa9 \xe2\x82\n\n"],  # a broken UTF-8 sequence before the line's end
+        [b"data: a", b"bc\n\n", b"data: d\n\n"],  # a chunk after an unfinished line: the general way
+        [b"event: delta\n", b"data: x\n\n"],  # an event name pending: the general way
+        [b"data: x\r\n\r\n", b"data: y\n\n"],
+        [b"data:x\n\n", b"data: a\ndata: b\n\n", b": ping\n\n", b"\n\n"],
+    ],
+)
+def test_whole_data_event_chunks_decode_as_line_by_line(chunks: list[bytes]) -> None:
+    short, general = SSEDecoder(), SSEDecoder()
+    for chunk in chunks:
+        assert short.feed(chunk) == general._decode(general._lines.feed(chunk))
+    assert short.flush() == general.flush()

@@ -299,3 +299,29 @@ def test_a_stream_whose_positions_are_not_numbers_is_still_read() -> None:
     parts = acc.output_messages()[0]["parts"]
     assert parts[0] == {"type": "tool_call", "id": None, "name": "f", "arguments": {"q": 1}}
     assert len(parts) == 2
+
+
+OPENAI_CONTENT_CHUNK = (
+    '{"id":"chatcmpl-B9","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-mini-2024-07-18",'
+    '"service_tier":"default","system_fingerprint":"fp_06737a9306","choices":[{"index":0,"delta":{"content":'
+    '" the \\"quick\\" \\u00e9"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"abc"}'
+)
+
+READ = ("chatcmpl-B9", "gpt-4o-mini-2024-07-18", ' the "quick" é')
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (OPENAI_CONTENT_CHUNK, READ),
+        (OPENAI_CONTENT_CHUNK.replace('"service_tier":"default",', ""), READ),
+        (OPENAI_CONTENT_CHUNK.replace('"finish_reason":null', '"finish_reason":"stop"'), None),
+        (OPENAI_CONTENT_CHUNK.replace('"usage":null', '"usage":{"prompt_tokens":1}'), None),
+        (OPENAI_CONTENT_CHUNK.replace('"index":0', '"index":1'), None),
+        (OPENAI_CONTENT_CHUNK.replace('"created":1741570283', '"created":01'), None),  # not JSON
+        (OPENAI_CONTENT_CHUNK.replace("quick", "qu\x01ck"), None),  # not JSON either
+        (OPENAI_CONTENT_CHUNK.replace(":null}", ": null}"), None),  # another writer's spacing: the general path
+    ],
+)
+def test_content_chunk_reads_only_openais_plain_content_chunk(data: str, expected: tuple[str, str, str] | None) -> None:
+    assert openai.content_chunk(data) == expected

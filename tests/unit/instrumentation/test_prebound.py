@@ -417,18 +417,22 @@ def test_record_many_that_meets_an_unexpected_shape_loses_nothing_and_counts_not
         assert len(fallback_notes(caplog)) == 1
 
 
-def test_an_exemplar_filter_that_reads_the_value_decides_for_each_value() -> None:
+def _large_values(seen: list[float]) -> Any:
+    """An exemplar filter that reads the value (samples above 1), noting each value it is asked about."""
     from opentelemetry.sdk.metrics import ExemplarFilter
-
-    seen: list[float] = []
 
     class Large(ExemplarFilter):
         def should_sample(self, value: float, time_unix_nano: int, attributes: Any, context: Any) -> bool:
             seen.append(value)
             return value > 1
 
+    return Large()
+
+
+def test_an_exemplar_filter_that_reads_the_value_decides_for_each_value() -> None:
+    seen: list[float] = []
     reader = InMemoryMetricReader()
-    provider = MeterProvider(metric_readers=[reader], exemplar_filter=Large())
+    provider = MeterProvider(metric_readers=[reader], exemplar_filter=_large_values(seen))
     hist = provider.get_meter("t").create_histogram("d", explicit_bucket_boundaries_advisory=[10.0])
     bound = Bound(hist, ATTRS)
     bound.record_many([0.5])
@@ -436,4 +440,123 @@ def test_an_exemplar_filter_that_reads_the_value_decides_for_each_value() -> Non
     assert seen == [0.5, 2.0, 0.7]
     ((_, _, _, exemplars),) = _points(reader)
     assert [e[0] for e in exemplars] == [2.0]  # 0.7, the last value of the bucket, was not sampled
+    provider.shutdown()
+
+
+# --- records of one event, sharing a context and an exemplar decision ----------------------
+
+
+def _together_recorder() -> Recorder:
+    """Each call's amounts (one per attribute set) through ``Bound.record_together`` with one shared decision."""
+    bindings: dict[tuple[int, tuple[Any, ...]], Bound] = {}
+
+    def record(instrument: Any, amounts: Any, attributes: dict[str, Any]) -> None:
+        together = compat.RecordedTogether()
+        for index, amount in enumerate(amounts):
+            attrs = {**attributes, "n": index}
+            key = (id(instrument), tuple(attrs.items()))
+            if key not in bindings:
+                bindings[key] = Bound(instrument, attrs)
+            bindings[key].record_together(amount, together)
+
+    return record
+
+
+def _each_attributes(instrument: Any, amounts: Any, attributes: dict[str, Any]) -> None:
+    for index, amount in enumerate(amounts):
+        _public(instrument, amount, {**attributes, "n": index})
+
+
+def test_records_together_record_what_separate_public_records_record(caplog: pytest.LogCaptureFixture) -> None:
+    tracer = TracerProvider().get_tracer("t")
+
+    def scenario(rec: Recorder, hist: Any, counter: Any, collect: Any) -> list[Any]:
+        random.seed(7)  # a counter's exemplar reservoir samples at random: the same draws on both sides
+        rec(hist, [0.5, 2.0], ATTRS)  # the first record of each set: public on both sides
+        with tracer.start_as_current_span("s"):
+            rec(hist, [0.005, 0.05, 0.5], ATTRS)  # in a sampled span: an exemplar each
+            rec(counter, [1, 2, 0.25], OTHER)
+        rec(hist, [0.2, 0.3], ATTRS)  # outside a span: none
+        with tracer.start_as_current_span("t"):
+            rec(hist, [0.7, -1.0, 0.9], ATTRS)  # the SDK rejects -1.0 with its own warning, on both sides
+        return [collect()]
+
+    views = [View(instrument_name="d", attribute_keys={"http.route", "n"}), View(instrument_name="d", name="d2")]
+    with watching_fallbacks(caplog), caplog.at_level(logging.ERROR, logger="opentelemetry"):
+        for temporality in ({}, {"reader": {"preferred_temporality": DELTA}}):
+            public = _run(_each_attributes, scenario, views=views, **temporality)
+            together = _run(_together_recorder(), scenario, views=views, **temporality)
+            assert together == public
+            assert [e for point in public[0] for e in point[3]]
+    assert fallback_notes(caplog) == []
+
+
+def test_records_together_skip_the_public_api_after_the_first_record(counted: Counted) -> None:
+    bound = Bound(counted.hist, ATTRS)
+    bound.record_together(1.0, compat.RecordedTogether())
+    together = compat.RecordedTogether()
+    bound.record_together(2.0, together)
+    bound.record_together(3.0, together)
+    assert counted.totals() == (3, 6.0)
+    assert counted.public == ([1.0] if FAST else [1.0, 2.0, 3.0])
+
+
+def test_records_together_that_meet_an_unexpected_shape_go_public_and_lose_nothing(
+    counted: Counted, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with watching_fallbacks(caplog):
+        bound = Bound(counted.hist, ATTRS)
+        bound.record_together(1.0, compat.RecordedTogether())
+        if FAST:
+            fast = bound._fast
+            assert fast is not None
+            monkeypatch.setattr(fast, "_targets", [None])  # no aggregate(): the SDK changed shape
+        bound.record_together(2.0, compat.RecordedTogether())
+        bound.record_together(3.0, compat.RecordedTogether())
+    assert not bound.fast_path_active
+    assert counted.totals() == (3, 6.0)
+    assert counted.public == [1.0, 2.0, 3.0]
+    if FAST:
+        assert len(fallback_notes(caplog)) == 1
+
+
+def test_records_together_ask_a_filter_that_reads_the_value_for_each_record() -> None:
+    seen: list[float] = []
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader], exemplar_filter=_large_values(seen))
+    hist = provider.get_meter("t").create_histogram("d", explicit_bucket_boundaries_advisory=[10.0])
+    first, second = Bound(hist, ATTRS), Bound(hist, OTHER)
+    first.record(0.5)
+    second.record(0.5)
+    together = compat.RecordedTogether()
+    first.record_together(2.0, together)
+    second.record_together(0.7, together)
+    assert seen == [0.5, 0.5, 2.0, 0.7]
+    exemplars = {point[1]: [e[0] for e in point[3]] for point in _points(reader)}
+    assert sorted(exemplars.values()) == [[], [2.0]]
+    provider.shutdown()
+
+
+def test_records_together_decide_once_for_the_sdks_context_only_filter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry.sdk.metrics import TraceBasedExemplarFilter
+
+    asked: list[float] = []
+    real = TraceBasedExemplarFilter.should_sample
+
+    def counting(self: Any, value: float, *rest: Any) -> bool:
+        asked.append(value)
+        return real(self, value, *rest)
+
+    monkeypatch.setattr(TraceBasedExemplarFilter, "should_sample", counting)
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    hist = provider.get_meter("t").create_histogram("d")
+    first, second = Bound(hist, ATTRS), Bound(hist, OTHER)
+    first.record(1.0)
+    second.record(1.0)
+    asked.clear()
+    together = compat.RecordedTogether()
+    first.record_together(2.0, together)
+    second.record_together(3.0, together)
+    assert asked == ([2.0] if FAST else [2.0, 3.0])
     provider.shutdown()

@@ -12,6 +12,7 @@ from otel_chatbot.genai.pricing import PriceTable
 from otel_chatbot.genai.types import GenAIRequest, GenAIResponse, TokenUsage
 from otel_chatbot.instrumentation.genai.metrics import (
     ERROR_TYPES_LIMIT,
+    PRICE_ROWS_KEPT,
     UNKNOWN_MODELS_LOGGED,
     GenAIMetrics,
     model_budget,
@@ -138,3 +139,50 @@ def test_error_types_past_their_budget_are_other() -> None:
         metrics.record(request, GenAIResponse(), 0.1, f"weird_error_{n}", None)
     errors = {d.attributes["error.type"] for d in _series(reader)["gen_ai.client.operation.duration"]}
     assert len(errors) == ERROR_TYPES_LIMIT + 1 and "_OTHER" in errors
+
+
+COST_CASES = [
+    ("aws.bedrock", "anthropic.claude-3-haiku-20240307-v1:0", None),
+    ("aws.bedrock", "us.anthropic.claude-3-haiku-20240307-v1:0", None),
+    ("aws.bedrock", "acme.unknown-v1", None),
+    ("anthropic", "anthropic.claude-3-haiku-20240307-v1:0", None),
+    ("azure.ai.openai", "my-deployment", "gpt-4o-mini-2024-07-18"),
+    ("openai", "gpt-4o-mini", None),
+    ("openai", "gpt-4o-mini", "gpt-4o-mini-2024-07-18"),
+    ("ollama", "llama3.2", None),
+]
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        USAGE.usage,
+        TokenUsage(uncached_input_tokens=10, output_tokens=5, cache_read_input_tokens=100),
+        TokenUsage(uncached_input_tokens=10),
+        TokenUsage(),
+    ],
+)
+def test_cost_from_the_kept_price_row_is_the_tables_cost(usage: TokenUsage) -> None:
+    prices = PriceTable.default()
+    metrics = GenAIMetrics(MeterProvider().get_meter("test"), prices)
+    for _ in range(2):  # the first pass keeps each (model, provider) row, the second reads it
+        for provider, model, answered in COST_CASES:
+            for operation in ("chat", "embeddings"):
+                request = GenAIRequest(operation_name=operation, provider_name=provider, model=model)
+                response = GenAIResponse(response_model=answered, usage=usage)
+                priced = next((m for m in (answered, model) if m and prices.resolve(m, provider)), None)
+                expected = (
+                    None
+                    if priced is None or not usage.known
+                    else prices.cost(priced, usage, provider, output_expected=operation == "chat")
+                )
+                assert metrics.compute_cost(request, response) == expected
+
+
+def test_price_rows_kept_are_bounded() -> None:
+    metrics = GenAIMetrics(MeterProvider().get_meter("test"), PriceTable.default())
+    for n in range(PRICE_ROWS_KEPT + 20):
+        request = GenAIRequest(operation_name="chat", provider_name="ollama", model=f"model-{n}")
+        cost = metrics.compute_cost(request, USAGE)  # Ollama's "*": every local model is free
+        assert cost is not None and cost.total == 0.0
+    assert len(metrics._price_rows) == PRICE_ROWS_KEPT
