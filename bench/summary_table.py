@@ -3,6 +3,7 @@
     .venv/bin/python bench/summary_table.py            # rewrite the block in bench/README.md and README.md
     .venv/bin/python bench/summary_table.py --print    # print it only
     .venv/bin/python bench/summary_table.py --check    # exit 1 if the README's block is stale
+    .venv/bin/python bench/summary_table.py --run      # run every scenario (quick) and the collector first, ~25 min
 
 Reads the latest result of each scenario ``bench/overhead.py`` wrote (``overhead-latest.json``
 for the minimal endpoint, ``overhead-<scenario>-latest.json`` for the others: any scenario
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -161,6 +163,25 @@ def replace_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> 
     return f"{first}{sep}\n{wrapped}\n{rest}"
 
 
+def run_commands(collector_quick: bool = False) -> list[list[str]]:
+    """What ``--run`` runs, in order: each known scenario's quick overhead run, then the collector's ladder."""
+    bench = ROOT / "bench"
+    overhead = [[sys.executable, str(bench / "overhead.py"), "--quick", "--scenario", name] for name in KNOWN]
+    collector = [sys.executable, str(bench / "collector_throughput.py"), *(["--quick"] if collector_quick else [])]
+    return [*overhead, collector]
+
+
+def run_all(collector_quick: bool) -> int:
+    """Run every benchmark the table reads; the first that fails stops the run (its exit code is returned)."""
+    for command in run_commands(collector_quick):
+        print("$", " ".join(command), flush=True)
+        code = subprocess.run(command, cwd=ROOT, check=False).returncode
+        if code:
+            print(f"stopped: exit code {code}", file=sys.stderr)
+            return code
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -169,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--print", action="store_true", help="print the block, change nothing")
     mode.add_argument("--check", action="store_true", help="exit 1 if the README's block differs")
+    mode.add_argument("--run", action="store_true", help="run every scenario (quick) and the collector, then write")
+    parser.add_argument("--collector-quick", action="store_true", help="with --run: the collector's quick ladder")
     args = parser.parse_args(argv)
+    if args.run and (code := run_all(args.collector_quick)):
+        return code
     block = build_table(load_latest(args.results), args.conns)
     if args.print:
         print(block)

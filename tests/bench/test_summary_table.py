@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench import summary_table
 from bench.summary_table import BEGIN, END, build_table, load_latest, replace_block, scenario_of
 
 
@@ -115,3 +116,12 @@ def test_latest_files_found_by_scenario(tmp_path: Path) -> None:
     (tmp_path / "overhead-20261207T200000Z.json").write_text("not read")
     assert sorted(load_latest(tmp_path)) == ["bedrock", "minimal", "openai-stream"]
     assert scenario_of(Path("overhead-sse-latest.json"), {}) == "sse"
+
+
+def test_run_runs_every_known_scenario_quick_then_the_collector() -> None:
+    commands = summary_table.run_commands()
+    scenarios = [c[c.index("--scenario") + 1] for c in commands[:-1]]
+    assert scenarios == list(summary_table.KNOWN)
+    assert all(c[1].endswith("bench/overhead.py") and "--quick" in c for c in commands[:-1])
+    assert commands[-1][1].endswith("bench/collector_throughput.py") and "--quick" not in commands[-1]
+    assert "--quick" in summary_table.run_commands(collector_quick=True)[-1]
