@@ -1,6 +1,6 @@
 """The one place that touches other libraries' private names, behind one version gate.
 
-Four fast paths, a wrapper, a switch and a credentials accessor lean on internals that
+Six fast paths, a wrapper, a switch and a credentials accessor lean on internals that
 upstream may change in any release. Each is offered here as a capability; callers never
 see a private name:
 
@@ -12,6 +12,9 @@ see a private name:
   the SDK's re-validation (the server span's and the GenAI span's late attributes);
 * :func:`plain_span_starter` — the same for a span's start attributes, where neither the
   sampler nor a span processor's ``on_start`` can tell;
+* :func:`span_ender` and :func:`finished_span_reader` — an ended span handed to our span
+  processor as itself, without the SDK's read-only copy, and read by its fields when it is
+  encoded (``export/fast_spans.py``; the server, botocore and HTTP client spans);
 * :func:`metric_exporter_preferences` — the temporality and aggregation an exporter asks
   for, so a wrapper can ask the same (``export/outage.py``);
 * :func:`fastapi_native_telemetry_off` — FastAPI's own telemetry turned off for an app we
