@@ -1,6 +1,6 @@
 """The one place that touches other libraries' private names, behind one version gate.
 
-Four fast paths, a wrapper, a switch and a credentials accessor lean on internals that
+Six fast paths, a wrapper, a switch and a credentials accessor lean on internals that
 upstream may change in any release. Each is offered here as a capability; callers never
 see a private name:
 
@@ -12,6 +12,9 @@ see a private name:
   the SDK's re-validation (the server span's and the GenAI span's late attributes);
 * :func:`plain_span_starter` — the same for a span's start attributes, where neither the
   sampler nor a span processor's ``on_start`` can tell;
+* :func:`span_ender` and :func:`finished_span_reader` — an ended span handed to our span
+  processor as itself, without the SDK's read-only copy, and read by its fields when it is
+  encoded (``export/fast_spans.py``; the server, botocore and HTTP client spans);
 * :func:`metric_exporter_preferences` — the temporality and aggregation an exporter asks
   for, so a wrapper can ask the same (``export/outage.py``);
 * :func:`fastapi_native_telemetry_off` — FastAPI's own telemetry turned off for an app we
@@ -527,6 +530,142 @@ def _on_start_does_nothing(processor_class: type) -> bool:
         code = getattr(getattr(processor_class, "on_start", None), "__code__", None)
         quiet = _quiet_on_start[processor_class] = code is not None and code.co_code == _pass.__code__.co_code
     return quiet
+
+
+# --- finished spans: ended and read without the SDK's copy ---------------------------------
+
+ENDED_AS_IS = "span end handing the ended span itself to span processors that take it"
+READ_BY_FIELDS = "finished spans read by their fields"
+
+SpanEnder = Callable[[Any], None]
+# What an encoder needs of a finished span, in this order: its context, parent, name, kind,
+# start and end times, attributes (a dict), dropped attributes, events, dropped events, links,
+# dropped links, status, resource and instrumentation scope.
+FinishedSpanFields = tuple[Any, ...]
+FinishedSpanReader = Callable[[Any], "FinishedSpanFields | None"]
+
+
+def _public_end(span: Any) -> None:
+    span.end()
+
+
+def span_ender(tracer: Any) -> SpanEnder:
+    """``end(span)``: ``span.end()`` without the read-only copy the SDK makes for its processors.
+
+    The SDK's ``Span.end`` sets the end time, freezes the attributes, then hands every span
+    processor a new ``ReadableSpan`` over the same fields (``_readable_span()``). An ended
+    span refuses every change, so it reads the same as that copy; a processor that declares
+    ``takes_ended_span`` (ours: it encodes the span at once and keeps nothing of it) is
+    handed the span itself. Any other processor, a processor with its own ``_on_ending``,
+    another span class, a span not started or already ended: ``span.end()`` as usual.
+    """
+    if not _gate(ENDED_AS_IS):
+        return _public_end
+    try:
+        from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, Tracer, _Span
+
+        multi = tracer.span_processor if isinstance(tracer, Tracer) else None
+        if type(multi) is not SynchronousMultiSpanProcessor:
+            return _public_end
+        multi._span_processors  # noqa: B018  (there, or the fast path stays off)
+        quiet_on_ending = SpanProcessor._on_ending
+    except Exception as exc:
+        fall_back(ENDED_AS_IS, exc)
+        return _public_end
+    checked: list[Any] = [None, False]  # the processors tuple last checked, and whether all take the span
+
+    def takes_it(processors: tuple[Any, ...]) -> bool:
+        ok = all(
+            getattr(p, "takes_ended_span", False) is True and getattr(type(p), "_on_ending", None) is quiet_on_ending
+            for p in processors
+        )
+        checked[:] = [processors, ok]
+        return ok
+
+    def end(span: Any) -> None:
+        processors = multi._span_processors
+        if (
+            type(span) is not _Span
+            or span._span_processor is not multi
+            or not (checked[1] if processors is checked[0] else takes_it(processors))
+        ):
+            span.end()
+            return
+        try:  # everything read before anything is changed: a span of another shape ends the SDK's way
+            attributes: Any = span._attributes
+            lock, record_end_metrics = span._lock, span._record_end_metrics
+            with lock:
+                ended = span._start_time is not None and span._end_time is None
+                if ended:
+                    span._end_time = time.time_ns()
+                    attributes._immutable = True
+        except AttributeError as exc:
+            fall_back(ENDED_AS_IS, exc)
+            ended = False
+        if not ended:
+            span.end()  # not started, ended already or of another shape: the SDK's own end
+            return
+        if record_end_metrics:
+            record_end_metrics()
+        for processor in processors:
+            processor.on_end(span)
+
+    return end
+
+
+def finished_span_reader() -> FinishedSpanReader | None:
+    """``read(span)``: a finished SDK span's fields (:data:`FinishedSpanFields`) straight from its slots.
+
+    The public properties build a read-only view of the attributes and a tuple of the
+    events and links on every read; the encoder needs each once. ``read`` returns None for
+    anything but the SDK's own span classes holding the SDK's containers (the caller then
+    reads the properties). None when the fast path is off (logged once).
+    """
+    if not _gate(READ_BY_FIELDS):
+        return None
+    try:
+        from opentelemetry.attributes import BoundedAttributes
+        from opentelemetry.sdk.trace import ReadableSpan, _Span
+        from opentelemetry.sdk.util import BoundedList
+
+        probe: Any = BoundedList(1)
+        probe._dq, probe.dropped  # noqa: B018
+        bounded = BoundedAttributes(1, {"k": "v"})
+        if bounded._dict != {"k": "v"} or bounded.dropped != 0:
+            raise AttributeError("BoundedAttributes keeps no _dict")
+    except Exception as exc:
+        fall_back(READ_BY_FIELDS, exc)
+        return None
+    span_types = (_Span, ReadableSpan)
+    containers = (BoundedAttributes, BoundedList, BoundedList)
+
+    def read(span: Any) -> FinishedSpanFields | None:
+        if type(span) not in span_types:
+            return None
+        attributes: Any = span._attributes
+        events: Any = span._events
+        links: Any = span._links
+        if (type(attributes), type(events), type(links)) != containers:
+            return None
+        return (
+            span._context,
+            span._parent,
+            span._name,
+            span._kind,
+            span._start_time,
+            span._end_time,
+            attributes._dict,
+            attributes.dropped,
+            events._dq,
+            events.dropped,
+            links._dq,
+            links.dropped,
+            span._status,
+            span._resource,
+            span._instrumentation_scope,
+        )
+
+    return read
 
 
 # --- the OTLP/HTTP span exporter's send path ----------------------------------------------

@@ -52,12 +52,12 @@ def offer_gil() -> None:
 
 
 def _encoder(exporter: SpanExporter) -> Callable[[ReadableSpan], Any] | None:
-    """``fast_spans.encode_finished`` when ``exporter`` takes encoded spans (only then is that module loaded)."""
+    """``fast_spans.finished_encoder()`` when ``exporter`` takes encoded spans (only then is that module loaded)."""
     if not accepts_encoded_spans(exporter):
         return None
-    from otel_chatbot.export.fast_spans import encode_finished
+    from otel_chatbot.export.fast_spans import finished_encoder
 
-    return encode_finished
+    return finished_encoder()
 
 
 class RetainingBatchSpanProcessor(SpanProcessor):
@@ -97,6 +97,15 @@ class RetainingBatchSpanProcessor(SpanProcessor):
     @property
     def encodes_at_end(self) -> bool:
         """Whether spans are encoded when they end (the exporter takes encoded spans)."""
+        return self._encode is not None
+
+    @property
+    def takes_ended_span(self) -> bool:
+        """Whether :meth:`on_end` may get the ended span itself rather than the SDK's read-only copy.
+
+        True when spans are encoded at their end: nothing of the span is kept after
+        :meth:`on_end` (``compat.span_ender`` asks).
+        """
         return self._encode is not None
 
     def _send(self, batch: Sequence[Any]) -> Outcome:

@@ -24,7 +24,7 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, suppress_http_instrumentation
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
-from otel_chatbot.compat import plain_span_starter
+from otel_chatbot.compat import plain_span_starter, span_ender
 from otel_chatbot.guard import report
 from otel_chatbot.version import __version__
 
@@ -126,6 +126,7 @@ class BotocoreTelemetry:
     def __init__(self, tracer_provider: TracerProvider, extensions: Mapping[str, ServiceExtension]) -> None:
         self.tracer = tracer_provider.get_tracer("otel_chatbot.botocore", __version__)
         self.start_span = plain_span_starter(self.tracer)
+        self.end_span = span_ender(self.tracer)
         self.extensions = extensions
         self._servers: dict[str, tuple[str | None, int | None]] = {}
 
@@ -185,7 +186,7 @@ class BotocoreTelemetry:
         _record_metadata(span, _metadata(result))
         hooks = call.hooks
         if hooks is None:
-            span.end()
+            self.end_span(span)
             return
         try:
             hooks.on_success(span, result)
@@ -194,7 +195,7 @@ class BotocoreTelemetry:
             if hooks.ends_span_later:
                 span.end()  # on_success hands the span over last: it never got there
         if not hooks.ends_span_later:
-            span.end()
+            self.end_span(span)
 
     def fail(self, call: AwsCall, error: BaseException) -> None:
         span = call.span
@@ -208,7 +209,7 @@ class BotocoreTelemetry:
                 call.hooks.on_error(span, error, error_type)
             except Exception as exc:
                 report(f"{call.service} error attributes", exc)
-        span.end()
+        self.end_span(span)
 
 
 def _record_metadata(span: Span, meta: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from otel_chatbot.cardinality import FirstSeen
-from otel_chatbot.compat import plain_span_starter
+from otel_chatbot.compat import plain_span_starter, span_ender
 from otel_chatbot.instrumentation import http_semconv as sc
 from otel_chatbot.instrumentation.prebound import Bindings
 from otel_chatbot.version import __version__
@@ -92,6 +92,7 @@ class ClientTelemetry:
     ) -> None:
         self.tracer = tracer_provider.get_tracer(f"otel_chatbot.{name}", __version__)
         self.start_span = plain_span_starter(self.tracer)
+        self.end_span = span_ender(self.tracer)
         meter = meter_provider.get_meter(f"otel_chatbot.{name}", __version__)
         # Bound per (method, host, port, scheme, status, version, error type).
         self.durations = Bindings(
@@ -254,7 +255,7 @@ class OutgoingCall:
             self.span.record_exception(error)
             self.span.set_attribute(sc.ERROR_TYPE, self.error_type)
             self.span.set_status(Status(StatusCode.ERROR))
-        self.span.end()
+        self.telemetry.end_span(self.span)
         bound = self.telemetry.durations.get(*self.endpoint, self.status, self.version, self.error_type)
         bound.record(time.perf_counter() - self.start)
 

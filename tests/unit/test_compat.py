@@ -7,6 +7,7 @@ taken on the tested SDK and that its fallback loses nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,14 @@ import pytest
 import tomllib
 from fastapi import FastAPI
 from opentelemetry import attributes as compat_attributes
+from opentelemetry import trace as trace_api
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
     ALWAYS_ON,
     Decision,
     ParentBased,
@@ -356,3 +359,136 @@ def test_a_processor_that_reads_on_start_sees_them_even_when_added_later() -> No
     provider.add_span_processor(reader)
     start("s", None, SpanKind.SERVER, PLAIN).end()
     assert reader.seen == [PLAIN]
+
+
+# --- finished spans: ended and read without the SDK's copy ---------------------------------
+
+
+class _TakesTheSpan(SpanProcessor):
+    """Declares it takes the ended span itself; keeps what it was handed."""
+
+    takes_ended_span = True
+
+    def __init__(self) -> None:
+        self.ended: list[Any] = []
+
+    def on_end(self, span: Any) -> None:
+        self.ended.append(span)
+
+
+def _with(*processors: SpanProcessor) -> Any:
+    provider = TracerProvider()
+    for processor in processors:
+        provider.add_span_processor(processor)
+    return provider.get_tracer("t")
+
+
+def test_an_ended_span_goes_itself_to_processors_that_take_it() -> None:
+    taker = _TakesTheSpan()
+    tracer = _with(taker, _TakesTheSpan())
+    end = compat.span_ender(tracer)
+    assert (end is not compat._public_end) is FAST
+    span = tracer.start_span("s", attributes=PLAIN)
+    end(span)
+    (handed,) = taker.ended
+    assert (handed is span) is FAST  # outside the range: the SDK's own read-only copy
+    assert handed.end_time is not None and handed.end_time == span.end_time
+    assert dict(handed.attributes or {}) == PLAIN
+    span.set_attribute("late", 1)  # refused, as after the SDK's end
+    assert "late" not in dict(span.attributes or {})
+
+
+def test_any_processor_that_does_not_say_so_gets_the_sdks_copy() -> None:
+    taker, other = _TakesTheSpan(), _ReadsOnStart()
+    tracer = _with(taker)
+    end = compat.span_ender(tracer)
+    end(tracer.start_span("first"))
+    tracer.span_processor.add_span_processor(other)  # added later: seen at the next end
+    span = tracer.start_span("second")
+    end(span)
+    assert taker.ended[1] is not span
+    assert taker.ended[1].name == "second"
+
+
+def test_a_span_ended_twice_is_handed_over_once_with_the_sdks_warning(caplog: pytest.LogCaptureFixture) -> None:
+    taker = _TakesTheSpan()
+    tracer = _with(taker)
+    end = compat.span_ender(tracer)
+    span = tracer.start_span("s")
+    end(span)
+    with caplog.at_level(logging.WARNING):
+        end(span)
+    assert len(taker.ended) == 1
+    assert "Calling end() on an ended span." in caplog.text
+
+
+def test_a_span_of_another_kind_ends_its_own_way() -> None:
+    taker = _TakesTheSpan()
+    tracer = _with(taker)
+    end = compat.span_ender(tracer)
+    unsampled = TracerProvider(sampler=ALWAYS_OFF).get_tracer("t").start_span("s")
+    end(unsampled)  # a NonRecordingSpan: its own end(), nothing handed over
+    assert taker.ended == []
+
+
+def _rich_span(tracer: Any) -> Any:
+    flags = trace_api.TraceFlags(trace_api.TraceFlags.SAMPLED)
+    parent = trace_api.SpanContext(0x1234, 0x5678, True, flags, trace_api.TraceState([("k", "v")]))
+    span = tracer.start_span(
+        "rich",
+        context=trace_api.set_span_in_context(trace_api.NonRecordingSpan(parent)),
+        kind=SpanKind.CLIENT,
+        attributes={"a": "b", "n": 3, "xs": ("p", "q")},
+        links=[trace_api.Link(parent, {"why": "retry"})],
+    )
+    span.add_event("e", {"k": 1.5})
+    span.set_status(trace_api.Status(trace_api.StatusCode.ERROR, "boom"))
+    return span
+
+
+def test_a_finished_span_read_by_its_fields_reads_as_its_properties() -> None:
+    from otel_chatbot.export.fast_spans import _public_fields
+
+    taker = _TakesTheSpan()
+    tracer = TracerProvider(span_limits=SpanLimits(max_attributes=2, max_events=0)).get_tracer("t", "1")
+    tracer.span_processor.add_span_processor(taker)
+    read = compat.finished_span_reader()
+    assert (read is not None) is FAST
+    if read is None:
+        return
+    span = _rich_span(tracer)
+    span.end()
+    for finished in (span, taker.ended[0]):  # the span itself and the SDK's copy
+        fields, public = read(finished), _public_fields(finished)
+        assert fields is not None
+        assert fields[7] == 1 and fields[9] == 1  # one attribute and one event dropped by the limits
+        assert [dict(f) if i == 6 else list(f) if i in (8, 10) else f for i, f in enumerate(fields)] == [
+            dict(p) if i == 6 else list(p) if i in (8, 10) else p for i, p in enumerate(public)
+        ]
+
+
+def test_spans_the_reader_does_not_know_are_left_to_the_properties() -> None:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+    read = compat.finished_span_reader()
+    if read is None:
+        assert not FAST
+        return
+    by_hand = ReadableSpan("hand", attributes={"a": 1})  # a plain dict, no bounded containers
+    assert read(by_hand) is None
+
+    class Mine(ReadableSpan):
+        pass
+
+    assert read(Mine("mine")) is None
+
+
+def test_outside_the_range_spans_end_and_are_read_the_public_way(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(compat, "SDK_VERSION", UNTESTED_SDK)
+    with watching_fallbacks(caplog):
+        assert compat.span_ender(_with(_TakesTheSpan())) is compat._public_end
+        assert compat.finished_span_reader() is None
+    notes = [note.split(" is off ")[0] for note in fallback_notes(caplog)]
+    assert notes == [f"otel_chatbot: {compat.ENDED_AS_IS}", f"otel_chatbot: {compat.READ_BY_FIELDS}"]

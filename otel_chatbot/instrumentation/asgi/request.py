@@ -168,7 +168,7 @@ class ServerRequest:
             span.set_status(Status(StatusCode.ERROR))
         self.t.set_span_attributes(span, late)
         self._record(route, status, error, elapsed)
-        span.end()
+        self.t.end_span(span)
 
     # Hooks.
 

@@ -16,7 +16,7 @@ from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import TracerProvider
 
-from otel_chatbot.compat import plain_span_starter, span_attribute_setter
+from otel_chatbot.compat import plain_span_starter, span_attribute_setter, span_ender
 from otel_chatbot.config import Settings
 from otel_chatbot.instrumentation import http_semconv as sc
 from otel_chatbot.instrumentation.asgi import names as n
@@ -61,6 +61,7 @@ class ServerTelemetry:
         self.tracer = tracer_provider.get_tracer("otel_chatbot.fastapi", __version__, schema_url=SCHEMA_URL)
         self.set_span_attributes = span_attribute_setter()
         self.start_span = plain_span_starter(self.tracer)
+        self.end_span = span_ender(self.tracer)
         meter = meter_provider.get_meter("otel_chatbot.fastapi", __version__, schema_url=SCHEMA_URL)
         # Bound per (method, scheme, route, status, error, version); routes are templates, so few.
         self.durations = Bindings(

@@ -250,6 +250,38 @@ def test_batch_decodes_to_upstreams_message(tracing: Tracing, build: Callable[[T
         assert_same_as_upstream([span])
 
 
+@pytest.mark.parametrize("build", CASES.values(), ids=CASES.keys())
+def test_spans_read_by_their_fields_encode_to_the_same_bytes(
+    tracing: Tracing, build: Callable[[Tracing], None]
+) -> None:
+    encode = fast_spans.finished_encoder()
+    assert (encode is not encode_finished) is FAST  # outside the tested range: the public reading
+    build(tracing)
+    for span in tracing.spans():
+        assert encode(span) == encode_finished(span)
+    huge = "x" * (safe_values.MAX_ITEM_BYTES + 1)
+    big = tracing.tracer().start_span("huge", attributes={"prompt": huge})
+    big.end()
+    assert encode(big) == encode_finished(big)  # the live span itself, truncated the same way
+    assert len(encode(big).encoded) < safe_values.MAX_ITEM_BYTES
+
+
+def test_a_span_the_reader_fails_on_is_encoded_the_public_way(
+    tracing: Tracing, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def odd(span: Any) -> Any:
+        raise AttributeError("a shape the reader did not expect")
+
+    monkeypatch.setattr(fast_spans, "finished_span_reader", lambda: odd)
+    _events(tracing)
+    (span,) = tracing.spans()
+    with watching_fallbacks(caplog):
+        encode = fast_spans.finished_encoder()
+        assert encode(span) == encode_finished(span)  # not lost
+        assert encode(span) == encode_finished(span)
+    assert len(fallback_notes(caplog)) == 1
+
+
 def test_all_cases_in_one_batch_twice(tracing: Tracing) -> None:
     for build in CASES.values():
         build(tracing)

@@ -253,3 +253,33 @@ def test_the_otlp_http_modules_load_only_with_their_exporter() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_spans_ended_without_the_sdks_copy_are_sent_as_upstream_encodes_them() -> None:
+    exporter = JoiningExporter()
+    processor = RetainingBatchSpanProcessor(exporter, schedule_delay_millis=60_000)
+    assert processor.takes_ended_span  # it encodes at the end and keeps nothing of the span
+    provider = TracerProvider(resource=Resource({"service.name": "batching"}), shutdown_on_exit=False)
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("scope.one", "1.0")
+    end = compat.span_ender(tracer)
+    ended = []
+    with tracer.start_as_current_span("parent", attributes={"http.route": "/chat"}):
+        for i in range(3):
+            span = tracer.start_span(f"child {i}", attributes={"i": i})
+            span.add_event("e")
+            end(span)
+            ended.append(span)
+    assert processor.force_flush()
+    merged = ExportTraceServiceRequest()
+    for request in exporter.requests:
+        merged.MergeFromString(request)
+    sent = [span for rs in merged.resource_spans for ss in rs.scope_spans for span in ss.spans]
+    assert sent[:3] == list(upstream_encode_spans(ended).resource_spans[0].scope_spans[0].spans)
+    provider.shutdown()
+
+
+def test_a_processor_that_keeps_spans_as_they_are_does_not_take_the_ended_span() -> None:
+    processor = RetainingBatchSpanProcessor(InMemorySpanExporter())
+    assert not processor.takes_ended_span
+    processor.shutdown()
