@@ -71,7 +71,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from functools import cache
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.trace.export import SpanExportResult
@@ -537,7 +537,13 @@ def _on_start_does_nothing(processor_class: type) -> bool:
 ENDED_AS_IS = "span end handing the ended span itself to span processors that take it"
 READ_BY_FIELDS = "finished spans read by their fields"
 
-SpanEnder = Callable[[Any], None]
+
+class SpanEnder(Protocol):
+    """``end(span, end_time=None)``: ``span.end(end_time)``, the SDK's copy left out where it can be."""
+
+    def __call__(self, span: Any, end_time: int | None = None) -> None: ...
+
+
 # What an encoder needs of a finished span, in this order: its context, parent, name, kind,
 # start and end times, attributes (a dict), dropped attributes, events, dropped events, links,
 # dropped links, status, resource and instrumentation scope.
@@ -545,12 +551,15 @@ FinishedSpanFields = tuple[Any, ...]
 FinishedSpanReader = Callable[[Any], "FinishedSpanFields | None"]
 
 
-def _public_end(span: Any) -> None:
-    span.end()
+def _public_end(span: Any, end_time: int | None = None) -> None:
+    if end_time is None:
+        span.end()
+    else:
+        span.end(end_time=end_time)
 
 
 def span_ender(tracer: Any) -> SpanEnder:
-    """``end(span)``: ``span.end()`` without the read-only copy the SDK makes for its processors.
+    """``end(span, end_time=None)``: ``span.end(end_time)`` without the SDK's read-only copy for its processors.
 
     The SDK's ``Span.end`` sets the end time, freezes the attributes, then hands every span
     processor a new ``ReadableSpan`` over the same fields (``_readable_span()``). An ended
@@ -582,14 +591,14 @@ def span_ender(tracer: Any) -> SpanEnder:
         checked[:] = [processors, ok]
         return ok
 
-    def end(span: Any) -> None:
+    def end(span: Any, end_time: int | None = None) -> None:
         processors = multi._span_processors
         if (
             type(span) is not _Span
             or span._span_processor is not multi
             or not (checked[1] if processors is checked[0] else takes_it(processors))
         ):
-            span.end()
+            _public_end(span, end_time)
             return
         try:  # everything read before anything is changed: a span of another shape ends the SDK's way
             attributes: Any = span._attributes
@@ -597,13 +606,13 @@ def span_ender(tracer: Any) -> SpanEnder:
             with lock:
                 ended = span._start_time is not None and span._end_time is None
                 if ended:
-                    span._end_time = time.time_ns()
+                    span._end_time = end_time if end_time is not None else time.time_ns()
                     attributes._immutable = True
         except AttributeError as exc:
             fall_back(ENDED_AS_IS, exc)
             ended = False
         if not ended:
-            span.end()  # not started, ended already or of another shape: the SDK's own end
+            _public_end(span, end_time)  # not started, ended already or of another shape: the SDK's own end
             return
         if record_end_metrics:
             record_end_metrics()

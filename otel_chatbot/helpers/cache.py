@@ -258,7 +258,11 @@ class CacheLookup(Block):
             return
         self._span = None
         finish_current_span(
-            "cache_lookup", span, self._token, lambda: instruments.record(self, span, duration, error_type)
+            "cache_lookup",
+            span,
+            self._token,
+            lambda: instruments.record(self, span, duration, error_type),
+            instruments.scope.end_span,
         )
 
     def _verdict(self, result: str) -> None:

@@ -104,6 +104,7 @@ class FailoverInstruments:
     def __init__(self, scope: HelperScope) -> None:
         meter = scope.meter
         self.tracer = scope.tracer
+        self.end_span = scope.end_span
         self.names = FirstSeen(names.FAILOVER_NAME, NAME_LIMIT)
         self.providers = FirstSeen(f"{PROVIDER} (failover)", PROVIDER_LIMIT)
         self.models = scope.models()
@@ -241,7 +242,9 @@ class FailoverChain(Block):
         if span is None or instruments is None:
             return
         self._span = None
-        finish_current_span("failover", span, self._token, lambda: self._record(instruments, span, exc))
+        finish_current_span(
+            "failover", span, self._token, lambda: self._record(instruments, span, exc), instruments.end_span
+        )
 
     def _begin(self, attempt: FailoverAttempt) -> None:
         """An attempt starts: check the order, count a switch, open its span under the chain's."""
@@ -287,7 +290,13 @@ class FailoverChain(Block):
         if instruments is None or span is None:
             return
         attempt._span = None
-        finish_current_span("failover", span, attempt._token, lambda: self._record_attempt(instruments, span, attempt))
+        finish_current_span(
+            "failover",
+            span,
+            attempt._token,
+            lambda: self._record_attempt(instruments, span, attempt),
+            instruments.end_span,
+        )
 
     def _record_attempt(self, instruments: FailoverInstruments, span: Span, attempt: FailoverAttempt) -> None:
         outcome = names.OUTCOME_FAILED if attempt.error_type is not None else names.OUTCOME_SERVED

@@ -19,6 +19,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 from typing_extensions import Self
 
+from otel_chatbot.compat import SpanEnder, span_ender
 from otel_chatbot.guard import guarded
 from otel_chatbot.helpers.names import SCOPE
 from otel_chatbot.telemetry import active
@@ -52,6 +53,7 @@ class HelperScope:
         self.tracer_provider = tracer_provider
         self.settings: Settings = telemetry.settings
         self.tracer: Tracer = tracer_provider.get_tracer(SCOPE, __version__)
+        self.end_span: SpanEnder = span_ender(self.tracer)  # the helpers' spans end through it
         self.meter: Meter = meter_provider.get_meter(SCOPE, __version__)
         self.logger: Logger = logger_provider.get_logger(SCOPE, __version__)
         self._parts: dict[object, Any] = {}
@@ -127,22 +129,22 @@ def start_current_span(tracer: Tracer, name: str, attributes: dict[str, Any]) ->
     return span, token
 
 
-def end_current_span(span: Span, token: object) -> None:
-    """Make the span's parent current again and end the span."""
+def end_current_span(span: Span, token: object, end_span: SpanEnder) -> None:
+    """Make the span's parent current again and end the span (``end_span``: the scope's)."""
     try:
         otel_context.detach(token)  # type: ignore[arg-type]
     finally:
-        span.end()
+        end_span(span)
 
 
-def finish_current_span(where: str, span: Span, token: object, record: Callable[[], None]) -> None:
-    """``record()`` the outcome on ``span``, then end it and restore the context, whatever fails in ours."""
+def finish_current_span(where: str, span: Span, token: object, record: Callable[[], None], end_span: SpanEnder) -> None:
+    """``record()`` the outcome on ``span``, end it (``end_span``), restore the context, whatever fails in ours."""
     try:
         with guarded(where):
             record()
     finally:
         with guarded(where):
-            end_current_span(span, token)
+            end_current_span(span, token, end_span)
 
 
 class Block:

@@ -54,10 +54,11 @@ TOOL_NAMES_LIMIT = 50
 class _ToolInstruments:
     """One configuration's duration histogram of tool runs, and the bound on tool names."""
 
-    __slots__ = ("histogram", "names", "tracer")
+    __slots__ = ("end_span", "histogram", "names", "tracer")
 
     def __init__(self, scope: HelperScope) -> None:
         self.tracer = scope.tracer
+        self.end_span = scope.end_span
         self.histogram: Histogram = scope.meter.create_histogram(
             names.METRIC_GEN_AI_EXECUTE_TOOL_DURATION,
             unit="s",
@@ -180,7 +181,7 @@ class ToolExecution:
                 run.span.set_attribute(error_attributes.ERROR_TYPE, error_type)
                 run.span.record_exception(error)
                 run.span.set_status(Status(StatusCode.ERROR, error_type))
-            run.span.end()
+            instruments.end_span(run.span)
             instruments.histogram.record(time.perf_counter() - run.start, attributes)
         except Exception as exc:
             report("execute_tool end", exc)

@@ -1,4 +1,4 @@
-"""What the fast-path tests share: which path the SDK under test must take, and its log.
+"""What the fast-path tests share: which path the SDK under test must take, its log, a span taker.
 
 ``FAST`` is True on an SDK inside ``otel_chatbot.compat.SDK_REQUIREMENT`` (the pinned one):
 then each fast path must be active, and a silent fallback fails. Outside it (the newest-SDK
@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_chatbot import compat
 from otel_chatbot.guard import STATE
@@ -20,6 +22,18 @@ from otel_chatbot.guard import STATE
 FAST = compat.sdk_in_tested_range()
 # A release the fast paths were never tried with.
 UNTESTED_SDK = "1.46.0"
+
+
+class TakesTheSpan(SpanProcessor):
+    """Declares what our batch processor declares (``takes_ended_span``); keeps what it was handed."""
+
+    takes_ended_span = True
+
+    def __init__(self) -> None:
+        self.ended: list[Any] = []
+
+    def on_end(self, span: Any) -> None:
+        self.ended.append(span)
 
 
 def forget_fallback_notes() -> None:

@@ -39,7 +39,7 @@ from packaging.version import Version
 
 from otel_chatbot import compat
 from otel_chatbot.export.fast_spans import FastOTLPSpanExporter
-from tests.unit.fallbacks import FAST, UNTESTED_SDK, fallback_notes, watching_fallbacks
+from tests.unit.fallbacks import FAST, UNTESTED_SDK, TakesTheSpan, fallback_notes, watching_fallbacks
 
 ROOT = Path(__file__).resolve().parents[2]
 # The distributions whose internals the door reads, all of one release line.
@@ -364,18 +364,6 @@ def test_a_processor_that_reads_on_start_sees_them_even_when_added_later() -> No
 # --- finished spans: ended and read without the SDK's copy ---------------------------------
 
 
-class _TakesTheSpan(SpanProcessor):
-    """Declares it takes the ended span itself; keeps what it was handed."""
-
-    takes_ended_span = True
-
-    def __init__(self) -> None:
-        self.ended: list[Any] = []
-
-    def on_end(self, span: Any) -> None:
-        self.ended.append(span)
-
-
 def _with(*processors: SpanProcessor) -> Any:
     provider = TracerProvider()
     for processor in processors:
@@ -384,8 +372,8 @@ def _with(*processors: SpanProcessor) -> Any:
 
 
 def test_an_ended_span_goes_itself_to_processors_that_take_it() -> None:
-    taker = _TakesTheSpan()
-    tracer = _with(taker, _TakesTheSpan())
+    taker = TakesTheSpan()
+    tracer = _with(taker, TakesTheSpan())
     end = compat.span_ender(tracer)
     assert (end is not compat._public_end) is FAST
     span = tracer.start_span("s", attributes=PLAIN)
@@ -398,8 +386,23 @@ def test_an_ended_span_goes_itself_to_processors_that_take_it() -> None:
     assert "late" not in dict(span.attributes or {})
 
 
+@pytest.mark.parametrize("copied", [False, True], ids=["handed itself", "the sdks copy"])
+def test_an_end_time_given_is_the_spans_end_either_way(copied: bool) -> None:
+    taker = TakesTheSpan()
+    tracer = _with(taker, *([SimpleSpanProcessor(InMemorySpanExporter())] if copied else []))
+    end = compat.span_ender(tracer)
+    span = tracer.start_span("s", start_time=1_000)
+    end(span, 5_000)
+    (handed,) = taker.ended
+    assert (handed.end_time, span.end_time) == (5_000, 5_000)
+    assert (handed is span) is (FAST and not copied)
+    other = trace_api.NonRecordingSpan(span.get_span_context())
+    end(other, 6_000)  # not an SDK span: its own end(end_time=...), nothing handed over
+    assert len(taker.ended) == 1
+
+
 def test_any_processor_that_does_not_say_so_gets_the_sdks_copy() -> None:
-    taker, other = _TakesTheSpan(), _ReadsOnStart()
+    taker, other = TakesTheSpan(), _ReadsOnStart()
     tracer = _with(taker)
     end = compat.span_ender(tracer)
     end(tracer.start_span("first"))
@@ -411,7 +414,7 @@ def test_any_processor_that_does_not_say_so_gets_the_sdks_copy() -> None:
 
 
 def test_a_span_ended_twice_is_handed_over_once_with_the_sdks_warning(caplog: pytest.LogCaptureFixture) -> None:
-    taker = _TakesTheSpan()
+    taker = TakesTheSpan()
     tracer = _with(taker)
     end = compat.span_ender(tracer)
     span = tracer.start_span("s")
@@ -423,7 +426,7 @@ def test_a_span_ended_twice_is_handed_over_once_with_the_sdks_warning(caplog: py
 
 
 def test_a_span_of_another_kind_ends_its_own_way() -> None:
-    taker = _TakesTheSpan()
+    taker = TakesTheSpan()
     tracer = _with(taker)
     end = compat.span_ender(tracer)
     unsampled = TracerProvider(sampler=ALWAYS_OFF).get_tracer("t").start_span("s")
@@ -449,7 +452,7 @@ def _rich_span(tracer: Any) -> Any:
 def test_a_finished_span_read_by_its_fields_reads_as_its_properties() -> None:
     from otel_chatbot.export.fast_spans import _public_fields
 
-    taker = _TakesTheSpan()
+    taker = TakesTheSpan()
     tracer = TracerProvider(span_limits=SpanLimits(max_attributes=2, max_events=0)).get_tracer("t", "1")
     tracer.span_processor.add_span_processor(taker)
     read = compat.finished_span_reader()
@@ -488,7 +491,7 @@ def test_outside_the_range_spans_end_and_are_read_the_public_way(
 ) -> None:
     monkeypatch.setattr(compat, "SDK_VERSION", UNTESTED_SDK)
     with watching_fallbacks(caplog):
-        assert compat.span_ender(_with(_TakesTheSpan())) is compat._public_end
+        assert compat.span_ender(_with(TakesTheSpan())) is compat._public_end
         assert compat.finished_span_reader() is None
     notes = [note.split(" is off ")[0] for note in fallback_notes(caplog)]
     assert notes == [f"otel_chatbot: {compat.ENDED_AS_IS}", f"otel_chatbot: {compat.READ_BY_FIELDS}"]

@@ -81,7 +81,7 @@ class InvokeModelAnswer:
                 self._call.record_answer(self._span, result, readable=error_type is None, error_type=error_type)
         except Exception as exc:
             report("bedrock answer body", exc)
-        self._span.end()
+        self._call.telemetry.end_span(self._span)
 
     def close(self, read_to_end: bool = False) -> None:
         """The app closed or dropped the body: its end if all of it was read, else cancelled."""
@@ -106,7 +106,7 @@ class InvokeModelAnswer:
             self._call.record_answer(self._span, {**self._rest, self._key: None}, readable=False, error_type=error_type)
         except Exception as exc:
             report("bedrock answer body", exc)
-        self._span.end()
+        self._call.telemetry.end_span(self._span)
 
 
 def _content_length(result: dict[str, Any]) -> int | None:

@@ -90,7 +90,7 @@ class BedrockCall(GenAICall):
         observed = observe(body, InvokeModelAnswer(self, span, result, key)) if body is not None else None
         if observed is None:  # recorded from the headers, the body left to the app
             self.record_answer(span, {**result, key: None}, readable=False)
-            span.end()
+            self.telemetry.end_span(span)
             return
         result[key] = observed  # the hand-over, last: the span now ends with the body
 
@@ -113,7 +113,7 @@ class BedrockCall(GenAICall):
         inner = result.get(key)
         if inner is None:  # nothing streams: the call's answer is all there is
             self.finish(span, GenAIResponse())
-            span.end()
+            self.telemetry.end_span(span)
             return
         state = self.stream(span)
         result[key] = TracedAsyncEventStream(inner, state) if self.is_async else TracedEventStream(inner, state)

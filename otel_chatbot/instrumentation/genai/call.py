@@ -22,7 +22,7 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ge
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
-from otel_chatbot.compat import span_attribute_setter
+from otel_chatbot.compat import span_attribute_setter, span_ender
 from otel_chatbot.genai import GenAIResponse, is_throttling, names
 from otel_chatbot.genai.agents import AgentStep, step_window
 from otel_chatbot.genai.messages import Message
@@ -60,6 +60,8 @@ class GenAITelemetry:
         self.capture = capture
         self.answers = answers
         self.set_span_attributes = span_attribute_setter()
+        # Ends the GenAI spans (the wiring's, the steps'): tracers of one provider share its processors.
+        self.end_span = span_ender(tracer)
 
 
 class GenAICall:
@@ -169,7 +171,7 @@ class GenAICall:
 
     def end_stream(self, state: StreamState, error_type: str | None) -> None:
         """The stream ended (completed, broke, closed or dropped): finish and end the span."""
-        state.span.end(end_time=self.finish_stream(state, error_type))
+        self.telemetry.end_span(state.span, self.finish_stream(state, error_type))
 
     def finish_stream(self, state: StreamState, error_type: str | None) -> int | None:
         """Record the stream's outcome and its step spans; the span's end time (None: now) is returned, not applied."""
@@ -196,13 +198,13 @@ class GenAICall:
         if start_ns is None:
             start_ns = end_ns - int((time.perf_counter() - self.start) * 1e9)
         context = trace.set_span_in_context(parent)
-        tracer = self.telemetry.tracer
+        tracer, end_span = self.telemetry.tracer, self.telemetry.end_span
         for step in steps:
             step_start, step_end = step_window(step, start_ns, end_ns)
             child = tracer.start_span(
                 step.name, context=context, kind=SpanKind.INTERNAL, attributes=step.attributes, start_time=step_start
             )
-            child.end(end_time=step_end)
+            end_span(child, step_end)
 
 
 def _start_time_ns(span: Span) -> int | None:

@@ -62,3 +62,41 @@ def test_a_configuration_shut_down_is_let_go(configure_helpers: Configure, monke
     assert current_scope() is not None
     monkeypatch.setattr(telemetry_module, "_ACTIVE", None)
     assert current_scope() is None and scope_module._current is None
+
+
+@pytest.mark.parametrize("copied", [False, True], ids=["handed itself", "the sdks copy"])
+def test_the_helpers_spans_reach_a_processor_that_takes_them_as_themselves(
+    monkeypatch: pytest.MonkeyPatch, copied: bool
+) -> None:
+    from opentelemetry.sdk.trace import ReadableSpan, _Span
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from otel_chatbot import cache_lookup, execute_tool, failover
+    from tests.unit.fallbacks import FAST, TakesTheSpan
+
+    taker = TakesTheSpan()
+    processors = [taker, *([SimpleSpanProcessor(InMemorySpanExporter())] if copied else [])]
+    settings = load_settings(
+        {"traces_exporter": "none", "metrics_exporter": "none", "logs_exporter": "none"}, environ={}
+    )
+    telemetry = build(settings, span_processors=processors)
+    monkeypatch.setattr(telemetry_module, "_ACTIVE", telemetry)
+    try:
+        with cache_lookup("semantic") as lookup:
+            lookup.miss()
+        with failover("chat") as chain, chain.attempt(provider="openai", model="m"):
+            pass
+        with execute_tool("get_weather"):
+            pass
+    finally:
+        telemetry.shutdown()
+    assert [s.name for s in taker.ended] == [
+        "cache_lookup semantic",
+        "attempt openai",
+        "failover chat",
+        "execute_tool get_weather",
+    ]
+    assert taker.ended[0].attributes["chatbot.cache.result"] == "miss"  # recorded before the end
+    as_itself = FAST and not copied
+    assert [type(s) for s in taker.ended] == [_Span if as_itself else ReadableSpan] * 4

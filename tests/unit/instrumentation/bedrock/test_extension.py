@@ -11,12 +11,16 @@ import base64
 import gc
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider, _Span
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_chatbot.genai.agents import time_ns
 from otel_chatbot.genai.bedrock_operations import BEDROCK_OPERATIONS
@@ -28,6 +32,7 @@ from otel_chatbot.instrumentation.botocore import BotocoreInstrumentation, Botoc
 from otel_chatbot.instrumentation.genai.call import GenAITelemetry
 from otel_chatbot.instrumentation.genai.capture import ContentCapture
 from otel_chatbot.instrumentation.genai.metrics import GenAIMetrics
+from tests.unit.fallbacks import FAST, TakesTheSpan
 from tests.unit.instrumentation.aws_stub import REQUEST_ID, AwsStub
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -350,11 +355,8 @@ def agent_trace(inner: dict[str, Any], at: datetime) -> tuple[str, dict[str, Any
     )
 
 
-def test_invoke_agent_span_and_its_trace_steps_at_bedrocks_times(wired: Any, agent: AwsStub) -> None:
-    # Bedrock's times for the model step fall shortly after the call starts; the app reads the
-    # stream later, so they lie inside the InvokeAgent span.
-    began = datetime.now(timezone.utc) + timedelta(milliseconds=150)
-    ended = began + timedelta(milliseconds=40)
+def invoke_agent_with_one_model_step(agent: AwsStub, began: datetime, ended: datetime) -> Any:
+    """InvokeAgent answered with a model step Bedrock timed ``began``..``ended`` and the answer "The answer."."""
     model_input = {"traceId": "t-0", "type": "ORCHESTRATION", "foundationModel": MODEL}
     model_output = {
         "traceId": "t-0",
@@ -367,9 +369,17 @@ def test_invoke_agent_span_and_its_trace_steps_at_bedrocks_times(wired: Any, age
             ("chunk", {"bytes": base64.b64encode(b"The answer.").decode()}),
         ]
     )
-    response = agent.client.invoke_agent(
+    return agent.client.invoke_agent(
         agentId="AG1", agentAliasId="AL1", sessionId="s-1", inputText="q", enableTrace=True
     )
+
+
+def test_invoke_agent_span_and_its_trace_steps_at_bedrocks_times(wired: Any, agent: AwsStub) -> None:
+    # Bedrock's times for the model step fall shortly after the call starts; the app reads the
+    # stream later, so they lie inside the InvokeAgent span.
+    began = datetime.now(timezone.utc) + timedelta(milliseconds=150)
+    ended = began + timedelta(milliseconds=40)
+    response = invoke_agent_with_one_model_step(agent, began, ended)
     time.sleep(0.25)
     assert b"".join(e["chunk"]["bytes"] for e in response["completion"] if "chunk" in e) == b"The answer."
     step, parent = wired.finished()
@@ -426,3 +436,85 @@ def test_adding_an_operation_is_adding_a_row(kit_factory: Any, runtime: AwsStub)
     assert span.attributes["rpc.method"] == "CountTokens"
     (tokens,) = kit.points("gen_ai.client.token.usage")
     assert (tokens.sum, tokens.attributes["gen_ai.operation.name"]) == (5, "count_tokens")
+
+
+# --- the GenAI spans' ends: handed over as themselves where every processor takes them ---------
+
+
+def _invoke_model_read(runtime: AwsStub, agent: AwsStub) -> None:  # ended by the body, once read
+    runtime.raw(json.dumps(ANTHROPIC_ANSWER).encode(), headers=INVOKE_HEADERS)
+    runtime.client.invoke_model(modelId=MODEL, body=json.dumps(ANTHROPIC_BODY))["body"].read()
+
+
+def _invoke_model_closed_early(runtime: AwsStub, agent: AwsStub) -> None:  # ended by the body, cancelled
+    runtime.raw(json.dumps(ANTHROPIC_ANSWER).encode(), headers=INVOKE_HEADERS)
+    body = runtime.client.invoke_model(modelId=MODEL, body=json.dumps(ANTHROPIC_BODY))["body"]
+    body.read(5)
+    body.close()
+
+
+def _converse_stream(runtime: AwsStub, agent: AwsStub) -> None:
+    runtime.events(stream_events(["Once", " upon"]))
+    list(runtime.client.converse_stream(modelId=MODEL, messages=MESSAGES)["stream"])
+
+
+def _invoke_agent_with_a_step(runtime: AwsStub, agent: AwsStub) -> int:
+    """The step's end is the closing trace event's time, inside the call (the app reads 40 ms later)."""
+    began = datetime.now(timezone.utc) + timedelta(milliseconds=20)
+    step_end = began + timedelta(milliseconds=5)
+    response = invoke_agent_with_one_model_step(agent, began, step_end)
+    time.sleep(0.04)
+    list(response["completion"])
+    return time_ns(step_end)
+
+
+GENAI_ENDS: dict[str, tuple[Callable[[AwsStub, AwsStub], int | None], list[str]]] = {
+    "invoke_model read": (_invoke_model_read, ["InvokeModel"]),
+    "invoke_model closed early": (_invoke_model_closed_early, ["InvokeModel"]),
+    "converse_stream": (_converse_stream, ["ConverseStream"]),
+    "invoke_agent with a step": (_invoke_agent_with_a_step, ["step", "InvokeAgent"]),
+}
+
+
+@pytest.mark.parametrize("another_processor", [False, True], ids=["ours only", "and one that wants the copy"])
+@pytest.mark.parametrize("case", list(GENAI_ENDS))
+def test_a_genai_span_reaches_a_processor_that_takes_it_as_itself(
+    runtime: AwsStub, agent: AwsStub, case: str, another_processor: bool
+) -> None:
+    taker, copies = TakesTheSpan(), InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(taker)
+    if another_processor:
+        provider.add_span_processor(SimpleSpanProcessor(copies))
+    telemetry = GenAITelemetry(
+        provider.get_tracer("otel_chatbot.bedrock"),
+        GenAIMetrics(MeterProvider().get_meter("test"), PriceTable.default()),
+        ContentCapture(False, 1024, ()),
+    )
+    extension = BedrockExtension(telemetry, BEDROCK_OPERATIONS)
+    services = {"bedrock-runtime": extension, "bedrock-agent-runtime": extension}
+    patch = BotocoreInstrumentation(BotocoreTelemetry(provider, services))
+    patch.apply_sync()
+    run, methods = GENAI_ENDS[case]
+    try:
+        step_end = run(runtime, agent)
+    finally:
+        patch.revert()
+    ended = taker.ended
+    # each span ended once, in order, with what was recorded before its end
+    assert [s.attributes.get("rpc.method", "step") for s in ended] == methods
+    assert all(s.end_time is not None and s.end_time >= s.start_time for s in ended)
+    assert all(s.attributes["gen_ai.operation.name"] for s in ended)
+    if case == "invoke_model closed early":
+        assert ended[0].attributes["error.type"] == "cancelled"
+    as_itself = FAST and not another_processor
+    assert [type(s) is _Span for s in ended] == [as_itself] * len(ended)
+    if not as_itself:
+        assert all(type(s) is ReadableSpan for s in ended)  # the SDK's read-only copy, as before
+    if another_processor:
+        assert [s.name for s in copies.get_finished_spans()] == [s.name for s in ended]
+    if case == "invoke_agent with a step":
+        step, parent = ended
+        assert step.end_time == step_end  # passed explicitly, as the parent's is
+        assert step.parent.span_id == parent.context.span_id
+        assert parent.start_time < step.end_time < parent.end_time
