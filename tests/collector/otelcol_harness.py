@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -66,17 +67,41 @@ def otelcol_binary() -> Path:
     return build_collector()
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _below_ephemeral_range() -> range:
+    """Ports the kernel never picks for ``bind(0)`` or an outgoing connection: just below its ephemeral range.
+
+    A port from ``bind(0)`` is free only until the collector binds it; in between, another
+    collector's outgoing connection or a sink may take it (CI saw "address already in use")."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(max(1024, low - 12_000), low)
+
+
 def free_ports(count: int) -> list[int]:
-    """``count`` distinct free loopback ports (held open together so they differ)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
+    """``count`` distinct free loopback ports, never handed out before in this process, outside the ephemeral range."""
+    candidates = [p for p in _below_ephemeral_range() if p not in _HANDED_OUT]
+    random.shuffle(candidates)
+    ports: list[int] = []
+    for port in candidates:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+        if len(ports) == count:
+            _HANDED_OUT.update(ports)
+            return ports
+    raise RuntimeError(f"no {count} free loopback ports below the ephemeral range")
 
 
 def unreachable_url() -> str:
-    """An http URL on loopback where nothing listens (a bound, never-listening socket's port is reused)."""
+    """An http URL on loopback where nothing listens."""
     (port,) = free_ports(1)
     return f"http://127.0.0.1:{port}"
 
